@@ -1,0 +1,1 @@
+"""Lydiard interfaces.cli."""
