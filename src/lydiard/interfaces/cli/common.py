@@ -1,0 +1,89 @@
+"""Shared plumbing of the CLI: settings, context, athlete resolution, error display."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from lydiard.config import Settings
+from lydiard.errors import LydiardError
+from lydiard.services.access import Actor
+from lydiard.services.athletes import AthleteInfo, create_athlete, find_athlete, list_athletes
+from lydiard.services.context import Context, open_context
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+@dataclass
+class State:
+    """Per-invocation state: settings are created once, the context lazily."""
+
+    settings: Settings
+    _ctx: Context | None = field(default=None)
+
+    @property
+    def ctx(self) -> Context:
+        if self._ctx is None:
+            self._ctx = open_context(self.settings)
+        return self._ctx
+
+    def close(self) -> None:
+        if self._ctx is not None:
+            self._ctx.close()
+
+
+def state(ctx: typer.Context) -> State:
+    obj = ctx.find_root().obj
+    assert isinstance(obj, State)
+    return obj
+
+
+@contextlib.contextmanager
+def friendly_errors() -> Iterator[None]:
+    """Show a LydiardError as one clear line and exit 1 (no traceback)."""
+    try:
+        yield
+    except LydiardError as exc:
+        err_console.print(f"[bold red]error:[/] {exc}")
+        raise typer.Exit(1) from exc
+
+
+def local_tz_name() -> str:
+    """The machine's IANA time zone name, or UTC."""
+    tz = os.environ.get("TZ")
+    if tz and "/" in tz:
+        return tz
+    with contextlib.suppress(OSError):
+        target = os.readlink("/etc/localtime")
+        if "zoneinfo/" in target:
+            return target.split("zoneinfo/", 1)[1]
+    with contextlib.suppress(OSError):
+        name = Path("/etc/timezone").read_text().strip()
+        if name:
+            return name
+    return "UTC"
+
+
+def resolve_athlete(st: State, name_or_id: str | None, *, create: bool = False, tz: str | None = None) -> AthleteInfo:
+    """The athlete named, or the only athlete, or (when ``create``) a new one called "Me"."""
+    actor = Actor.system()
+    if name_or_id:
+        return find_athlete(st.ctx, actor, name_or_id)
+    athletes = list_athletes(st.ctx, actor)
+    if len(athletes) == 1:
+        return athletes[0]
+    if not athletes and create:
+        athlete = create_athlete(st.ctx, actor, name="Me", tz=tz or local_tz_name())
+        console.print(f"Created athlete [bold]{athlete.name}[/] (id {athlete.id}, time zone {athlete.tz}).")
+        return athlete
+    if not athletes:
+        raise LydiardError("no athlete yet: run `lydiard import` or `lydiard athlete create NAME`")
+    names = ", ".join(a.name for a in athletes[:10])
+    raise LydiardError(f"several athletes ({names}…): choose one with --athlete")

@@ -1,0 +1,70 @@
+"""Who may see or change an athlete's data. Every service that touches athlete data calls this.
+
+Rules:
+
+* ``Actor.system()`` (the local CLI and batch jobs run by the operator) may do anything.
+* An athlete's own user may read and write their data.
+* A coach may read and write an athlete's data while an *active* coach link exists
+  (the athlete accepted the invitation and has not revoked it), or when the coach
+  manages an athlete who has no login of their own.
+* An admin manages users but does not read athletes' data by default.
+* An API token with scope ``read`` may not write.
+
+A refusal raises :class:`NotFoundError` (the caller learns nothing about whether the
+athlete exists), except a read-only token attempting a write, which raises
+:class:`PermissionDeniedError`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, and_, or_, select
+
+from lydiard.errors import NotFoundError, PermissionDeniedError
+from lydiard.storage.tables import athletes, coach_links
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """The caller of a service."""
+
+    user_id: str | None
+    is_admin: bool = False
+    is_system: bool = False
+    scope: str = "write"  #: "read" or "write" (API tokens); sessions are "write"
+
+    @classmethod
+    def system(cls) -> Actor:
+        return cls(user_id=None, is_system=True)
+
+    @classmethod
+    def anonymous(cls) -> Actor:
+        return cls(user_id=None)
+
+
+def visible_athletes_clause(actor: Actor):  # type: ignore[no-untyped-def]
+    """A SQL condition selecting the athletes ``actor`` may see."""
+    if actor.is_system:
+        return athletes.c.id.is_not(None)
+    if actor.user_id is None:
+        return athletes.c.id.is_(None)
+    linked = select(coach_links.c.athlete_id).where(
+        and_(coach_links.c.coach_user_id == actor.user_id, coach_links.c.status == "active")
+    )
+    return or_(
+        athletes.c.user_id == actor.user_id,
+        and_(athletes.c.managed_by_user_id == actor.user_id, athletes.c.user_id.is_(None)),
+        athletes.c.id.in_(linked),
+    )
+
+
+def check_athlete(conn: Connection, actor: Actor, athlete_id: str, *, write: bool = False) -> None:
+    """Raise unless ``actor`` may read (or ``write``) athlete ``athlete_id``."""
+    if write and actor.scope != "write" and not actor.is_system:
+        raise PermissionDeniedError("this API token is read-only", athlete_id=athlete_id)
+    row = conn.execute(
+        select(athletes.c.id).where(athletes.c.id == athlete_id).where(visible_athletes_clause(actor))
+    ).first()
+    if row is None:
+        raise NotFoundError("athlete not found", athlete_id=athlete_id)

@@ -1,0 +1,266 @@
+"""Daily metrics per athlete: load, fitness/fatigue/form, spikes, monotony, baselines and stage.
+
+``recompute_athlete`` rebuilds the athlete's whole daily series (cheap: vectorised
+kernels) and writes only the rows that changed on or after ``since``: a late import or
+a changed threshold updates exactly the days it affects (the PMC carries a change
+forward, so every later day can be affected; days whose values are equal are not
+rewritten).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Connection, and_, delete, insert, select
+
+from lydiard.domain.activity import empty_records
+from lydiard.domain.daily import CHECKIN_FLAGS, CHECKIN_ITEMS
+from lydiard.domain.load.pmc import daily_metrics_matrix
+from lydiard.domain.load.session import session_metrics
+from lydiard.domain.recovery.assess import assess_days
+from lydiard.services.access import Actor, check_athlete
+from lydiard.services.athletes import load_athlete, threshold_history
+from lydiard.services.context import Context
+from lydiard.services.session_metrics import thresholds_for
+from lydiard.storage.engine import translate_db_errors
+from lydiard.storage.tables import activities, daily_metrics, daily_observations, session_logs, session_metrics as sm
+
+#: Which source wins when several report the same field for a day (first wins).
+SOURCE_PRIORITY: tuple[str, ...] = ("checkin", "rr-file", "hrv4training", "elitehrv", "hrvlogger", "pmsys",
+                                    "fitbit", "apple-health", "csv")
+OBS_FIELDS: tuple[str, ...] = ("rmssd_ms", "hrv_kind", "rhr_bpm", "sleep_h", *CHECKIN_ITEMS, "readiness",
+                               *CHECKIN_FLAGS)
+METRIC_COLUMNS: tuple[str, ...] = (
+    "load_au", "ctl", "atl", "tsb", "ramp", "acwr", "monotony", "strain", "stage", "confidence", "risk_score",
+    "data_feel_agree", "ln_rmssd_7d", "ln_rmssd_low", "ln_rmssd_high", "rhr_7d", "rhr_base", "wellness_z",
+    "recommendation_code", "detail",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RecomputeResult:
+    athlete_id: str
+    first_day: date | None
+    last_day: date | None
+    days_written: int
+    days_unchanged: int
+
+
+def local_today(ctx: Context, tz: str) -> date:
+    return ctx.clock().astimezone(ZoneInfo(tz)).date()
+
+
+def session_loads(conn: Connection, athlete_id: str, *, sex: str | None) -> pd.DataFrame:
+    """One row per session (files and logged sessions not linked to a file): day, sport, load_au, source."""
+    file_rows = conn.execute(
+        select(activities.c.day, activities.c.sport, sm.c.load_au, sm.c.load_source)
+        .join(sm, sm.c.activity_id == activities.c.id)
+        .where(activities.c.athlete_id == athlete_id)
+    ).all()
+    history = threshold_history(conn, athlete_id)
+    rows: list[tuple[date, str, float, str]] = [(r.day, r.sport, float(r.load_au), r.load_source) for r in file_rows]
+    logs = conn.execute(
+        select(session_logs.c.day, session_logs.c.sport, session_logs.c.duration_s, session_logs.c.rpe)
+        .where(session_logs.c.athlete_id == athlete_id, session_logs.c.activity_id.is_(None))
+    ).all()
+    for r in logs:
+        th, _ = thresholds_for(history, r.day, sex=sex)
+        m = session_metrics(empty_records(), sport=r.sport, thresholds=th, duration_s=float(r.duration_s), rpe=r.rpe)
+        rows.append((r.day, r.sport, float(m.load_au), str(m.load_source)))
+    return pd.DataFrame(rows, columns=["day", "sport", "load_au", "load_source"])
+
+
+def merged_observations(conn: Connection, athlete_id: str) -> pd.DataFrame:
+    """Daily observations merged across sources (``SOURCE_PRIORITY``), indexed by day."""
+    rows = conn.execute(select(daily_observations).where(daily_observations.c.athlete_id == athlete_id)).all()
+    if not rows:
+        return pd.DataFrame(columns=list(OBS_FIELDS), index=pd.DatetimeIndex([], name="day"))
+    frame = pd.DataFrame([r._asdict() for r in rows])
+    rank = {s: i for i, s in enumerate(SOURCE_PRIORITY)}
+    frame["_rank"] = frame["source"].map(lambda s: rank.get(s, len(rank)))
+    frame = frame.sort_values(["day", "_rank"])
+    out = frame.groupby("day")[list(OBS_FIELDS)].first()
+    out.index = pd.DatetimeIndex(pd.to_datetime(out.index), name="day")
+    return out
+
+
+def daily_inputs(conn: Connection, athlete_id: str, *, until: date, sex: str | None) -> pd.DataFrame:
+    """The per-day input frame for ``assess_days``: load_au and every observation, one row per day."""
+    loads = session_loads(conn, athlete_id, sex=sex)
+    obs = merged_observations(conn, athlete_id)
+    days: list[date] = []
+    if len(loads):
+        days += [min(loads["day"])]
+    if len(obs):
+        days += [obs.index.min().date()]
+    if not days:
+        return pd.DataFrame()
+    start = min(days)
+    end = max(until, start)
+    index = pd.date_range(start, end, freq="D", name="day")
+    frame = pd.DataFrame(index=index)
+    daily_load = loads.groupby("day")["load_au"].sum() if len(loads) else pd.Series(dtype=float)
+    daily_load.index = pd.DatetimeIndex(pd.to_datetime(daily_load.index))
+    frame["load_au"] = daily_load.reindex(index).fillna(0.0).astype(float)
+    for col in OBS_FIELDS:
+        frame[col] = obs[col].reindex(index) if col in obs else np.nan
+    for col in ("illness", "injury", "travel"):
+        frame[col] = frame[col].astype("boolean")
+    return frame
+
+
+def compute_daily(frame: pd.DataFrame) -> pd.DataFrame:
+    """Load kernels + staging for one athlete's input frame; one output row per day."""
+    if frame.empty:
+        return pd.DataFrame(columns=list(METRIC_COLUMNS))
+    load = frame["load_au"].to_numpy(dtype=np.float64)[None, :]
+    k = daily_metrics_matrix(load)
+    out = pd.DataFrame(index=frame.index)
+    out["load_au"] = frame["load_au"].to_numpy(dtype=np.float64)
+    for col, key in (("ctl", "ctl"), ("atl", "atl"), ("tsb", "tsb"), ("ramp", "ramp"), ("acwr", "acwr_ewma"),
+                     ("monotony", "monotony"), ("strain", "strain")):
+        out[col] = np.asarray(k[key])[0]
+    assessed = assess_days(frame.reset_index())
+    assessed.index = pd.DatetimeIndex(pd.to_datetime(assessed.index))
+    out["stage"] = assessed["stage"].astype(str)
+    out["confidence"] = assessed["confidence"].astype(float)
+    out["risk_score"] = assessed["risk_score"].astype(float) if "risk_score" in assessed else np.nan
+    out["data_feel_agree"] = assessed["data_feel_agree"]
+    for col in ("ln_rmssd_7d", "ln_rmssd_low", "ln_rmssd_high", "rhr_7d", "rhr_base", "wellness_z"):
+        out[col] = assessed[col].astype(float) if col in assessed else np.nan
+    out["recommendation_code"] = [r.get("code") if isinstance(r, dict) else None for r in assessed["recommendation"]]
+    out["detail"] = [
+        _jsonable({"evidence": e, "recommendation": r})
+        for e, r in zip(assessed["evidence"], assessed["recommendation"], strict=True)
+    ]
+    return out
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
+        return None
+    if isinstance(value, date | datetime | pd.Timestamp):
+        return value.isoformat()
+    if value is pd.NA or value is pd.NaT:
+        return None
+    return value
+
+
+def _row_values(day: date, row: Any) -> dict[str, Any]:
+    values: dict[str, Any] = {"day": day}
+    for col in METRIC_COLUMNS:
+        v = getattr(row, col)
+        if col == "detail":
+            values[col] = v
+        elif col in ("stage", "recommendation_code"):
+            values[col] = None if v is None or (isinstance(v, float) and math.isnan(v)) else str(v)
+        elif col == "data_feel_agree":
+            values[col] = None if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)) else bool(v)
+        else:
+            f = float(v) if v is not None and v is not pd.NA else math.nan
+            values[col] = None if math.isnan(f) else f
+    for col in ("load_au", "ctl", "atl", "tsb", "confidence"):
+        if values[col] is None:
+            values[col] = 0.0
+    return values
+
+
+def _same(a: dict[str, Any], b: Any) -> bool:
+    for col in METRIC_COLUMNS:
+        x, y = a[col], getattr(b, col)
+        if isinstance(x, float) or isinstance(y, float):
+            if x is None or y is None:
+                if x is not y:
+                    return False
+            elif abs(float(x) - float(y)) > 1e-9 * max(1.0, abs(float(x))):
+                return False
+        elif x != y:
+            return False
+    return True
+
+
+def recompute_athlete(ctx: Context, actor: Actor, athlete_id: str, *, since: date | None = None) -> RecomputeResult:
+    """Recompute the athlete's daily metrics and write the rows that changed on or after ``since``."""
+    with translate_db_errors(), ctx.engine.connect() as conn:
+        check_athlete(conn, actor, athlete_id, write=True)
+        athlete = load_athlete(conn, athlete_id)
+        until = local_today(ctx, athlete.tz)
+        frame = daily_inputs(conn, athlete_id, until=until, sex=athlete.sex)
+    out = compute_daily(frame)
+    return write_daily_metrics(ctx, athlete_id, out, since=since)
+
+
+def write_daily_metrics(ctx: Context, athlete_id: str, out: pd.DataFrame, *, since: date | None) -> RecomputeResult:
+    if out.empty:
+        return RecomputeResult(athlete_id, None, None, 0, 0)
+    first = out.index.min().date()
+    since = max(since or first, first)
+    now = ctx.clock()
+    written = unchanged = 0
+    with translate_db_errors(), ctx.engine.begin() as conn:
+        existing = {
+            r.day: r for r in conn.execute(
+                select(daily_metrics).where(daily_metrics.c.athlete_id == athlete_id, daily_metrics.c.day >= since)
+            ).all()
+        }
+        to_write: list[dict[str, Any]] = []
+        for ts, row in zip(out.index, out.itertuples(index=False), strict=True):
+            day = ts.date()
+            if day < since:
+                continue
+            values = _row_values(day, row)
+            old = existing.pop(day, None)
+            if old is not None and _same(values, old):
+                unchanged += 1
+                continue
+            to_write.append(values)
+        stale = list(existing)  # days no longer produced (e.g. history now starts later)
+        days_to_delete = [v["day"] for v in to_write] + stale
+        for i in range(0, len(days_to_delete), 500):
+            conn.execute(delete(daily_metrics).where(and_(daily_metrics.c.athlete_id == athlete_id,
+                                                          daily_metrics.c.day.in_(days_to_delete[i:i + 500]))))
+        if to_write:
+            conn.execute(insert(daily_metrics), [{"athlete_id": athlete_id, "computed_at": now, **v} for v in to_write])
+        written = len(to_write)
+    last = out.index.max().date()
+    return RecomputeResult(athlete_id, since, last, written, unchanged)
+
+
+def daily_series(ctx: Context, actor: Actor, athlete_id: str, *, start: date | None = None,
+                 end: date | None = None) -> pd.DataFrame:
+    """Stored daily metrics (plus merged observations), indexed by day."""
+    with translate_db_errors(), ctx.engine.connect() as conn:
+        check_athlete(conn, actor, athlete_id)
+        q = select(daily_metrics).where(daily_metrics.c.athlete_id == athlete_id)
+        if start is not None:
+            q = q.where(daily_metrics.c.day >= start)
+        if end is not None:
+            q = q.where(daily_metrics.c.day <= end)
+        rows = conn.execute(q.order_by(daily_metrics.c.day)).all()
+        obs = merged_observations(conn, athlete_id)
+    frame = pd.DataFrame([r._asdict() for r in rows])
+    if frame.empty:
+        return frame
+    frame.index = pd.DatetimeIndex(pd.to_datetime(frame.pop("day")), name="day")
+    frame = frame.drop(columns=["athlete_id"])
+    return frame.join(obs, how="left")
+
+
+def stale_since(days: list[date]) -> date | None:
+    return min(days) if days else None
+
+
+def days_between(a: date, b: date) -> list[date]:
+    return [a + timedelta(days=i) for i in range((b - a).days + 1)]

@@ -1,0 +1,59 @@
+"""Re-scoring stored sessions when thresholds change or the algorithms improve."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Connection, delete, insert, select
+
+from lydiard.domain.activity import Activity, ActivitySummary, CleaningReport, empty_laps
+from lydiard.domain.columns import SAMPLE_COLUMNS, Col
+from lydiard.services.access import Actor, check_athlete
+from lydiard.services.athletes import load_athlete, threshold_history
+from lydiard.services.context import Context
+from lydiard.services.session_metrics import compute_session_metrics, session_metrics_row
+from lydiard.storage.engine import translate_db_errors
+from lydiard.storage.tables import activities, samples, session_metrics
+
+
+def load_records(conn: Connection, activity_id: str, started_at: pd.Timestamp) -> pd.DataFrame:
+    """The stored samples of one activity as a records frame (UTC ``time`` + unit-named columns)."""
+    rows = conn.execute(
+        select(samples.c.elapsed_s, *[samples.c[c] for c in SAMPLE_COLUMNS])
+        .where(samples.c.activity_id == activity_id).order_by(samples.c.seq)
+    ).all()
+    arr = np.array([tuple(np.nan if v is None else v for v in r) for r in rows], dtype=np.float64).reshape(-1, 1 + len(SAMPLE_COLUMNS))
+    frame = pd.DataFrame(arr[:, 1:], columns=list(SAMPLE_COLUMNS))
+    frame.insert(0, Col.TIME.value, started_at + pd.to_timedelta(arr[:, 0], unit="s"))
+    return frame
+
+
+def rescore_sessions(ctx: Context, actor: Actor, athlete_id: str, *, since: date | None = None) -> int:
+    """Recompute session metrics of activities on or after ``since``; returns how many."""
+    with translate_db_errors(), ctx.engine.begin() as conn:
+        check_athlete(conn, actor, athlete_id, write=True)
+        athlete = load_athlete(conn, athlete_id)
+        history = threshold_history(conn, athlete_id)
+        q = select(activities).where(activities.c.athlete_id == athlete_id)
+        if since is not None:
+            q = q.where(activities.c.day >= since)
+        n = 0
+        for a in conn.execute(q).all():
+            started = pd.Timestamp(a.started_at)
+            if started.tzinfo is None:
+                started = started.tz_localize("UTC")
+            records = load_records(conn, a.id, started)
+            act = Activity(
+                records=records,
+                summary=ActivitySummary(sport=a.sport, started_at=started.to_pydatetime(), duration_s=a.duration_s,
+                                        moving_time_s=a.moving_time_s, distance_m=a.distance_m,
+                                        avg_hr_bpm=a.avg_hr_bpm, max_hr_bpm=a.max_hr_bpm, avg_power_w=a.avg_power_w),
+                laps=empty_laps(), rr_ms=np.empty(0), source_format=a.source_format, cleaning=CleaningReport(),
+            )
+            computed = compute_session_metrics(act, day=a.day, history=history, sex=athlete.sex, rpe=a.rpe)
+            conn.execute(delete(session_metrics).where(session_metrics.c.activity_id == a.id))
+            conn.execute(insert(session_metrics).values(**session_metrics_row(a.id, computed, ctx.clock())))
+            n += 1
+    return n

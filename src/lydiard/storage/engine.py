@@ -1,0 +1,123 @@
+"""Engines and the content-addressed file store.
+
+SQLite is the embedded default (one file, WAL journal, foreign keys on, a busy
+timeout so concurrent readers/writers wait rather than fail). PostgreSQL serves
+multi-user deployments. Connection failures are translated to
+:class:`lydiard.errors.StorageUnavailableError` at this boundary.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.pool import NullPool
+
+from lydiard.errors import LydiardError, StorageUnavailableError
+
+
+def make_engine(url: str, *, pool: bool = True) -> Engine:
+    """Create an engine for ``url`` with the pragmas Lydiard relies on."""
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            url,
+            connect_args={"timeout": 30, "check_same_thread": False},
+            poolclass=None if pool else NullPool,
+        )
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+
+        return engine
+    if url.startswith("postgresql"):
+        return create_engine(
+            url,
+            pool_pre_ping=True,
+            pool_size=10,
+            max_overflow=20,
+            poolclass=None if pool else NullPool,
+            connect_args={"connect_timeout": 5},
+        )
+    raise LydiardError(f"unsupported database URL scheme: {url.split(':', 1)[0]!r}", url=url)
+
+
+def is_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+@contextlib.contextmanager
+def translate_db_errors() -> Iterator[None]:
+    """Turn "database unreachable" into :class:`StorageUnavailableError`."""
+    try:
+        yield
+    except OperationalError as exc:
+        if exc.connection_invalidated or "could not connect" in str(exc) or "Connection refused" in str(exc) or "server closed" in str(exc):
+            raise StorageUnavailableError("the database is not reachable right now", retry_after_s=5) from exc
+        if "database is locked" in str(exc):
+            raise StorageUnavailableError("the database is busy", retry_after_s=2) from exc
+        raise
+    except DBAPIError as exc:
+        if exc.connection_invalidated:
+            raise StorageUnavailableError("the database connection was lost", retry_after_s=5) from exc
+        raise
+
+
+class FileStore:
+    """Original files kept by SHA-256 under ``root/ab/cd/<sha256>``; writes are atomic."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def path_for(self, sha256: str) -> Path:
+        return self.root / sha256[:2] / sha256[2:4] / sha256
+
+    def put(self, data: bytes) -> str:
+        """Store ``data`` (idempotent) and return its SHA-256 hex digest."""
+        sha = hashlib.sha256(data).hexdigest()
+        dest = self.path_for(sha)
+        if dest.exists():
+            return sha
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".tmp-")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, dest)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+        return sha
+
+    def get(self, sha256: str) -> bytes:
+        return self.path_for(sha256).read_bytes()
+
+    def exists(self, sha256: str) -> bool:
+        return self.path_for(sha256).exists()
+
+    def delete(self, sha256: str) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            self.path_for(sha256).unlink()
+
+    def all_hashes(self) -> list[str]:
+        if not self.root.exists():
+            return []
+        return [p.name for p in self.root.glob("*/*/*") if p.is_file() and not p.name.startswith(".tmp-")]
