@@ -3,7 +3,13 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from lydiard.storage.engine import make_engine
-from lydiard.storage.migrate import all_revisions, current_revision, downgrade, head_revision, upgrade
+from lydiard.storage.migrate import (
+    all_revisions,
+    current_revision,
+    downgrade,
+    head_revision,
+    upgrade,
+)
 from lydiard.storage.tables import metadata
 
 

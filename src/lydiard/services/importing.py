@@ -526,5 +526,14 @@ def import_run_items(ctx: Context, actor: Actor, athlete_id: str, run_id: str) -
     return [ItemResult(r.source, r.item, r.outcome, r.reason, r.activity_id) for r in rows]
 
 
-__all__ = ["ImportReport", "IngestError", "ItemResult", "import_activity_bytes", "import_paths", "import_upload",
-           "import_run_items", "store_daily_import", "upsert_observation"]
+__all__ = [
+    "ImportReport",
+    "IngestError",
+    "ItemResult",
+    "import_activity_bytes",
+    "import_paths",
+    "import_run_items",
+    "import_upload",
+    "store_daily_import",
+    "upsert_observation",
+]

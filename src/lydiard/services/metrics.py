@@ -29,7 +29,8 @@ from lydiard.services.athletes import load_athlete, threshold_history
 from lydiard.services.context import Context
 from lydiard.services.session_metrics import thresholds_for
 from lydiard.storage.engine import translate_db_errors
-from lydiard.storage.tables import activities, daily_metrics, daily_observations, session_logs, session_metrics as sm
+from lydiard.storage.tables import activities, daily_metrics, daily_observations, session_logs
+from lydiard.storage.tables import session_metrics as sm
 
 #: Which source wins when several report the same field for a day (first wins).
 SOURCE_PRIORITY: tuple[str, ...] = ("checkin", "rr-file", "hrv4training", "elitehrv", "hrvlogger", "pmsys",
