@@ -1,1 +1,25 @@
-"""Domain: recovery."""
+"""Domain: recovery — personal baselines, fatigue stages, recommendations.
+
+Public API: :func:`assess_days` (one athlete, pandas) and :func:`stage_matrix` (the
+vectorised (athletes × days) kernel the batch uses; ``assess_days`` is built on it).
+"""
+
+from __future__ import annotations
+
+from lydiard.domain.recovery.assess import OUTPUT_COLUMNS, assess_days
+from lydiard.domain.recovery.baselines import BaselineConfig
+from lydiard.domain.recovery.recommend import REC_CODES, Rec, recommendation_for
+from lydiard.domain.recovery.stage import INPUT_COLUMNS, STAGE_NAMES, Stage, stage_matrix
+
+__all__ = [
+    "INPUT_COLUMNS",
+    "OUTPUT_COLUMNS",
+    "REC_CODES",
+    "STAGE_NAMES",
+    "BaselineConfig",
+    "Rec",
+    "Stage",
+    "assess_days",
+    "recommendation_for",
+    "stage_matrix",
+]

@@ -1,0 +1,329 @@
+"""Personal baselines and normal ranges, as causal array kernels over (athletes × days).
+
+Every kernel takes matrices shaped ``(athletes, days)`` (a 1-D array is one athlete),
+treats NaN as "not measured", and is **causal**: the value for day ``d`` uses data of
+days ``<= d`` only. Rolling statistics are computed with prefix sums, so the cost is
+O(athletes × days) whatever the window.
+
+Window convention (documented choice)
+-------------------------------------
+The *current* value of a marker is its mean over the last ``window_days`` (7) days,
+day ``d`` included. Its *baseline* (personal normal) is computed over a longer window
+that **ends before the current 7-day window** (``baseline_lag_days = 7``: days
+``d-66 .. d-7`` for the 60-day HRV baseline). A fatigue trend of the current week
+therefore does not pull its own reference down, which matters for the persistence
+rules of :mod:`lydiard.domain.recovery.stage`. All windows and thresholds are fields of
+:class:`BaselineConfig`.
+
+References
+----------
+Plews DJ et al. (2012) Eur J Appl Physiol 112:3729 — 7-day rolling lnRMSSD.
+Plews DJ et al. (2014) IJSPP — ≥ 3-4 days a week suffice for the weekly mean.
+Altini M, HRV4Training — 60-day normal range around the 7-day baseline.
+Javaloyes A et al. (2019) IJSPP 14:23; Vesterinen V et al. (2016) MSSE 48:1347 —
+smallest worthwhile change = baseline mean ± 0.5 SD.
+Flatt AA, Esco MR (2015) IJSPP 10:994 — CV of lnRMSSD rises with load.
+AthleteMonitoring — wellness z-scores, |z| < 1 normal, 1-2 yellow, ≥ 2 red.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from lydiard.errors import InvalidInputError
+
+FloatArray = NDArray[np.float64]
+BoolArray = NDArray[np.bool_]
+IntArray = NDArray[np.int32]
+
+__all__ = [
+    "BaselineConfig",
+    "RollingStats",
+    "Series",
+    "as_matrix",
+    "rolling_count_true",
+    "rolling_stats",
+    "run_length",
+    "zscore",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class BaselineConfig:
+    """Windows and thresholds of the baselines and of the fatigue-stage rules.
+
+    Defaults follow ``docs/science.md`` §2-3; each field names its source. Values marked
+    *heuristic* are Lydiard's own choices, not published cut-offs.
+    """
+
+    # --- HRV (ln rMSSD) -----------------------------------------------------------
+    window_days: int = 7  #: current window of every marker (Plews 2012: 7-day mean)
+    min_valid_days: int = 4  #: valid days needed in the 7-day window (Plews 2014: ≥ 3)
+    hrv_baseline_days: int = 60  #: normal-range window (Altini, HRV4Training)
+    baseline_lag_days: int = 7  #: baselines end before the current 7-day window
+    hrv_min_baseline_days: int = 14  #: valid ln rMSSD days needed in the baseline window
+    hrv_band_sd: float = 0.5  #: band = mean ± 0.5 SD of daily ln rMSSD (Javaloyes 2019)
+    hrv_today_low_sd: float = 1.0  #: today's value < mean − 1 SD → acute dip (Kiviniemi 2007)
+    cv_min_valid_days: int = 5  #: valid days for the 7-day CV (Flatt & Esco 2015: ≥ 5)
+    cv_swc_sd: float = 0.5  #: CV rise > 0.5 SD of its baseline counts (Flatt 2017)
+    # --- resting HR ---------------------------------------------------------------
+    rhr_baseline_days: int = 60  #: window of the RHR baseline
+    rhr_min_baseline_days: int = 14  #: valid RHR days needed in the baseline window
+    rhr_high_bpm: float = 5.0  #: 7-day RHR ≥ baseline + 5 bpm (Polar; Restwise ~5 %)
+    # --- sleep --------------------------------------------------------------------
+    sleep_baseline_days: int = 28  #: the athlete's usual sleep (heuristic)
+    sleep_min_baseline_days: int = 10
+    sleep_deficit_h: float = 0.75  #: 7-day mean ≥ 0.75 h below usual (heuristic)
+    # --- wellness check-in --------------------------------------------------------
+    wellness_baseline_days: int = 28  #: z-score window (AthleteMonitoring; Flatt 2018)
+    wellness_min_baseline_days: int = 14  #: check-in days needed in the baseline window
+    wellness_sd_floor: float = 0.5  #: SD floor of a 1-5 item (integers can have SD 0)
+    wellness_index_sd_floor: float = 0.25  #: SD floor of the daily mean of the items
+    wellness_low_z: float = -1.0  #: z ≤ −1: "yellow" (AthleteMonitoring)
+    wellness_red_z: float = -2.0  #: z ≤ −2: "red" (AthleteMonitoring)
+    wellness_low_days: int = 3  #: composite z ≤ −1 on ≥ 3 of 7 days (science.md §3)
+    wellness_deep_mean_z: float = -1.0  #: 7-day mean composite z, feel-only path (heuristic)
+    wellness_deep_run_days: int = 2  #: ... held ≥ 2 days running, with ≥ 4 low days of 7
+    # --- performance --------------------------------------------------------------
+    perf_window_days: int = 14  #: recent window of session markers (sparse: sessions)
+    perf_baseline_days: int = 60
+    perf_min_sessions: int = 2  #: sessions needed in the recent window
+    perf_min_baseline_sessions: int = 4
+    perf_drop_pct: float = 5.0  #: EF or output-at-HR down ≥ 5 % (heuristic, Friel scale)
+    decoupling_high_pct: float = 5.0  #: aerobic decoupling > 5 % (Friel)
+    srpe_rise_pct: float = 10.0  #: sRPE per external load up ≥ 10 % (heuristic)
+    # --- load context (PMC) -------------------------------------------------------
+    ctl_days: float = 42.0  #: chronic time constant (Banister; PMC)
+    atl_days: float = 7.0  #: acute time constant
+    tsb_low_au: float = -30.0  #: TSB < −30: deep in the red (intervals.icu convention)
+    acwr_high: float = 1.5  #: EWMA ACWR > 1.5: load spike (Gabbett 2016)
+    reduced_load_frac: float = 0.8  #: 7-day mean load ≤ 80 % of the prior 28-day mean
+    # --- stage rules --------------------------------------------------------------
+    persistence_gap_days: int = 2  #: unknown days bridged by persistence counters
+    deep_hrv_run_days: int = 3  #: 7-day lnRMSSD below band ≥ 3 consecutive days (Plews)
+    deep_alone_run_days: int = 14  #: 2 weeks below band count without support (heuristic)
+    deep_persist_days: int = 1  #: days the deep condition must hold before it is staged
+    surface_repeat_days: int = 2  #: surface 2 days running → back off (Kiviniemi)
+    nfor_reduced_load_days: int = 7  #: deep fatigue despite ≥ 7 days of reduced load
+    nfor_min_days: int = 14  #: ... and fatigue present ≥ 14 days (Meeusen: weeks)
+    ots_min_days: int = 42  #: NFOR criteria ≥ 6 weeks (Meeusen: 4-8 weeks, months)
+    ots_illness_episodes: int = 3  #: illness episodes in 90 days = red flag
+    illness_symptom_free_days: int = 2  #: return after symptom-free days (heuristic)
+    illness_long_days: int = 7  #: illness > 7 days → see a doctor (heuristic)
+    race_recovery_au_per_day: float = 25.0  #: one recovery day per 25 AU raced (heuristic)
+    race_recovery_max_days: int = 21
+    hrv_kind: str | None = None  #: keep only readings of this kind ("morning"/"overnight")
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value: Any = getattr(self, f.name)
+            if isinstance(value, bool) or value is None or isinstance(value, str):
+                continue
+            if f.name.endswith(("_z", "_au")):
+                continue
+            if value <= 0:
+                raise InvalidInputError(f"{f.name} must be positive, got {value!r}", field=f.name)
+        if self.min_valid_days > self.window_days:
+            raise InvalidInputError(
+                "min_valid_days cannot exceed window_days", field="min_valid_days"
+            )
+        if self.hrv_kind not in (None, "morning", "overnight"):
+            raise InvalidInputError(f"unknown hrv_kind {self.hrv_kind!r}", field="hrv_kind")
+
+
+def as_matrix(value: Any, *, field: str) -> FloatArray:
+    """Return a float (athletes × days) copy of ``value``; a 1-D input becomes one row.
+
+    Booleans become 0/1, ``None`` entries NaN. Raises
+    :class:`~lydiard.errors.InvalidInputError` for other shapes.
+    """
+    x = np.array(value, dtype=np.float64)
+    if x.ndim == 1:
+        x = x[np.newaxis, :]
+    if x.ndim != 2:
+        raise InvalidInputError(f"{field} must be 1-D or (athletes × days), got {x.shape}", field=field)
+    return x
+
+
+@dataclass(frozen=True, slots=True)
+class RollingStats:
+    """Count of valid values, mean and sample SD (ddof = 1) of a rolling window."""
+
+    count: NDArray[np.int32]
+    mean: FloatArray
+    sd: FloatArray
+
+
+def _window_diff(prefix: NDArray[Any], *, window_days: int, lag_days: int) -> NDArray[Any]:
+    """``prefix[hi(d)] − prefix[lo(d)]`` with ``hi = d − lag + 1``, ``lo = hi − window`` (clipped).
+
+    Slices instead of gathers: ``prefix`` has one more column than there are days.
+    """
+    n_rows, n_cols = prefix.shape
+    n_days = n_cols - 1
+    out = np.zeros((n_rows, n_days), dtype=prefix.dtype)
+    if lag_days >= n_days:
+        return out
+    out[:, lag_days:] = prefix[:, 1 : n_days - lag_days + 1]
+    d1 = lag_days + window_days
+    if d1 < n_days:
+        out[:, d1:] -= prefix[:, 1 : n_days - d1 + 1]
+    return out
+
+
+class Series:
+    """Prefix sums of one marker (athletes × days), reused by every window over it.
+
+    Parameters
+    ----------
+    x : ndarray, shape (athletes, days)
+        Values; NaN = missing.
+    squares : bool
+        Also keep the prefix sum of squares (needed for SDs).
+    """
+
+    def __init__(self, x: FloatArray, *, squares: bool = False) -> None:
+        n_rows, n_days = x.shape
+        valid = np.isfinite(x)
+        # a causal per-row shift (first valid value) keeps the sums of squares accurate
+        off = x[np.arange(n_rows), np.argmax(valid, axis=1)] if n_days else np.zeros(n_rows)
+        self.offset = np.where(np.isfinite(off), off, 0.0)[:, np.newaxis]
+        xv = np.where(valid, x - self.offset, 0.0)
+        self.n_days = n_days
+        self.c = np.zeros((n_rows, n_days + 1), dtype=np.int32)
+        np.cumsum(valid, axis=1, out=self.c[:, 1:])
+        self.s = np.zeros((n_rows, n_days + 1))
+        np.cumsum(xv, axis=1, out=self.s[:, 1:])
+        self.q: FloatArray | None = None
+        if squares:
+            self.q = np.zeros((n_rows, n_days + 1))
+            np.multiply(xv, xv, out=xv)
+            np.cumsum(xv, axis=1, out=self.q[:, 1:])
+
+    @property
+    def ever(self) -> BoolArray:
+        """Whether any value has been seen on or before each day."""
+        out: BoolArray = self.c[:, 1:] > 0
+        return out
+
+    def count(self, *, window_days: int, lag_days: int = 0) -> NDArray[np.int32]:
+        """Valid values in the window."""
+        out: NDArray[np.int32] = _window_diff(self.c, window_days=window_days, lag_days=lag_days)
+        return out
+
+    def window(
+        self, *, window_days: int, lag_days: int = 0, min_count: int = 1, sd: bool = False
+    ) -> RollingStats:
+        """Rolling count, mean (NaN below ``min_count``) and SD (if asked) over a window."""
+        n = _window_diff(self.c, window_days=window_days, lag_days=lag_days)
+        sm = _window_diff(self.s, window_days=window_days, lag_days=lag_days)
+        ok = n >= min_count
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean_rel = sm / n
+        mean = np.where(ok, mean_rel + self.offset, np.nan)
+        if sd and self.q is not None:
+            sq = _window_diff(self.q, window_days=window_days, lag_days=lag_days)
+            sq -= sm * mean_rel
+            with np.errstate(invalid="ignore", divide="ignore"):
+                sq /= n - 1
+            np.clip(sq, 0.0, None, out=sq)
+            np.sqrt(sq, out=sq)
+            sdv = np.where(ok & (n >= 2), sq, np.nan)
+        else:
+            sdv = np.full_like(mean, np.nan)
+        return RollingStats(count=n, mean=mean, sd=sdv)
+
+
+def rolling_stats(
+    x: FloatArray,
+    *,
+    window_days: int,
+    lag_days: int = 0,
+    min_count: int = 1,
+) -> RollingStats:
+    """NaN-aware rolling count, mean and SD along the day axis, causal.
+
+    The window for day ``d`` covers days ``d - lag_days - window_days + 1 .. d - lag_days``.
+
+    Parameters
+    ----------
+    x : ndarray, shape (athletes, days)
+        Values; NaN = missing.
+    window_days : int
+        Window length in days.
+    lag_days : int, default 0
+        How many days before ``d`` the window ends (0 = includes day ``d``).
+    min_count : int, default 1
+        Mean and SD are NaN with fewer valid values (SD needs at least 2).
+
+    Returns
+    -------
+    RollingStats
+    """
+    return Series(x, squares=True).window(
+        window_days=window_days, lag_days=lag_days, min_count=min_count, sd=True
+    )
+
+
+def rolling_count_true(b: BoolArray, *, window_days: int) -> NDArray[np.int32]:
+    """How many of the last ``window_days`` days (day ``d`` included) are True."""
+    c = np.zeros((b.shape[0], b.shape[1] + 1), dtype=np.int32)
+    np.cumsum(b, axis=1, out=c[:, 1:])
+    out: NDArray[np.int32] = _window_diff(c, window_days=window_days, lag_days=0)
+    return out
+
+
+def run_length(
+    cond: BoolArray, known: BoolArray | None = None, *, gap_days: int = 0
+) -> NDArray[np.int32]:
+    """Consecutive days, ending at ``d``, on which ``cond`` holds.
+
+    Days where ``known`` is False do not break a run: they are bridged (counted as part
+    of it) for at most ``gap_days`` days after the last known day, so a missing morning
+    does not reset "days out of range". Causal.
+
+    Parameters
+    ----------
+    cond : ndarray of bool, shape (athletes, days)
+    known : ndarray of bool, optional
+        Whether ``cond`` could be evaluated that day (default: every day).
+    gap_days : int
+        Longest run of unknown days that is bridged.
+
+    Returns
+    -------
+    ndarray of int32
+        Run length in days (0 when ``cond`` does not hold or is stale).
+
+    Examples
+    --------
+    >>> run_length(np.array([[True, True, False, True]])).tolist()
+    [[1, 2, 0, 1]]
+    """
+    idx = np.arange(cond.shape[1], dtype=np.int32)
+    minus = np.int32(-1)
+    if known is None:
+        last_false = np.maximum.accumulate(np.where(cond, minus, idx), axis=1)
+        out: NDArray[np.int32] = np.where(cond, idx - last_false, 0).astype(np.int32)
+        return out
+    last_true = np.maximum.accumulate(np.where(cond & known, idx, minus), axis=1)
+    last_false = np.maximum.accumulate(np.where(~cond & known, idx, minus), axis=1)
+    # the state carried forward from the last known day is alive for gap_days unknown days
+    alive = (last_true > last_false) & (idx - last_true <= gap_days)
+    prev_alive = np.zeros_like(alive)
+    prev_alive[:, 1:] = alive[:, :-1]
+    starts = cond & known & ~prev_alive
+    last_start = np.maximum.accumulate(np.where(starts, idx, minus), axis=1)
+    out = np.where(alive, idx - last_start + 1, 0).astype(np.int32)
+    return out
+
+
+def zscore(value: FloatArray, mean: FloatArray, sd: FloatArray, *, sd_floor: float) -> FloatArray:
+    """``(value − mean) / max(sd, sd_floor)``; NaN where any input is missing."""
+    with np.errstate(invalid="ignore"):
+        out: FloatArray = (value - mean) / np.maximum(sd, sd_floor)
+    return out

@@ -1,0 +1,635 @@
+"""Fatigue staging as one vectorised kernel over (athletes × days) matrices.
+
+:func:`stage_matrix` turns daily inputs into stage codes, a confidence, a continuous
+risk score, a recommendation code and the baseline arrays behind them. It is the single
+implementation: :func:`lydiard.domain.recovery.assess.assess_days` calls it on one row.
+
+Stages (codes, :class:`Stage`), from ``docs/science.md`` §3 (Meeusen et al. 2013):
+
+=====  ==========================  =====================================================
+code   name                        rule (all thresholds in :class:`BaselineConfig`)
+=====  ==========================  =====================================================
+ -1    calibrating                 no usable HRV, RHR or wellness baseline yet
+  0    normal                      no marker out of range
+  1    surface_fatigue             today's lnRMSSD < mean − 1 SD (Kiviniemi 2007), or
+                                   today's RHR ≥ baseline + 5 bpm, or today's wellness
+                                   composite / energy / soreness z ≤ −1, or the 7-day
+                                   lnRMSSD just left the band (< 3 days)
+  2    deep_fatigue                7-day lnRMSSD below band ≥ 3 days running plus ≥ 1
+                                   supporting marker (7-day RHR ≥ +5 bpm, wellness z ≤ −1
+                                   on ≥ 3 of 7 days, CV ↑ > SWC, EF / output-at-HR ↓ ≥ 5 %,
+                                   decoupling > 5 %, sRPE per external load ↑ ≥ 10 %, sleep
+                                   ≥ 0.75 h below usual), or below band ≥ 7 days alone;
+                                   or "saturation": above band ≥ 3 days with RHR below
+                                   baseline and wellness low; or the feeling alone: 7-day
+                                   mean wellness z ≤ −1 with ≥ 4 low days (Saw 2016); or,
+                                   without HRV, 7-day RHR ≥ +5 bpm ≥ 3 days plus support
+  3    overreaching_suspected      deep fatigue despite ≥ 7 days of reduced load, present
+       (NFOR-like)                 on ≥ 10 of the last 14 days (Meeusen: no recovery)
+  4    overtraining_suspected      NFOR criteria on ≥ 38 of 42 days, or deep fatigue with
+       (OTS-like)                  ≥ 3 illness episodes in 90 days (red flag)
+=====  ==========================  =====================================================
+
+Persistence counters bridge up to ``persistence_gap_days`` days without a reading, so a
+missed morning neither resets nor raises an alarm; a single low morning never gives more
+than ``surface_fatigue``.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from enum import IntEnum
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from lydiard.domain.daily import CHECKIN_ITEMS
+from lydiard.domain.load.pmc import daily_metrics_matrix
+from lydiard.domain.recovery.baselines import (
+    BaselineConfig,
+    BoolArray,
+    FloatArray,
+    IntArray,
+    Series,
+    as_matrix,
+    rolling_count_true,
+    run_length,
+    zscore,
+)
+from lydiard.domain.recovery.recommend import recommend_matrix
+from lydiard.errors import InvalidInputError
+
+__all__ = [
+    "INPUT_COLUMNS",
+    "STAGE_NAMES",
+    "Stage",
+    "stage_matrix",
+]
+
+
+class Stage(IntEnum):
+    """Fatigue stage codes; higher = more serious (``calibrating`` is −1)."""
+
+    CALIBRATING = -1
+    NORMAL = 0
+    SURFACE_FATIGUE = 1
+    DEEP_FATIGUE = 2
+    OVERREACHING_SUSPECTED = 3
+    OVERTRAINING_SUSPECTED = 4
+
+    @property
+    def label(self) -> str:
+        """The public name, e.g. ``"deep_fatigue"``."""
+        return self.name.lower()
+
+
+#: Public stage names by code.
+STAGE_NAMES: dict[int, str] = {int(s): s.label for s in Stage}
+
+#: Input columns understood by :func:`stage_matrix` (all optional).
+INPUT_COLUMNS: tuple[str, ...] = (
+    "load_au",
+    "rmssd_ms",
+    "rhr_bpm",
+    "sleep_h",
+    *CHECKIN_ITEMS,
+    "readiness",
+    "illness",
+    "injury",
+    "travel",
+    "ef",
+    "decoupling_pct",
+    "perf_at_hr",
+    "srpe_per_external",
+    "race",
+)
+
+_RANGES: dict[str, tuple[float, float]] = {
+    **{item: (1.0, 5.0) for item in CHECKIN_ITEMS},
+    "readiness": (0.0, 10.0),
+    "rmssd_ms": (0.0, 1000.0),
+    "rhr_bpm": (20.0, 150.0),
+    "sleep_h": (0.0, 24.0),
+    "load_au": (0.0, 5000.0),
+}
+
+
+def _validate(name: str, x: FloatArray) -> None:
+    if name not in _RANGES:
+        return
+    low, high = _RANGES[name]
+    bad = np.isfinite(x) & ((x < low) | (x > high))
+    if np.any(bad) or np.any(np.isinf(x)):
+        value = float(x[bad | np.isinf(x)].flat[0])
+        raise InvalidInputError(
+            f"{name} value {value:g} is outside [{low:g}, {high:g}]", field=name, value=value
+        )
+
+
+def _normalise_inputs(inputs: dict[str, Any]) -> tuple[dict[str, FloatArray], tuple[int, int]]:
+    unknown = set(inputs) - set(INPUT_COLUMNS)
+    if unknown:
+        raise InvalidInputError(f"unknown input columns: {sorted(unknown)}", field=sorted(unknown)[0])
+    out: dict[str, FloatArray] = {}
+    shape: tuple[int, int] | None = None
+    for name in INPUT_COLUMNS:
+        if name not in inputs or inputs[name] is None:
+            continue
+        x = as_matrix(inputs[name], field=name)
+        if shape is None:
+            shape = (int(x.shape[0]), int(x.shape[1]))
+        elif x.shape != shape:
+            raise InvalidInputError(f"{name} has shape {x.shape}, expected {shape}", field=name)
+        _validate(name, x)
+        out[name] = x
+    if shape is None:
+        raise InvalidInputError("no input column given", field=None)
+    return out, shape
+
+
+def _pmc(load_au: FloatArray, cfg: BaselineConfig) -> dict[str, FloatArray]:
+    """CTL/ATL (``k = 1 − exp(−1/N)``), TSB going into the day, EWMA ACWR.
+
+    Delegates to :func:`lydiard.domain.load.pmc.daily_metrics_matrix` (the project's one
+    PMC kernel): ``tsb[d] = ctl[d−1] − atl[d−1]``; EWMA ACWR with ``λ = 2/(N+1)``,
+    N = 7 and 28 (Williams et al. 2017). Missing load counts as 0.
+    """
+    res = daily_metrics_matrix(
+        load_au, ctl_days=cfg.ctl_days, atl_days=cfg.atl_days, convention="exp"
+    )
+    return {k: np.ascontiguousarray(res[k]) for k in ("ctl", "atl", "tsb", "acwr_ewma")}
+
+
+def _change_pct(
+    x: FloatArray | None, cfg: BaselineConfig
+) -> tuple[FloatArray, FloatArray, IntArray] | None:
+    """Recent mean (14 d), baseline mean (60 d before that) and % change of a session marker."""
+    if x is None:
+        return None
+    ser = Series(x)
+    recent = ser.window(window_days=cfg.perf_window_days, min_count=cfg.perf_min_sessions)
+    base = ser.window(
+        window_days=cfg.perf_baseline_days,
+        lag_days=cfg.perf_window_days,
+        min_count=cfg.perf_min_baseline_sessions,
+    )
+    with np.errstate(invalid="ignore", divide="ignore"):
+        pct = 100.0 * (recent.mean / base.mean - 1.0)
+    return recent.mean, pct, recent.count
+
+
+def _days_remaining(base_n: IntArray, pending: IntArray, need: int, lag: int) -> IntArray:
+    """Days until a baseline holds ``need`` readings, if readings come daily from tomorrow."""
+    short = need - base_n
+    rem = np.where(short > pending, lag + short - pending, lag - pending + short)
+    out: IntArray = np.where(short <= 0, 0, np.maximum(rem, 1))
+    return out
+
+
+def _block(
+    x: dict[str, FloatArray], n: tuple[int, int], cfg: BaselineConfig, detail: bool
+) -> dict[str, Any]:
+    nan = np.full(n, np.nan)
+    false = np.zeros(n, dtype=bool)
+    w, lag, gap = cfg.window_days, cfg.baseline_lag_days, cfg.persistence_gap_days
+    r: dict[str, Any] = {}
+
+    # ---- load context -----------------------------------------------------------
+    load = np.nan_to_num(x.get("load_au", np.zeros(n)), nan=0.0)
+    pmc = _pmc(load, cfg)
+    r.update(pmc)
+    load_s = Series(load)
+    load_7d = load_s.window(window_days=w).mean
+    load_prior = load_s.window(window_days=28, lag_days=w).mean
+    reduced = (load_prior > 0) & (load_7d <= cfg.reduced_load_frac * load_prior)
+    r["reduced_load_run"] = run_length(reduced)
+    with np.errstate(invalid="ignore"):
+        load_ctx = (pmc["tsb"] < cfg.tsb_low_au) | (pmc["acwr_ewma"] > cfg.acwr_high)
+
+    # ---- HRV -----------------------------------------------------------------------
+    rmssd = x.get("rmssd_ms")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ln = np.where(rmssd > 0, np.log(rmssd), np.nan) if rmssd is not None else nan
+    ln_s = Series(ln, squares=True)
+    cur = ln_s.window(window_days=w, min_count=cfg.min_valid_days, sd=True)
+    base = ln_s.window(
+        window_days=cfg.hrv_baseline_days,
+        lag_days=lag,
+        min_count=cfg.hrv_min_baseline_days,
+        sd=True,
+    )
+    hrv_ready = base.count >= cfg.hrv_min_baseline_days
+    ln_7d = cur.mean
+    half = cfg.hrv_band_sd * base.sd
+    band_low, band_high = base.mean - half, base.mean + half
+    hrv_known = hrv_ready & np.isfinite(ln_7d)
+    with np.errstate(invalid="ignore"):
+        hrv_below = hrv_known & (ln_7d < band_low)
+        hrv_above = hrv_known & (ln_7d > band_high)
+        hrv_today_low = hrv_ready & (ln < base.mean - cfg.hrv_today_low_sd * base.sd)
+    hrv_below_run = run_length(hrv_below, hrv_known, gap_days=gap)
+    hrv_above_run = run_length(hrv_above, hrv_known, gap_days=gap)
+    # CV of ln rMSSD over 7 days (Flatt & Esco 2015), vs its own lagged baseline
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cv_7d = np.where(cur.count >= cfg.cv_min_valid_days, 100.0 * cur.sd / cur.mean, np.nan)
+    cv_base = Series(cv_7d, squares=True).window(
+        window_days=cfg.hrv_baseline_days,
+        lag_days=lag,
+        min_count=cfg.hrv_min_baseline_days,
+        sd=True,
+    )
+    cv_high = cv_base.mean + cfg.cv_swc_sd * cv_base.sd
+    with np.errstate(invalid="ignore"):
+        cv_up = cv_7d > cv_high
+    cv_up_run = run_length(cv_up, np.isfinite(cv_7d) & np.isfinite(cv_high), gap_days=gap)
+    r.update(
+        ln_rmssd=ln,
+        ln_rmssd_7d=ln_7d,
+        hrv_valid_days_7d=cur.count,
+        hrv_base_mean=base.mean,
+        hrv_base_sd=base.sd,
+        hrv_band_low=band_low,
+        hrv_band_high=band_high,
+        hrv_below_run=hrv_below_run,
+        hrv_above_run=hrv_above_run,
+        cv_ln_rmssd_7d=cv_7d,
+        cv_ln_rmssd_high=cv_high,
+        cv_up_run=cv_up_run,
+        hrv_days_remaining=np.where(
+            ln_s.ever,
+            _days_remaining(base.count, cur.count, cfg.hrv_min_baseline_days, lag),
+            -1,
+        ),
+    )
+
+    # ---- resting HR ----------------------------------------------------------------
+    rhr = x.get("rhr_bpm", nan)
+    rhr_s = Series(rhr)
+    rhr_cur = rhr_s.window(window_days=w, min_count=cfg.min_valid_days)
+    rhr_b = rhr_s.window(
+        window_days=cfg.rhr_baseline_days, lag_days=lag, min_count=cfg.rhr_min_baseline_days
+    )
+    rhr_ready = rhr_b.count >= cfg.rhr_min_baseline_days
+    rhr_known = rhr_ready & np.isfinite(rhr_cur.mean)
+    with np.errstate(invalid="ignore"):
+        rhr_high = rhr_known & (rhr_cur.mean >= rhr_b.mean + cfg.rhr_high_bpm)
+        rhr_low = rhr_known & (rhr_cur.mean < rhr_b.mean)
+        rhr_today_high = rhr_ready & (rhr >= rhr_b.mean + cfg.rhr_high_bpm)
+    rhr_high_run = run_length(rhr_high, rhr_known, gap_days=gap)
+    r.update(
+        rhr_bpm=rhr,
+        rhr_7d=rhr_cur.mean,
+        rhr_base=rhr_b.mean,
+        rhr_high_run=rhr_high_run,
+        rhr_days_remaining=np.where(
+            rhr_s.ever,
+            _days_remaining(rhr_b.count, rhr_cur.count, cfg.rhr_min_baseline_days, lag),
+            -1,
+        ),
+    )
+
+    # ---- sleep ---------------------------------------------------------------------
+    sleep = x.get("sleep_h", nan)
+    sl_s = Series(sleep)
+    sl_cur = sl_s.window(window_days=w, min_count=cfg.min_valid_days)
+    sl_b = sl_s.window(
+        window_days=cfg.sleep_baseline_days,
+        lag_days=lag,
+        min_count=cfg.sleep_min_baseline_days,
+    )
+    with np.errstate(invalid="ignore"):
+        sleep_low = sl_cur.mean <= sl_b.mean - cfg.sleep_deficit_h
+    sleep_known = np.isfinite(sl_cur.mean) & np.isfinite(sl_b.mean)
+    r.update(sleep_h_7d=sl_cur.mean, sleep_h_base=sl_b.mean)
+    r["sleep_low_run"] = run_length(sleep_low, sleep_known, gap_days=gap)
+
+    # ---- wellness ------------------------------------------------------------------
+    total = np.zeros(n)
+    count = np.zeros(n)
+    for item in (*CHECKIN_ITEMS, "readiness"):
+        v = x.get(item)
+        if v is None:
+            continue
+        if item == "readiness":
+            v = 1.0 + 0.4 * v  # 0-10 → 1-5 (lydiard.domain.scales.readiness_to_five)
+        ok = np.isfinite(v)
+        total += np.where(ok, v, 0.0)
+        count += ok
+        if item in CHECKIN_ITEMS:
+            st = Series(v, squares=True).window(
+                window_days=cfg.wellness_baseline_days,
+                lag_days=lag,
+                min_count=cfg.wellness_min_baseline_days,
+                sd=True,
+            )
+            z_item = zscore(v, st.mean, st.sd, sd_floor=cfg.wellness_sd_floor)
+            r[f"{item}_z"] = z_item
+            if detail:
+                r[f"{item}_low_run"] = run_length(
+                    z_item <= cfg.wellness_low_z, np.isfinite(z_item), gap_days=gap
+                )
+    with np.errstate(invalid="ignore", divide="ignore"):
+        index = np.where(count > 0, total / count, np.nan)
+    idx_s = Series(index, squares=True)
+    wb = idx_s.window(
+        window_days=cfg.wellness_baseline_days,
+        lag_days=lag,
+        min_count=cfg.wellness_min_baseline_days,
+        sd=True,
+    )
+    well_ready = wb.count >= cfg.wellness_min_baseline_days
+    comp_z = zscore(index, wb.mean, wb.sd, sd_floor=cfg.wellness_index_sd_floor)
+    comp_known = np.isfinite(comp_z)
+    with np.errstate(invalid="ignore"):
+        well_low = comp_known & (comp_z <= cfg.wellness_low_z)
+    well_low_days = rolling_count_true(well_low, window_days=w)
+    comp_s = Series(comp_z)
+    well_7d_stats = comp_s.window(window_days=w, min_count=3)
+    well_7d = well_7d_stats.mean
+    well_3d = comp_s.window(window_days=3, min_count=2).mean
+    well_recent = well_7d_stats.count >= 3
+    with np.errstate(invalid="ignore"):
+        well_deep = well_recent & (well_low_days >= cfg.wellness_low_days)
+        well_strong = run_length(
+            well_recent
+            & (well_7d <= cfg.wellness_deep_mean_z)
+            & (well_low_days >= cfg.wellness_low_days + 1)
+        ) >= cfg.wellness_deep_run_days
+        items_low_today = false.copy()
+        for item in ("energy", "soreness"):
+            if f"{item}_z" in r:
+                items_low_today |= r[f"{item}_z"] <= cfg.wellness_low_z
+    r.update(
+        wellness_index=index,
+        wellness_z=comp_z,
+        wellness_z_7d=well_7d,
+        wellness_low_days_7d=well_low_days,
+        wellness_low_run=run_length(well_low, comp_known, gap_days=gap),
+        wellness_days_remaining=np.where(
+            idx_s.ever,
+            _days_remaining(
+                wb.count,
+                idx_s.count(window_days=lag),
+                cfg.wellness_min_baseline_days,
+                lag,
+            ),
+            -1,
+        ),
+    )
+
+    # ---- performance markers -------------------------------------------------------
+    perf_down = false.copy()
+    perf_known = false.copy()
+    perf_sessions = np.zeros(n, dtype=np.int64)
+    for name, sign, thr in (
+        ("ef", -1.0, cfg.perf_drop_pct),
+        ("perf_at_hr", -1.0, cfg.perf_drop_pct),
+        ("srpe_per_external", 1.0, cfg.srpe_rise_pct),
+    ):
+        res = _change_pct(x.get(name), cfg)
+        if res is None:
+            continue
+        _, pct, cnt = res
+        r[f"{name}_change_pct"] = pct
+        with np.errstate(invalid="ignore"):
+            perf_down |= sign * pct >= thr
+        perf_known |= np.isfinite(pct)
+        perf_sessions = np.maximum(perf_sessions, cnt)
+    dec = x.get("decoupling_pct")
+    if dec is not None:
+        dec_recent = Series(dec).window(
+            window_days=cfg.perf_window_days, min_count=cfg.perf_min_sessions
+        ).mean
+        r["decoupling_pct_recent"] = dec_recent
+        with np.errstate(invalid="ignore"):
+            perf_down |= dec_recent > cfg.decoupling_high_pct
+        perf_known |= np.isfinite(dec_recent)
+    r["perf_down_run"] = run_length(perf_down, perf_known, gap_days=gap)
+
+    # ---- stage rules ---------------------------------------------------------------
+    support = (
+        rhr_high.astype(np.int8)
+        + well_deep
+        + perf_down
+        + sleep_low
+    )
+    deep_hrv = ((hrv_below_run >= cfg.deep_hrv_run_days) & (support >= 1)) | (
+        hrv_below_run >= cfg.deep_alone_run_days
+    )
+    deep_sat = (hrv_above_run >= cfg.deep_hrv_run_days) & rhr_low & well_deep
+    deep_rhr = ~hrv_known & (rhr_high_run >= cfg.deep_hrv_run_days) & (
+        well_deep | perf_down | sleep_low
+    )
+    # one more layer of persistence: the deep condition must hold on consecutive days
+    deep = run_length(deep_hrv | deep_sat | well_strong | deep_rhr) >= cfg.deep_persist_days
+    # surface: two signals today, or one strong one (a single noisy marker is not enough)
+    with np.errstate(invalid="ignore"):
+        signals = (
+            hrv_today_low.astype(np.int8)
+            + rhr_today_high
+            + items_low_today
+            + well_low
+            + (hrv_below | (hrv_above & rhr_low))
+        )
+        strong = (ln < base.mean - 2.0 * cfg.hrv_today_low_sd * base.sd) | (
+            comp_z <= cfg.wellness_red_z
+        )
+        surface = (signals >= 2) | strong
+    deep_14 = rolling_count_true(deep, window_days=14)
+    nfor = deep & (r["reduced_load_run"] >= cfg.nfor_reduced_load_days) & (deep_14 >= 10)
+    nfor_42 = rolling_count_true(nfor | (deep & (deep_14 >= 10)), window_days=cfg.ots_min_days)
+
+    ill = np.nan_to_num(x.get("illness", np.zeros(n)), nan=0.0) > 0.5
+    ill_prev = np.zeros_like(ill)
+    ill_prev[:, 1:] = ill[:, :-1]
+    episodes_90 = rolling_count_true(ill & ~ill_prev, window_days=90)
+    ots = (deep & (nfor_42 >= cfg.ots_min_days - 4) & nfor) | (
+        deep & (episodes_90 >= cfg.ots_illness_episodes)
+    )
+
+    calibrating = ~(hrv_ready | rhr_ready | well_ready)
+    stage = np.zeros(n, dtype=np.int8)
+    stage[surface] = Stage.SURFACE_FATIGUE
+    stage[deep] = Stage.DEEP_FATIGUE
+    stage[nfor] = Stage.OVERREACHING_SUSPECTED
+    stage[ots] = Stage.OVERTRAINING_SUSPECTED
+    stage[calibrating] = Stage.CALIBRATING
+    r["stage"] = stage
+    r["support_count"] = support
+    r["surface_run"] = run_length(stage == Stage.SURFACE_FATIGUE)
+
+    # ---- data vs feeling (Saw 2016) ------------------------------------------------
+    obj_known = hrv_known | rhr_known
+    obj_abn = hrv_below | (hrv_above & rhr_low) | rhr_high
+    subj_known = np.isfinite(well_3d)
+    with np.errstate(invalid="ignore"):
+        subj_abn = well_3d <= cfg.wellness_low_z
+    agree = np.where(obj_known & subj_known, (obj_abn == subj_abn).astype(np.int8), -1)
+    r["data_feel_agree"] = agree.astype(np.int8)
+
+    # ---- confidence ----------------------------------------------------------------
+    def cover(valid_days: IntArray | FloatArray, ready: BoolArray) -> FloatArray:
+        out: FloatArray = np.where(ready, np.minimum(valid_days / w, 1.0), 0.0)
+        return out
+
+    cov = (
+        0.35 * cover(cur.count, hrv_ready)
+        + 0.35 * cover(well_7d_stats.count, well_ready)
+        + 0.15 * cover(rhr_cur.count, rhr_ready)
+        + 0.05 * cover(sl_cur.count, np.isfinite(sl_b.mean))
+        + 0.10 * np.minimum(perf_sessions / 3.0, 1.0)
+    )
+    agree_factor = np.where(agree == 1, 1.0, np.where(agree == 0, 0.8, 0.85))
+    # how far calibration has gone (the best-advanced marker)
+    progress = np.maximum.reduce(
+        [
+            np.minimum(base.count / cfg.hrv_min_baseline_days, 1.0),
+            np.minimum(rhr_b.count / cfg.rhr_min_baseline_days, 1.0),
+            np.minimum(wb.count / cfg.wellness_min_baseline_days, 1.0),
+        ]
+    )
+    conf = np.where(calibrating, 0.5 * progress * np.minimum(cov + 0.3, 1.0), cov * agree_factor)
+    r["confidence"] = np.clip(conf, 0.0, 1.0)
+
+    # ---- continuous risk score (ranking / AUC, not a probability) -----------------
+    with np.errstate(invalid="ignore", divide="ignore"):
+        hrv_dev = np.clip((base.mean - ln_7d) / base.sd, 0.0, 4.0)
+        well_dev = np.clip(-well_7d, 0.0, 3.0)
+        rhr_dev = np.clip((rhr_cur.mean - rhr_b.mean) / cfg.rhr_high_bpm, 0.0, 3.0)
+        sleep_dev = np.clip((sl_b.mean - sl_cur.mean) / cfg.sleep_deficit_h, 0.0, 3.0)
+        cv_dev = np.clip((cv_7d - cv_base.mean) / cv_base.sd, 0.0, 3.0)
+        load_dev = np.clip(-pmc["tsb"] / -cfg.tsb_low_au, 0.0, 3.0)
+    perf_dev = perf_down.astype(np.float64)
+    lin = (
+        1.0 * np.nan_to_num(hrv_dev)
+        + 1.2 * np.nan_to_num(well_dev)
+        + 0.6 * np.nan_to_num(rhr_dev)
+        + 0.4 * perf_dev
+        + 0.2 * np.nan_to_num(cv_dev)
+        + 0.3 * np.nan_to_num(sleep_dev)
+        + 0.3 * np.nan_to_num(load_dev)
+        + 0.5 * np.minimum(hrv_below_run / cfg.deep_alone_run_days, 1.0)
+    )
+    risk = 1.0 / (1.0 + np.exp(-1.5 * (lin - 2.0)))
+    r["risk_score"] = np.where(calibrating, np.nan, risk)
+    r["load_context"] = load_ctx
+
+    # ---- recommendation ------------------------------------------------------------
+    r.update(
+        recommend_matrix(
+            stage,
+            load_au=load,
+            illness=ill,
+            injury=np.nan_to_num(x.get("injury", np.zeros(n)), nan=0.0) > 0.5,
+            race=np.nan_to_num(x.get("race", np.zeros(n)), nan=0.0) > 0.5,
+            surface_run=r["surface_run"],
+            support_count=support,
+            hrv_below_run=hrv_below_run,
+            wellness_z_7d=well_7d,
+            illness_episodes_90d=episodes_90,
+            config=cfg,
+        )
+    )
+    return r
+
+
+#: Arrays returned by :func:`stage_matrix` without ``detail`` (the batch needs these).
+CORE_KEYS: tuple[str, ...] = (
+    "stage",
+    "confidence",
+    "risk_score",
+    "rec_code",
+    "rec_days",
+    "rec_volume_pct",
+    "data_feel_agree",
+    "ln_rmssd_7d",
+    "hrv_band_low",
+    "hrv_band_high",
+    "rhr_7d",
+    "rhr_base",
+    "wellness_z",
+    "wellness_z_7d",
+    "ctl",
+    "atl",
+    "tsb",
+)
+
+
+def stage_matrix(
+    inputs: dict[str, Any],
+    *,
+    config: BaselineConfig | None = None,
+    detail: bool = False,
+    chunk_athletes: int = 256,
+    workers: int = 1,
+) -> dict[str, NDArray[Any]]:
+    """Stage every athlete-day of an (athletes × days) cohort, causally.
+
+    Parameters
+    ----------
+    inputs : dict of str to array_like
+        Any subset of :data:`INPUT_COLUMNS`, each shaped (athletes, days) (1-D = one
+        athlete), consecutive calendar days, NaN = not measured. ``load_au`` (daily load,
+        missing = 0), ``rmssd_ms`` (ms), ``rhr_bpm``, ``sleep_h``, check-in items 1-5
+        (5 = best), ``readiness`` 0-10, flags ``illness``/``injury``/``travel``/``race``
+        (0/1), session markers ``ef``, ``decoupling_pct`` (%), ``perf_at_hr``,
+        ``srpe_per_external``.
+    config : BaselineConfig, optional
+        Windows and thresholds (defaults: ``docs/science.md`` §2-3).
+    detail : bool, default False
+        Also return every intermediate array used by the evidence (runs, item z-scores,
+        % changes, days remaining...). The batch leaves it off.
+    chunk_athletes : int, default 256
+        Athletes processed at once (bounds memory; results do not depend on it).
+    workers : int, default 1
+        Threads over athlete chunks (numpy releases the GIL); results do not depend on it.
+
+    Returns
+    -------
+    dict of str to ndarray
+        ``stage`` (int8, :class:`Stage` codes), ``confidence`` (0-1), ``risk_score``
+        (0-1, NaN while calibrating), ``rec_code`` (int8,
+        :data:`~lydiard.domain.recovery.recommend.REC_CODES`), ``rec_days``,
+        ``rec_volume_pct``, ``data_feel_agree`` (int8: 1 agree, 0 disagree, −1 unknown),
+        and baselines ``ln_rmssd_7d``, ``hrv_band_low``/``hrv_band_high``, ``rhr_7d``,
+        ``rhr_base``, ``wellness_z`` (composite, today), ``wellness_z_7d``, ``ctl``,
+        ``atl``, ``tsb`` (AU).
+
+    Raises
+    ------
+    InvalidInputError
+        Unknown column, mismatched shapes, or a value outside its scale.
+    """
+    cfg = config if config is not None else BaselineConfig()
+    x, shape = _normalise_inputs(inputs)
+    n_ath, n_days = shape
+    step = max(1, chunk_athletes)
+    starts = list(range(0, n_ath, step))
+
+    def run(start: int) -> tuple[int, dict[str, Any]]:
+        stop = min(n_ath, start + step)
+        block = {k: v[start:stop] for k, v in x.items()}
+        res = _block(block, (stop - start, n_days), cfg, detail)
+        return start, {k: res[k] for k in (res.keys() if detail else CORE_KEYS)}
+
+    if len(starts) == 1:
+        return {k: np.asarray(v) for k, v in run(0)[1].items()}
+    out: dict[str, NDArray[Any]] = {}
+
+    def store(start: int, part: dict[str, Any]) -> None:
+        for k, v in part.items():
+            arr = np.asarray(v)
+            if k not in out:
+                out[k] = np.empty((n_ath, n_days), dtype=arr.dtype)
+            out[k][start : start + arr.shape[0]] = arr
+
+    if workers > 1:
+        # numpy releases the GIL in its kernels: threads over athlete chunks scale
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            for start, part in pool.map(run, starts):
+                store(start, part)
+    else:
+        for start in starts:
+            store(*run(start))
+    return out

@@ -1,0 +1,191 @@
+"""Fatigue staging on simulated athletes with known truth, causality and the public API."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lydiard.domain.recovery import STAGE_NAMES, assess_days, stage_matrix
+from lydiard.domain.recovery.stage import INPUT_COLUMNS, Stage
+from lydiard.domain.simulate import simulate_athlete
+from lydiard.errors import InvalidInputError
+
+RANK = {name: code for code, name in STAGE_NAMES.items()}
+
+
+@pytest.mark.parametrize("seed", [4, 7, 8, 10, 11])
+def test_overreaching_flagged_deep_before_low_point(seed: int) -> None:
+    sim = simulate_athlete(seed, 200, "overreaching", hrv_missing_frac=0.3)
+    assert sim.block_start is not None and sim.low_point is not None
+    # the hidden state really went deep (otherwise the test would be vacuous)
+    assert sim.truth["maladaptation"].max() >= 0.5
+    out = assess_days(sim.days)
+    window = out.loc[sim.block_start : sim.low_point, "stage"].map(RANK)
+    assert (window >= Stage.DEEP_FATIGUE).any()
+    first = window[window >= Stage.DEEP_FATIGUE].index[0]
+    assert first <= sim.low_point
+
+
+@pytest.mark.parametrize("seed", [1, 2, 4])
+def test_normal_athlete_mostly_normal_or_surface(seed: int) -> None:
+    out = assess_days(simulate_athlete(seed, 240, "normal").days)
+    staged = out[out["stage"] != "calibrating"]
+    share = staged["stage"].isin(["normal", "surface_fatigue"]).mean()
+    assert share >= 0.9
+
+
+def test_single_hard_days_give_at_most_surface() -> None:
+    sim = simulate_athlete(2, 240, "single_hard_days")
+    out = assess_days(sim.days)
+    hard = sim.truth.loc[sim.truth["hard_event"], "day"]
+    assert len(hard) >= 10
+    nxt = [d + timedelta(days=1) for d in hard if d + timedelta(days=1) in out.index]
+    stages = out.loc[nxt, "stage"].map(RANK)
+    assert (stages <= Stage.SURFACE_FATIGUE).all()
+    assert (stages == Stage.SURFACE_FATIGUE).any()
+
+
+def test_illness_overrides_everything() -> None:
+    days = simulate_athlete(1, 120, "normal").days.copy()
+    days.loc[100:103, "illness"] = True
+    out = assess_days(days)
+    for i in range(100, 104):
+        rec = out["recommendation"].iloc[i]
+        assert rec["code"] in ("rest", "stop_see_doctor")
+        assert any(c["marker"] == "illness" for c in rec["return_criteria"])
+    # rest continues until symptom-free for 2 days, then training resumes
+    assert out["recommendation"].iloc[104]["code"] == "rest"
+    assert out["recommendation"].iloc[106]["code"] != "rest"
+
+
+def test_long_illness_means_see_a_doctor() -> None:
+    days = simulate_athlete(1, 120, "normal").days.copy()
+    days.loc[90:99, "illness"] = True
+    out = assess_days(days)
+    assert out["recommendation"].iloc[99]["code"] == "stop_see_doctor"
+
+
+def test_missing_data_lowers_confidence() -> None:
+    full = simulate_athlete(6, 150, "normal", hrv_missing_frac=0.0).days
+    sparse = simulate_athlete(6, 150, "normal", hrv_missing_frac=0.7).days
+    c_full = assess_days(full)["confidence"].iloc[60:]
+    c_sparse = assess_days(sparse)["confidence"].iloc[60:]
+    assert c_sparse.mean() < c_full.mean()
+    no_hrv = assess_days(full.drop(columns=["rmssd_ms"]))["confidence"].iloc[60:]
+    assert (no_hrv <= c_full + 1e-12).all() and no_hrv.mean() < c_full.mean()
+
+
+def test_calibrating_says_what_is_missing_and_how_long() -> None:
+    days = simulate_athlete(1, 40, "normal").days.drop(columns=["rhr_bpm"])
+    out = assess_days(days)
+    assert out["stage"].iloc[0] == "calibrating"
+    cal0 = out["evidence"].iloc[0]["calibration"]
+    cal5 = out["evidence"].iloc[5]["calibration"]
+    assert cal0["resting HR"]["days_remaining"] is None  # never measured
+    assert cal0["resting HR"]["missing"] == "no readings yet"
+    assert cal5["ln rMSSD"]["days_remaining"] < cal0["ln rMSSD"]["days_remaining"]
+    assert "Calibrating" in out["recommendation"].iloc[0]["text"]
+    assert out["confidence"].iloc[0] < 0.5
+    assert np.isnan(out["risk_score"].iloc[0])
+    assert (out["stage"].iloc[30:] != "calibrating").all()
+
+
+def test_data_feel_disagreement_detected() -> None:
+    days = simulate_athlete(5, 120, "normal").days.copy()
+    for item in ("energy", "mood", "motivation", "soreness", "sleep_quality", "stress"):
+        days.loc[110:, item] = 1.0
+    days.loc[110:, "readiness"] = 1.0
+    out = assess_days(days)
+    last = out.iloc[-1]
+    assert last["evidence"]["ln_rmssd_7d"]["direction"] == "inside"  # HRV is normal
+    assert last["evidence"]["rhr_7d"]["days_out_of_range"] == 0
+    assert last["data_feel_agree"] is False
+    assert "data_feel" in last["evidence"]
+    # the feeling is weighted: a week of feeling awful is deep fatigue even with normal HRV
+    assert RANK[last["stage"]] >= Stage.DEEP_FATIGUE
+
+
+def test_causal_output_unchanged_by_future_data() -> None:
+    days = simulate_athlete(9, 160, "overreaching", hrv_missing_frac=0.3).days
+    cut = 110
+    base = assess_days(days.iloc[:cut])
+    altered = days.copy()
+    rng = np.random.default_rng(0)
+    altered.loc[cut:, "rmssd_ms"] = rng.uniform(10, 200, len(days) - cut)
+    altered.loc[cut:, "energy"] = 1.0
+    altered.loc[cut:, "illness"] = True
+    altered.loc[cut:, "race"] = True
+    future = assess_days(altered)
+    pd.testing.assert_frame_equal(base, future.iloc[:cut], check_exact=True)
+
+
+def test_assess_days_is_stage_matrix_on_one_row() -> None:
+    days = simulate_athlete(3, 150, "overreaching").days
+    out = assess_days(days)
+    inputs = {c: days[c].to_numpy(dtype=float) for c in INPUT_COLUMNS if c in days}
+    res = stage_matrix(inputs)
+    assert out["stage"].tolist() == [STAGE_NAMES[int(c)] for c in res["stage"][0]]
+    np.testing.assert_allclose(out["confidence"], res["confidence"][0])
+
+
+def test_matrix_rows_are_independent_and_chunking_does_not_matter() -> None:
+    a = simulate_athlete(3, 150, "overreaching").days
+    b = simulate_athlete(4, 150, "normal").days
+    inputs = {
+        c: np.vstack([a[c].to_numpy(dtype=float), b[c].to_numpy(dtype=float)])
+        for c in INPUT_COLUMNS
+        if c in a
+    }
+    both = stage_matrix(inputs, chunk_athletes=1, workers=2)
+    one = stage_matrix({c: v[1] for c, v in inputs.items()})
+    for key in ("stage", "confidence", "risk_score", "rec_code"):
+        np.testing.assert_array_equal(both[key][1], one[key][0])
+
+
+def test_date_index_and_missing_calendar_days() -> None:
+    days = simulate_athlete(2, 120, "normal").days
+    holes = days.drop(index=[50, 51, 52, 80]).set_index("day")
+    out = assess_days(holes)
+    assert len(out) == 120
+    assert out.index[0] == days["day"].iloc[0]
+    assert set(out.columns) >= {"stage", "confidence", "risk_score", "evidence",
+                                "recommendation", "data_feel_agree"}
+    assert out["risk_score"].dropna().between(0, 1).all()
+    assert out["confidence"].between(0, 1).all()
+
+
+def test_race_recovery_window_scales_with_load() -> None:
+    days = simulate_athlete(1, 120, "normal").days.copy()
+    days.loc[100, ["race", "load_au"]] = [True, 250.0]
+    days.loc[60, ["race", "load_au"]] = [True, 60.0]
+    out = assess_days(days)
+    long_rec = out["recommendation"].iloc[101]
+    short_rec = out["recommendation"].iloc[61]
+    if long_rec["reason"] == "race" and short_rec["reason"] == "race":
+        assert long_rec["days"] > short_rec["days"]
+    assert out["recommendation"].iloc[105]["code"] != "train_as_planned"
+
+
+def test_invalid_inputs_raise() -> None:
+    days = simulate_athlete(1, 30, "normal").days.copy()
+    bad = days.copy()
+    bad.loc[3, "energy"] = 6.0
+    with pytest.raises(InvalidInputError) as info:
+        assess_days(bad)
+    assert info.value.field == "energy"
+    with pytest.raises(InvalidInputError):
+        assess_days(pd.concat([days, days.iloc[:1]]))
+    with pytest.raises(InvalidInputError):
+        stage_matrix({"bogus": np.zeros((1, 3))})
+    with pytest.raises(InvalidInputError):
+        stage_matrix({"load_au": np.zeros((1, 3)), "rhr_bpm": np.zeros((1, 4))})
+
+
+def test_inputs_are_not_mutated() -> None:
+    days = simulate_athlete(1, 60, "normal").days
+    before = days.copy()
+    assess_days(days)
+    pd.testing.assert_frame_equal(days, before)
