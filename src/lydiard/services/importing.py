@@ -195,14 +195,17 @@ def _import_items(
     for it in items:
         if it.kind == "strava_activities_csv" and it.data is not None:
             try:
-                from lydiard.ingest.strava import read_activities_csv
+                from lydiard.ingest.strava import strava_meta_by_filename
 
-                strava_meta.update(read_activities_csv(it.data, source=it.name))
+                strava_meta.update(strava_meta_by_filename(it.data, source=it.name))
                 _emit(ctx, report, athlete_id, ItemResult(source, it.name, "skipped", "Strava activity index (names, gear, RPE)"), progress)
             except LydiardError as exc:
                 _emit(ctx, report, athlete_id, ItemResult(source, it.name, "failed", str(exc)), progress)
     for it in items:
         if it.kind == "strava_activities_csv":
+            continue
+        if it.kind == "other" and it.error is None:
+            _emit(ctx, report, athlete_id, ItemResult(source, it.name, "skipped", "not a workout or daily-data file"), progress)
             continue
         if it.error is not None or it.data is None:
             _emit(ctx, report, athlete_id, ItemResult(source, it.name, "failed", it.error or "unreadable"), progress)
@@ -219,14 +222,9 @@ def _import_items(
 def _strava_lookup(meta: dict[str, Any], name: str) -> Any:
     if not meta:
         return None
-    for key in (name, name.split("/", 1)[-1] if "/" in name else name):
-        if key in meta:
-            return meta[key]
-    base = Path(name).name
-    for key, value in meta.items():
-        if Path(key).name == base:
-            return value
-    return None
+    from lydiard.ingest.strava import match_strava_meta
+
+    return match_strava_meta(meta, name)
 
 
 def _local_day(started_at: datetime, tz: str) -> date:

@@ -16,6 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from sqlalchemy import Connection, and_, delete, insert, select
 
@@ -23,7 +24,8 @@ from lydiard.domain.activity import empty_records
 from lydiard.domain.daily import CHECKIN_FLAGS, CHECKIN_ITEMS
 from lydiard.domain.load.pmc import daily_metrics_matrix
 from lydiard.domain.load.session import session_metrics
-from lydiard.domain.recovery.assess import assess_days
+from lydiard.domain.recovery import INPUT_COLUMNS as STAGE_INPUTS
+from lydiard.domain.recovery import REC_CODES, STAGE_NAMES, assess_days, stage_matrix
 from lydiard.services.access import Actor, check_athlete
 from lydiard.services.athletes import load_athlete, threshold_history
 from lydiard.services.context import Context
@@ -116,26 +118,84 @@ def daily_inputs(conn: Connection, athlete_id: str, *, until: date, sex: str | N
     return frame
 
 
+#: ``daily_metrics`` columns taken from :func:`stage_matrix` arrays (column ← kernel output).
+STAGE_COLUMNS: dict[str, str] = {
+    "confidence": "confidence", "risk_score": "risk_score", "ln_rmssd_7d": "ln_rmssd_7d",
+    "ln_rmssd_low": "hrv_band_low", "ln_rmssd_high": "hrv_band_high", "rhr_7d": "rhr_7d",
+    "rhr_base": "rhr_base", "wellness_z": "wellness_z",
+}
+#: ``daily_metrics`` columns taken from :func:`daily_metrics_matrix` (column ← kernel output).
+PMC_COLUMNS: dict[str, str] = {
+    "ctl": "ctl", "atl": "atl", "tsb": "tsb", "ramp": "ramp", "acwr": "acwr_ewma", "monotony": "monotony",
+    "strain": "strain",
+}
+_FLAG_INPUTS = frozenset(("illness", "injury", "travel", "race"))
+
+
+def frame_matrix_inputs(frame: pd.DataFrame) -> dict[str, npt.NDArray[np.float64]]:
+    """A ``daily_inputs`` frame as the 1 × days input matrices of ``stage_matrix`` (as ``assess_days`` reads it)."""
+    inputs: dict[str, npt.NDArray[np.float64]] = {}
+    for name in STAGE_INPUTS:
+        if name not in frame.columns:
+            continue
+        col = frame[name]
+        if name in _FLAG_INPUTS:
+            values = col.map(lambda v: np.nan if v is None or v is pd.NA or v != v else float(bool(v)))
+            inputs[name] = values.to_numpy(dtype=np.float64)[None, :]
+        else:
+            inputs[name] = pd.to_numeric(col, errors="raise").to_numpy(dtype=np.float64, na_value=np.nan)[None, :]
+    return inputs
+
+
+def metric_arrays(inputs: dict[str, npt.NDArray[np.float64]], *,
+                  stage_result: dict[str, npt.NDArray[Any]] | None = None,
+                  pmc_out: dict[str, npt.NDArray[np.float64]] | None = None) -> dict[str, npt.NDArray[Any]]:
+    """Every ``daily_metrics`` value for athletes × days input matrices (the per-athlete path and the batch).
+
+    Rows are athletes, each starting on its own first day (left-aligned); the kernels are
+    causal and element-wise across athletes, so padding a row on the right never changes
+    its earlier days. ``stage_result``: an earlier ``stage_matrix(inputs, …)`` result to
+    reuse (e.g. with ``detail=True``). ``pmc_out``: a dict filled with the PMC buffers on
+    the first call and reused (overwritten) by later calls of the same shape. Returns the
+    numeric columns (float64), ``stage`` and ``rec_code`` (int8 codes) and
+    ``data_feel_agree`` (int8: 1, 0, −1 unknown).
+    """
+    load = np.nan_to_num(inputs["load_au"], nan=0.0)
+    reuse = pmc_out if pmc_out and next(iter(pmc_out.values())).shape == load.shape else None
+    k = daily_metrics_matrix(load, out=reuse)
+    if pmc_out is not None and reuse is None:
+        pmc_out.clear()
+        pmc_out.update(k)
+    s = stage_result if stage_result is not None else stage_matrix(inputs)
+    out: dict[str, npt.NDArray[Any]] = {"load_au": load}
+    for col, key in PMC_COLUMNS.items():
+        out[col] = k[key]
+    for col, key in STAGE_COLUMNS.items():
+        out[col] = np.asarray(s[key], dtype=np.float64)
+    out["stage"] = s["stage"]
+    out["rec_code"] = s["rec_code"]
+    out["data_feel_agree"] = s["data_feel_agree"]
+    return out
+
+
 def compute_daily(frame: pd.DataFrame) -> pd.DataFrame:
     """Load kernels + staging for one athlete's input frame; one output row per day."""
     if frame.empty:
         return pd.DataFrame(columns=list(METRIC_COLUMNS))
-    load = frame["load_au"].to_numpy(dtype=np.float64)[None, :]
-    k = daily_metrics_matrix(load)
+    arrays = metric_arrays(frame_matrix_inputs(frame))
     out = pd.DataFrame(index=frame.index)
     out["load_au"] = frame["load_au"].to_numpy(dtype=np.float64)
-    for col, key in (("ctl", "ctl"), ("atl", "atl"), ("tsb", "tsb"), ("ramp", "ramp"), ("acwr", "acwr_ewma"),
-                     ("monotony", "monotony"), ("strain", "strain")):
-        out[col] = np.asarray(k[key])[0]
+    for col in (*PMC_COLUMNS, "stage", "confidence", "risk_score", "data_feel_agree", *STAGE_COLUMNS,
+                "recommendation_code"):
+        if col == "stage":
+            out[col] = [STAGE_NAMES[int(c)] for c in arrays["stage"][0]]
+        elif col == "data_feel_agree":
+            out[col] = [None if c < 0 else bool(c) for c in arrays["data_feel_agree"][0]]
+        elif col == "recommendation_code":
+            out[col] = [REC_CODES[int(c)] for c in arrays["rec_code"][0]]
+        elif col not in out.columns:
+            out[col] = arrays[col][0]
     assessed = assess_days(frame.reset_index())
-    assessed.index = pd.DatetimeIndex(pd.to_datetime(assessed.index))
-    out["stage"] = assessed["stage"].astype(str)
-    out["confidence"] = assessed["confidence"].astype(float)
-    out["risk_score"] = assessed["risk_score"].astype(float) if "risk_score" in assessed else np.nan
-    out["data_feel_agree"] = assessed["data_feel_agree"]
-    for col in ("ln_rmssd_7d", "ln_rmssd_low", "ln_rmssd_high", "rhr_7d", "rhr_base", "wellness_z"):
-        out[col] = assessed[col].astype(float) if col in assessed else np.nan
-    out["recommendation_code"] = [r.get("code") if isinstance(r, dict) else None for r in assessed["recommendation"]]
     out["detail"] = [
         _jsonable({"evidence": e, "recommendation": r})
         for e, r in zip(assessed["evidence"], assessed["recommendation"], strict=True)

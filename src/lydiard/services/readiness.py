@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -69,7 +70,7 @@ def day_view(ctx: Context, actor: Actor, athlete_id: str, *, day: date | None = 
     return _view(athlete_id, rows)
 
 
-def _view(athlete_id: str, rows: list[Any]) -> DayView:
+def _view(athlete_id: str, rows: Sequence[Any]) -> DayView:
     today = rows[0]
     n = 0
     for r in rows:

@@ -8,6 +8,7 @@ from datetime import date, datetime
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from lydiard.domain.activity import Activity
 from lydiard.domain.load.session import SessionMetrics, Thresholds, session_metrics
@@ -47,6 +48,8 @@ def _clean(value: Any) -> Any:
         return None if math.isnan(v) or math.isinf(v) else v
     if isinstance(value, np.integer):
         return int(value)
+    if isinstance(value, pd.Series):
+        return {str(int(k)) if isinstance(k, int | np.integer) else str(k): _clean(v) for k, v in value.items()}
     if isinstance(value, np.ndarray):
         return [_clean(x) for x in value.tolist()]
     if isinstance(value, dict):
@@ -63,9 +66,10 @@ def session_metrics_row(activity_id: str, computed: tuple[SessionMetrics, dict[s
     m, used = computed
     data = _clean(m)
     assert isinstance(data, dict)
-    row: dict[str, Any] = {c: data.get(c) for c in _COLUMNS}
+    row: dict[str, Any] = {c: data.get(c) for c in _COLUMNS if c != "srpe_au"}
+    row["srpe_au"] = data.get("srpe_load_au")
     row.update(activity_id=activity_id, load_au=float(data.get("load_au") or 0.0),
                load_source=str(data.get("load_source") or "none"), thresholds_used=used or None,
                computed_at=now)
-    row["details"] = {k: v for k, v in data.items() if k not in _COLUMNS and k not in ("load_au", "load_source")}
+    row["details"] = {k: v for k, v in data.items() if k not in _COLUMNS and k not in ("load_au", "load_source", "srpe_load_au")}
     return row

@@ -28,7 +28,22 @@ OUTPUT_COLUMNS: tuple[str, ...] = (
     "evidence",
     "recommendation",
     "data_feel_agree",
+    "ln_rmssd_7d",
+    "ln_rmssd_low",
+    "ln_rmssd_high",
+    "rhr_7d",
+    "rhr_base",
+    "wellness_z",
 )
+#: Numeric baseline columns copied from the matrix kernel: output name -> kernel key.
+_BASELINE_COLUMNS: dict[str, str] = {
+    "ln_rmssd_7d": "ln_rmssd_7d",
+    "ln_rmssd_low": "hrv_band_low",
+    "ln_rmssd_high": "hrv_band_high",
+    "rhr_7d": "rhr_7d",
+    "rhr_base": "rhr_base",
+    "wellness_z": "wellness_z",
+}
 
 _FLAGS = ("illness", "injury", "travel", "race")
 
@@ -287,6 +302,7 @@ def assess_days(days: pd.DataFrame, *, config: BaselineConfig | None = None) -> 
                 "evidence": ev,
                 "recommendation": rec,
                 "data_feel_agree": None if agree < 0 else bool(agree),
+                **{col: float(r[key][0, d]) for col, key in _BASELINE_COLUMNS.items()},
             }
         )
     day_index = pd.Index(pd.DatetimeIndex(index).date, name="day")

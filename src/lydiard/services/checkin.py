@@ -1,0 +1,119 @@
+"""The daily check-in: how the athlete feels, stored as a ``DailyObservation(source="checkin")``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from lydiard.domain.daily import CHECKIN_ITEMS, DailyObservation
+from lydiard.errors import InvalidInputError, NotFoundError
+from lydiard.services import audit
+from lydiard.services.access import Actor, check_athlete
+from lydiard.services.athletes import load_athlete
+from lydiard.services.context import Context
+from lydiard.services.importing import upsert_observation
+from lydiard.services.metrics import local_today, recompute_athlete
+from lydiard.storage.engine import translate_db_errors
+from lydiard.storage.tables import daily_observations
+
+SOURCE = "checkin"
+MAX_NOTE_CHARS = 2000
+EARLIEST_DAY = date(1990, 1, 1)
+#: How far ahead of the athlete's local today a check-in may be dated (time zones, late evenings).
+MAX_DAYS_AHEAD = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Checkin:
+    """One day's check-in; items are 1-5 (5 = best), readiness 0-10, ``None`` = not answered."""
+
+    day: date
+    energy: float | None = None
+    mood: float | None = None
+    motivation: float | None = None
+    soreness: float | None = None
+    sleep_quality: float | None = None
+    stress: float | None = None
+    sleep_h: float | None = None
+    readiness: float | None = None
+    illness: bool | None = None
+    injury: bool | None = None
+    travel: bool | None = None
+    note: str | None = None
+    updated_at: datetime | None = None
+
+
+_FIELDS = tuple(f.name for f in fields(Checkin) if f.name not in ("day", "updated_at"))
+
+
+def validate_checkin(c: Checkin, *, today: date) -> None:
+    """Raise :class:`InvalidInputError` naming the first out-of-range value."""
+    if c.day < EARLIEST_DAY:
+        raise InvalidInputError(f"the day must be on or after {EARLIEST_DAY.isoformat()}", field="day")
+    if c.day > today + timedelta(days=MAX_DAYS_AHEAD):
+        raise InvalidInputError("the day is in the future; check in for today or an earlier day", field="day")
+    for item in CHECKIN_ITEMS:
+        v = getattr(c, item)
+        if v is not None and not (1 <= v <= 5):
+            raise InvalidInputError(f"{item} must be between 1 and 5 (5 = best)", field=item)
+    if c.readiness is not None and not (0 <= c.readiness <= 10):
+        raise InvalidInputError("readiness must be between 0 and 10", field="readiness")
+    if c.sleep_h is not None and not (0 <= c.sleep_h <= 24):
+        raise InvalidInputError("sleep_h must be between 0 and 24 hours", field="sleep_h")
+    if c.note is not None and len(c.note) > MAX_NOTE_CHARS:
+        raise InvalidInputError(f"the note must have at most {MAX_NOTE_CHARS} characters", field="note")
+    if c.note is not None and "\x00" in c.note:
+        raise InvalidInputError("the note contains a NUL character", field="note")
+
+
+def submit_checkin(
+    ctx: Context, actor: Actor, athlete_id: str, *, day: date,
+    energy: float | None = None, mood: float | None = None, motivation: float | None = None,
+    soreness: float | None = None, sleep_quality: float | None = None, stress: float | None = None,
+    sleep_h: float | None = None, readiness: float | None = None, note: str | None = None,
+    illness: bool | None = None, injury: bool | None = None, travel: bool | None = None,
+) -> Checkin:
+    """Store (or update) the check-in for ``day`` and recompute the athlete's days from ``day`` on."""
+    c = Checkin(day=day, energy=energy, mood=mood, motivation=motivation, soreness=soreness,
+                sleep_quality=sleep_quality, stress=stress, sleep_h=sleep_h, readiness=readiness,
+                illness=illness, injury=injury, travel=travel, note=note.strip() if note else None)
+    with translate_db_errors(), ctx.engine.begin() as conn:
+        check_athlete(conn, actor, athlete_id, write=True)
+        athlete = load_athlete(conn, athlete_id)
+        validate_checkin(c, today=local_today(ctx, athlete.tz))
+        obs = DailyObservation(day=day, source=SOURCE, **{f: getattr(c, f) for f in _FIELDS})
+        upsert_observation(conn, athlete_id, obs, now=ctx.clock())
+        audit.record(conn, actor, athlete_id=athlete_id, action="checkin.submit", at=ctx.clock(),
+                     day=day.isoformat())
+    recompute_athlete(ctx, actor, athlete_id, since=day)
+    return get_checkin(ctx, actor, athlete_id, day=day)
+
+
+def get_checkin(ctx: Context, actor: Actor, athlete_id: str, *, day: date) -> Checkin:
+    """The check-in stored for ``day`` (``NotFoundError`` when there is none)."""
+    with translate_db_errors(), ctx.engine.connect() as conn:
+        check_athlete(conn, actor, athlete_id)
+        row = conn.execute(select(daily_observations).where(
+            daily_observations.c.athlete_id == athlete_id, daily_observations.c.day == day,
+            daily_observations.c.source == SOURCE)).first()
+    if row is None:
+        raise NotFoundError(f"no check-in on {day.isoformat()}", day=day.isoformat())
+    return _from_row(row)
+
+
+def _from_row(row: Any) -> Checkin:
+    values = {f: getattr(row, f) for f in _FIELDS}
+    return Checkin(day=row.day, updated_at=row.updated_at, **values)
+
+
+def checkin_days(ctx: Context, actor: Actor, athlete_id: str, *, start: date, end: date) -> list[date]:
+    """Days from ``start`` to ``end`` with a check-in."""
+    with translate_db_errors(), ctx.engine.connect() as conn:
+        check_athlete(conn, actor, athlete_id)
+        rows = conn.execute(select(daily_observations.c.day).where(
+            daily_observations.c.athlete_id == athlete_id, daily_observations.c.source == SOURCE,
+            daily_observations.c.day >= start, daily_observations.c.day <= end)).all()
+    return sorted(r.day for r in rows)

@@ -1,0 +1,249 @@
+"""Coaches and athletes: invitations, revocation, managed athletes handed over, and the roster.
+
+A coach sees an athlete's data only after the athlete accepts the coach's invitation
+(``coach_links.status == "active"``); the athlete may revoke at any time and access ends
+at once. Inviting never reveals whether an email has an account: the call looks the same
+either way, and the coach sees the athlete's name only once the link is active.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, insert, or_, select, update
+
+from lydiard.errors import AuthenticationError, ConflictError, InvalidInputError, NotFoundError
+from lydiard.services import audit
+from lydiard.services.access import Actor, check_athlete, visible_athletes_clause
+from lydiard.services.context import Context, new_id
+from lydiard.services.metrics import local_today
+from lydiard.services.readiness import STAGE_ORDER, STAGE_TITLES
+from lydiard.services.users import find_user_by_email, normalise_email
+from lydiard.storage.engine import translate_db_errors
+from lydiard.storage.tables import (
+    athletes,
+    coach_links,
+    daily_metrics,
+    daily_observations,
+    plan_changes,
+    users,
+)
+
+ROSTER_MISSING_WINDOW_D = 7
+
+
+@dataclass(frozen=True, slots=True)
+class CoachLink:
+    id: str
+    role: str  #: "coach" (the actor is the coach) or "athlete" (the actor is the athlete)
+    status: str  #: invited | active | revoked | declined
+    coach_user_id: str
+    coach_name: str
+    athlete_id: str
+    athlete_name: str | None  #: hidden from the coach until the link is active
+    athlete_email: str | None  #: shown to the coach (who typed it)
+    invited_at: datetime
+    decided_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class RosterEntry:
+    athlete_id: str
+    name: str
+    stage: str | None
+    stage_title: str | None
+    stage_days: int
+    missing_checkins_7d: int
+    proposed_changes: int
+    last_day: date | None
+    need_score: float  #: higher = needs the coach's attention sooner
+
+
+def _uid(actor: Actor) -> str:
+    if actor.user_id is None:
+        raise AuthenticationError("log in first")
+    return actor.user_id
+
+
+def invite_athlete(ctx: Context, coach: Actor, *, athlete_email: str) -> None:
+    """The coach invites the athlete with this email; silently nothing when there is none."""
+    coach_id = _uid(coach)
+    if coach.scope != "write":
+        raise InvalidInputError("a read-only token cannot invite athletes", field="scope")
+    email = normalise_email(athlete_email)
+    now = ctx.clock()
+    with translate_db_errors(), ctx.engine.begin() as conn:
+        user = find_user_by_email(conn, email)
+        if user is None or user.id == coach_id:
+            return
+        athlete = conn.execute(select(athletes.c.id).where(athletes.c.user_id == user.id)).first()
+        if athlete is None:
+            return
+        link = conn.execute(select(coach_links).where(coach_links.c.coach_user_id == coach_id,
+                                                      coach_links.c.athlete_id == athlete.id)).first()
+        if link is None:
+            conn.execute(insert(coach_links).values(id=new_id(), coach_user_id=coach_id, athlete_id=athlete.id,
+                                                    status="invited", invited_at=now, decided_at=None))
+        elif link.status in ("revoked", "declined"):
+            conn.execute(update(coach_links).where(coach_links.c.id == link.id)
+                         .values(status="invited", invited_at=now, decided_at=None))
+        else:
+            return
+        audit.record(conn, coach, athlete_id=athlete.id, action="coach.invite", at=now)
+
+
+def _own_link(conn: Any, actor: Actor, link_id: str) -> Any:
+    """A link whose athlete belongs to the actor (the athlete side)."""
+    row = conn.execute(
+        select(coach_links).join(athletes, athletes.c.id == coach_links.c.athlete_id)
+        .where(coach_links.c.id == link_id, athletes.c.user_id == _uid(actor))
+    ).first()
+    if row is None:
+        raise NotFoundError("invitation not found", link_id=link_id)
+    return row
+
+
+def respond_to_invitation(ctx: Context, athlete: Actor, link_id: str, *, accept: bool) -> CoachLink:
+    """The athlete accepts (the coach gets access) or declines a pending invitation."""
+    if athlete.scope != "write":
+        raise InvalidInputError("a read-only token cannot answer invitations", field="scope")
+    now = ctx.clock()
+    with translate_db_errors(), ctx.engine.begin() as conn:
+        link = _own_link(conn, athlete, link_id)
+        if link.status != "invited":
+            raise ConflictError(f"this invitation is {link.status}, not pending", status=link.status)
+        status = "active" if accept else "declined"
+        conn.execute(update(coach_links).where(coach_links.c.id == link_id).values(status=status, decided_at=now))
+        audit.record(conn, athlete, athlete_id=link.athlete_id, action=f"coach.{'accept' if accept else 'decline'}",
+                     at=now, coach_user_id=link.coach_user_id)
+    return _links(ctx, athlete, link_id=link_id)[0]
+
+
+def revoke_link(ctx: Context, actor: Actor, link_id: str) -> CoachLink:
+    """End a link: the athlete revokes a coach, or the coach withdraws. Access ends at once."""
+    uid = _uid(actor)
+    if actor.scope != "write":
+        raise InvalidInputError("a read-only token cannot revoke a coach", field="scope")
+    now = ctx.clock()
+    with translate_db_errors(), ctx.engine.begin() as conn:
+        link = conn.execute(
+            select(coach_links).join(athletes, athletes.c.id == coach_links.c.athlete_id)
+            .where(coach_links.c.id == link_id, or_(athletes.c.user_id == uid, coach_links.c.coach_user_id == uid))
+        ).first()
+        if link is None:
+            raise NotFoundError("coach link not found", link_id=link_id)
+        if link.status in ("revoked", "declined"):
+            raise ConflictError(f"this link is {link.status} already", status=link.status)
+        conn.execute(update(coach_links).where(coach_links.c.id == link_id).values(status="revoked", decided_at=now))
+        audit.record(conn, actor, athlete_id=link.athlete_id, action="coach.revoke", at=now,
+                     coach_user_id=link.coach_user_id)
+    return _links(ctx, actor, link_id=link_id)[0]
+
+
+def list_links(ctx: Context, actor: Actor) -> list[CoachLink]:
+    """The actor's links, as coach and as athlete."""
+    return _links(ctx, actor)
+
+
+def _links(ctx: Context, actor: Actor, *, link_id: str | None = None) -> list[CoachLink]:
+    uid = _uid(actor)
+    coach = users.alias("coach")
+    athlete_user = users.alias("athlete_user")
+    q = (
+        select(coach_links, coach.c.display_name.label("coach_name"), athletes.c.name.label("athlete_name"),
+               athletes.c.user_id.label("athlete_user_id"), athlete_user.c.email.label("athlete_email"))
+        .join(coach, coach.c.id == coach_links.c.coach_user_id)
+        .join(athletes, athletes.c.id == coach_links.c.athlete_id)
+        .outerjoin(athlete_user, athlete_user.c.id == athletes.c.user_id)
+        .where(or_(coach_links.c.coach_user_id == uid, athletes.c.user_id == uid))
+        .order_by(coach_links.c.invited_at.desc(), coach_links.c.id)
+    )
+    if link_id is not None:
+        q = q.where(coach_links.c.id == link_id)
+    with translate_db_errors(), ctx.engine.connect() as conn:
+        rows = conn.execute(q).all()
+    out = []
+    for r in rows:
+        as_coach = r.coach_user_id == uid and r.athlete_user_id != uid
+        if as_coach and r.status == "invited" and link_id is None:
+            continue  # a pending invitation would tell the coach that the email has an account
+        out.append(CoachLink(
+            id=r.id, role="coach" if as_coach else "athlete", status=r.status, coach_user_id=r.coach_user_id,
+            coach_name=r.coach_name, athlete_id=r.athlete_id,
+            athlete_name=r.athlete_name if (not as_coach or r.status == "active") else None,
+            athlete_email=r.athlete_email if as_coach else None,
+            invited_at=r.invited_at, decided_at=r.decided_at,
+        ))
+    return out
+
+
+def hand_over_athlete(ctx: Context, coach: Actor, athlete_id: str, *, user_email: str) -> CoachLink:
+    """Give a managed athlete (no login) to the account with ``user_email``; the coach keeps an active link."""
+    coach_id = _uid(coach)
+    email = normalise_email(user_email)
+    now = ctx.clock()
+    with translate_db_errors(), ctx.engine.begin() as conn:
+        check_athlete(conn, coach, athlete_id, write=True)
+        row = conn.execute(select(athletes).where(athletes.c.id == athlete_id)).one()
+        if row.user_id is not None or row.managed_by_user_id != coach_id:
+            raise ConflictError("only an athlete you manage, without an account, can be handed over")
+        user = find_user_by_email(conn, email)
+        if user is None:
+            raise NotFoundError("no active account with this email; ask the athlete to get an account first",
+                                field="user_email")
+        if conn.execute(select(athletes.c.id).where(athletes.c.user_id == user.id)).first() is not None:
+            raise ConflictError("this account has an athlete profile already", field="user_email")
+        conn.execute(update(athletes).where(athletes.c.id == athlete_id).values(user_id=user.id))
+        existing = conn.execute(select(coach_links.c.id).where(coach_links.c.coach_user_id == coach_id,
+                                                               coach_links.c.athlete_id == athlete_id)).first()
+        if existing is None:
+            link_id = new_id()
+            conn.execute(insert(coach_links).values(id=link_id, coach_user_id=coach_id, athlete_id=athlete_id,
+                                                    status="active", invited_at=now, decided_at=now))
+        else:
+            link_id = existing.id
+            conn.execute(update(coach_links).where(coach_links.c.id == link_id)
+                         .values(status="active", decided_at=now))
+        audit.record(conn, coach, athlete_id=athlete_id, action="athlete.hand_over", at=now, user_id=user.id)
+    return _links(ctx, coach, link_id=link_id)[0]
+
+
+def roster(ctx: Context, coach: Actor) -> list[RosterEntry]:
+    """The athletes the coach may see (not their own profile), those needing attention first."""
+    uid = _uid(coach)
+    out: list[RosterEntry] = []
+    with translate_db_errors(), ctx.engine.connect() as conn:
+        rows = conn.execute(select(athletes).where(visible_athletes_clause(coach),
+                                                   or_(athletes.c.user_id.is_(None), athletes.c.user_id != uid))
+                            .order_by(athletes.c.name)).all()
+        for a in rows:
+            today = local_today(ctx, a.tz)
+            recent = conn.execute(
+                select(daily_metrics.c.day, daily_metrics.c.stage).where(daily_metrics.c.athlete_id == a.id)
+                .order_by(daily_metrics.c.day.desc()).limit(120)
+            ).all()
+            stage = recent[0].stage if recent else None
+            days = 0
+            for r in recent:
+                if r.stage != stage:
+                    break
+                days += 1
+            since = today - timedelta(days=ROSTER_MISSING_WINDOW_D - 1)
+            checked = int(conn.execute(
+                select(func.count()).select_from(daily_observations).where(and_(
+                    daily_observations.c.athlete_id == a.id, daily_observations.c.source == "checkin",
+                    daily_observations.c.day >= since, daily_observations.c.day <= today))
+            ).scalar_one())
+            proposed = int(conn.execute(select(func.count()).select_from(plan_changes).where(
+                plan_changes.c.athlete_id == a.id, plan_changes.c.status == "proposed")).scalar_one())
+            missing = ROSTER_MISSING_WINDOW_D - checked
+            severity = STAGE_ORDER.get(stage, 0) if stage else 0
+            score = severity * 10.0 + min(days, 28) * 0.25 + proposed * 3.0 + missing * 1.0
+            out.append(RosterEntry(athlete_id=a.id, name=a.name, stage=stage,
+                                   stage_title=STAGE_TITLES.get(stage, stage) if stage else None,
+                                   stage_days=days, missing_checkins_7d=missing, proposed_changes=proposed,
+                                   last_day=recent[0].day if recent else None, need_score=score))
+    out.sort(key=lambda e: (-e.need_score, e.name))
+    return out

@@ -1,0 +1,360 @@
+"""The demo store: a coach, an athlete with a simulated year (a crash and a recovery), real
+workout files from the shared corpus and the PMData participants as the coach's roster.
+
+Passwords are generated (``secrets``) and returned once in :class:`DemoInfo`; they are
+never fixed, so a demo store exposed beyond the loopback is not open to anyone who read
+this file. :func:`seed_cohort` writes a large synthetic roster through the bulk paths
+for benchmarks.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import func, insert, select
+
+from lydiard.domain.daily import (
+    CHECKIN_FLAGS,
+    CHECKIN_ITEMS,
+    DailyImport,
+    DailyObservation,
+    SessionLog,
+)
+from lydiard.domain.load.srpe import SRPE_AU_PER_TSS
+from lydiard.domain.simulate import simulate_athlete, simulate_cohort
+from lydiard.services import users as user_svc
+from lydiard.services.access import Actor
+from lydiard.services.athletes import create_athlete, set_threshold
+from lydiard.services.context import Context, new_id
+from lydiard.services.importing import import_paths, store_daily_import
+from lydiard.services.metrics import (
+    OBS_FIELDS,
+    compute_daily,
+    local_today,
+    recompute_athlete,
+    write_daily_metrics,
+)
+from lydiard.storage.bulk import copy_rows, frame_to_rows
+from lydiard.storage.engine import translate_db_errors
+from lydiard.storage.tables import (
+    athletes,
+    coach_links,
+    daily_metrics,
+    daily_observations,
+    session_logs,
+    users,
+)
+
+log = logging.getLogger(__name__)
+
+DEMO_COACH_EMAIL = "coach@demo.lydiard.org"
+DEMO_ATHLETE_EMAIL = "athlete@demo.lydiard.org"
+DEMO_TZ = "Europe/Oslo"
+DEMO_SOURCE = "demo"
+OBSERVATION_COLUMNS: tuple[str, ...] = OBS_FIELDS
+
+#: Real workout files of the shared corpus shown on the demo athlete's Activities page
+#: (GPS tracks, heart rate, power); missing files are skipped.
+CORPUS_FILES: tuple[str, ...] = (
+    "python-fitparse/tests/files/activity-small-fenix2-run.fit",
+    "python-fitparse/tests/files/Edge810-Vector-2013-08-16-15-35-10.fit",
+    "python-fitparse/tests/files/sample-activity.fit",
+    "sweatpy/sweat/examples/data/4801048867.fit",
+    "sports-lib/src/specs/fixtures/runs/gpx/2067489619.gpx",
+    "gpxpy/test_files/korita-zbevnica.gpx",
+    "python-tcxparser/tests/files/test.tcx",
+)
+
+#: Extra simulated roster athletes (scenario, name) so a roster exists without PMData.
+ROSTER_SCENARIOS: tuple[tuple[str, str], ...] = (
+    ("overreaching", "Sim: Overreaching Olav"),
+    ("illness", "Sim: Ill Ingrid"),
+    ("single_hard_days", "Sim: Racing Rasmus"),
+    ("taper", "Sim: Tapering Tuva"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class DemoLogin:
+    email: str
+    password: str
+    role: str  #: "coach" or "athlete"
+
+
+@dataclass(frozen=True, slots=True)
+class DemoInfo:
+    """What the demo created: the logins (shown once) and the athletes."""
+
+    logins: tuple[DemoLogin, ...]
+    athlete_id: str
+    roster_ids: tuple[str, ...]
+    corpus_activities: int
+    pmdata_participants: int
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+def shared_dir() -> Path | None:
+    """The shared folder (``LYDIARD_SHARED`` or ``../shared`` next to a source checkout), if present."""
+    env = os.environ.get("LYDIARD_SHARED")
+    if env:
+        p = Path(env)
+        return p if p.is_dir() else None
+    here = Path(__file__).resolve()
+    for parent in here.parents:
+        if (parent / "pyproject.toml").exists():
+            candidate = parent.parent / "shared"
+            return candidate if candidate.is_dir() else None
+    return None
+
+
+def store_is_empty(ctx: Context) -> bool:
+    """True when the store has no user accounts yet."""
+    with translate_db_errors(), ctx.engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(users)).scalar_one()) == 0
+
+
+def _password() -> str:
+    return "demo-" + secrets.token_urlsafe(12)
+
+
+def _link_coach(ctx: Context, coach_user_id: str, athlete_id: str) -> None:
+    """An active coach link, as if the athlete had accepted the invitation."""
+    now = ctx.clock()
+    with translate_db_errors(), ctx.engine.begin() as conn:
+        conn.execute(insert(coach_links).values(id=new_id(), coach_user_id=coach_user_id, athlete_id=athlete_id,
+                                                status="active", invited_at=now, decided_at=now))
+
+
+def simulated_import(frame: pd.DataFrame, *, source: str = DEMO_SOURCE, sport: str = "run") -> DailyImport:
+    """Turn a simulator ``days`` frame into daily observations and logged sessions.
+
+    The daily load (TSS scale) becomes one session whose CR-10 RPE grows with the load
+    and whose duration gives back the same load through session-RPE
+    (``load = rpe · minutes / SRPE_AU_PER_TSS``).
+    """
+    obs: list[DailyObservation] = []
+    sessions: list[SessionLog] = []
+    cols = set(frame.columns)
+    rows: Any = frame.itertuples(index=False)
+    for row in rows:
+        day: date = row.day
+        values: dict[str, Any] = {}
+        for name in ("rmssd_ms", "rhr_bpm", "sleep_h", *CHECKIN_ITEMS, "readiness"):
+            if name in cols:
+                v = getattr(row, name)
+                values[name] = None if v is None or not np.isfinite(v) else round(float(v), 3)
+        for name in CHECKIN_FLAGS:
+            if name in cols:
+                values[name] = bool(getattr(row, name)) or None
+        if values.get("rmssd_ms") is not None:
+            values["hrv_kind"] = "morning"
+        obs.append(DailyObservation(day=day, source=source, **values))
+        load = float(row.load_au)
+        if np.isfinite(load) and load > 0.5:
+            rpe = float(min(8.0, max(2.0, round(2.0 + load / 30.0))))
+            minutes = load * SRPE_AU_PER_TSS / rpe
+            sessions.append(SessionLog(day=day, source=source, sport=sport, duration_s=round(minutes * 60.0, 1),
+                                       rpe=rpe, name="Hard session" if rpe >= 6 else "Easy run",
+                                       external_id=f"{source}-{day.isoformat()}"))
+    return DailyImport(observations=tuple(obs), sessions=tuple(sessions))
+
+
+def _simulated_athlete(ctx: Context, *, name: str, scenario: str, seed: int, days: int,
+                       user_id: str | None = None, managed_by: str | None = None) -> tuple[str, DailyImport]:
+    system = Actor.system()
+    a = create_athlete(ctx, system, name=name, sex="f" if seed % 2 else "m", birth_year=1985 + seed % 15,
+                       tz=DEMO_TZ, user_id=user_id, managed_by_user_id=managed_by)
+    today = local_today(ctx, DEMO_TZ)
+    start = today - timedelta(days=days - 1)
+    sim = simulate_athlete(seed, days, scenario, start=start)
+    for kind, value in (("hr_rest_bpm", 48.0), ("hr_max_bpm", 190.0), ("lthr_bpm", 168.0), ("ftp_w", 260.0)):
+        set_threshold(ctx, system, a.id, kind=kind, value=value, valid_from=start)
+    imp = simulated_import(sim.days)
+    store_daily_import(ctx, system, a.id, imp, source=DEMO_SOURCE, item=f"simulated {scenario}")
+    return a.id, imp
+
+
+def daily_frame(imp: DailyImport, *, start: date, end: date) -> pd.DataFrame:
+    """The ``daily_inputs`` frame of an athlete whose only data are ``imp`` (one source, logged sessions)."""
+    index = pd.date_range(start, end, freq="D", name="day")
+    frame = pd.DataFrame(index=index)
+    per_day: dict[date, float] = {}
+    for sl in imp.sessions:
+        if sl.rpe is not None:
+            per_day[sl.day] = per_day.get(sl.day, 0.0) + sl.rpe * sl.duration_s / 60.0 / SRPE_AU_PER_TSS
+    frame["load_au"] = [per_day.get(ts.date(), 0.0) for ts in index]
+    obs = {pd.Timestamp(o.day): o for o in imp.observations}
+    for col in OBSERVATION_COLUMNS:
+        values = [getattr(obs[ts], col) if ts in obs else None for ts in index]
+        if col in CHECKIN_FLAGS:
+            frame[col] = pd.array(values, dtype="boolean")
+        elif col == "hrv_kind":
+            frame[col] = values
+        else:
+            frame[col] = pd.to_numeric(pd.Series(values, index=index, dtype=object), errors="coerce").astype(float)
+    return frame
+
+
+def _write_simulated_metrics(ctx: Context, athlete_id: str, imp: DailyImport, *, days: int) -> None:
+    """Daily metrics of a simulated athlete computed in one vectorised pass (equal to ``recompute_athlete``)."""
+    today = local_today(ctx, DEMO_TZ)
+    frame = daily_frame(imp, start=today - timedelta(days=days - 1), end=today)
+    write_daily_metrics(ctx, athlete_id, compute_daily(frame), since=None)
+
+
+def load_demo(ctx: Context, *, days: int = 365, seed: int = 3, shared: Path | None = None,
+              roster_scenarios: bool = True) -> DemoInfo:
+    """Create the demo coach and athlete, a simulated year, corpus activities and the PMData roster."""
+    system = Actor.system()
+    notes: list[str] = []
+    coach_pw, athlete_pw = _password(), _password()
+    coach = user_svc.create_user(ctx, system, email=DEMO_COACH_EMAIL, password=coach_pw, display_name="Demo Coach")
+    athlete_user = user_svc.create_user(ctx, system, email=DEMO_ATHLETE_EMAIL, password=athlete_pw,
+                                        display_name="Demo Athlete")
+    aid, _ = _simulated_athlete(ctx, name="Demo Athlete", scenario="crash_and_recovery", seed=seed, days=days,
+                                user_id=athlete_user.id)
+    _link_coach(ctx, coach.id, aid)
+
+    shared = shared if shared is not None else shared_dir()
+    n_corpus = 0
+    corpus = shared / "corpus" if shared is not None else None
+    if corpus is not None and corpus.is_dir():
+        for path in (corpus / p for p in CORPUS_FILES if (corpus / p).is_file()):
+            try:
+                report = import_paths(ctx, system, aid, [path], recompute=False)
+            except Exception as exc:  # an importer bug must not stop the demo; it is logged
+                log.warning("demo: importing %s failed: %s", path.name, exc)
+                notes.append(f"{path.name}: import failed ({type(exc).__name__})")
+                continue
+            n_corpus += sum(1 for it in report.items if it.outcome == "imported")
+        notes.append(f"{n_corpus} real workout file(s) from the shared corpus")
+    else:
+        notes.append("shared corpus not found: simulated data only")
+    recompute_athlete(ctx, system, aid)
+
+    roster: list[str] = [aid]
+    if roster_scenarios:
+        for i, (scenario, name) in enumerate(ROSTER_SCENARIOS):
+            rid, imp = _simulated_athlete(ctx, name=name, scenario=scenario, seed=seed + 10 + i, days=days,
+                                          managed_by=coach.id)
+            _write_simulated_metrics(ctx, rid, imp, days=days)
+            roster.append(rid)
+
+    n_pm = 0
+    pmdata = shared / "data" / "pmdata" if shared is not None else None
+    if pmdata is not None and pmdata.is_dir():
+        for folder in sorted(p for p in pmdata.iterdir() if p.is_dir() and p.name.startswith("p")):
+            a = create_athlete(ctx, system, name=f"PMData {folder.name}", tz=DEMO_TZ, managed_by_user_id=coach.id)
+            report = import_paths(ctx, system, a.id, [folder], recompute=False)
+            if any(it.outcome == "imported" for it in report.items):
+                n_pm += 1
+            else:
+                reasons = "; ".join(it.reason or it.outcome for it in report.items)[:200]
+                notes.append(f"PMData {folder.name}: nothing imported ({reasons})")
+            recompute_athlete(ctx, system, a.id)
+            roster.append(a.id)
+        notes.append(f"{n_pm} PMData participant(s) on the coach's roster")
+    else:
+        notes.append("PMData not found: the roster holds simulated athletes only")
+    return DemoInfo(
+        logins=(DemoLogin(DEMO_COACH_EMAIL, coach_pw, "coach"), DemoLogin(DEMO_ATHLETE_EMAIL, athlete_pw, "athlete")),
+        athlete_id=aid, roster_ids=tuple(roster), corpus_activities=n_corpus, pmdata_participants=n_pm,
+        notes=tuple(notes),
+    )
+
+
+# ----------------------------------------------------------------------------- benchmark cohort
+
+@dataclass(frozen=True, slots=True)
+class CohortInfo:
+    coach_email: str
+    coach_password: str
+    athlete_ids: tuple[str, ...]
+
+
+def seed_cohort(ctx: Context, *, athletes_n: int = 200, days: int = 730, seed: int = 1,
+                coach_email: str = "bench-coach@demo.lydiard.org") -> CohortInfo:
+    """A coach following ``athletes_n`` simulated athletes with ``days`` of history, written in bulk.
+
+    Observations, logged sessions and the computed daily metrics go in with the bulk path
+    (COPY on PostgreSQL, executemany on SQLite), one transaction per table and chunk.
+    """
+    system = Actor.system()
+    password = _password()
+    coach = user_svc.create_user(ctx, system, email=coach_email, password=password, display_name="Bench Coach")
+    today = local_today(ctx, DEMO_TZ)
+    start = today - timedelta(days=days - 1)
+    day_index = pd.date_range(start, periods=days, freq="D")
+    day_list = [d.date() for d in day_index]
+    inputs = simulate_cohort(seed, athletes_n, days)
+    now = ctx.clock()
+    ids = [new_id() for _ in range(athletes_n)]
+    with translate_db_errors(), ctx.engine.begin() as conn:
+        conn.execute(insert(athletes), [
+            {"id": aid, "name": f"Athlete {i + 1:03d}", "tz": DEMO_TZ, "managed_by_user_id": coach.id,
+             "hrv_guided": False, "created_at": now} for i, aid in enumerate(ids)
+        ])
+    obs_cols = ["rmssd_ms", "rhr_bpm", "sleep_h", *CHECKIN_ITEMS, "readiness"]
+    flag_cols = list(CHECKIN_FLAGS)
+    metric_cols: list[str] | None = None
+    for i, aid in enumerate(ids):
+        frame = pd.DataFrame({"day": day_list})
+        for c in ("load_au", *obs_cols):
+            frame[c] = np.round(inputs[c][i], 3)
+        for c in flag_cols:
+            frame[c] = inputs[c][i] > 0.5
+        frame["hrv_kind"] = ["morning" if np.isfinite(v) else None for v in inputs["rmssd_ms"][i]]
+        imp = simulated_import(frame, source=DEMO_SOURCE)
+        out = compute_daily(daily_frame(imp, start=start, end=today))
+        with translate_db_errors(), ctx.engine.begin() as conn:
+            obs_rows = [
+                (aid, o.day, o.source, o.rmssd_ms, o.hrv_kind, o.rhr_bpm, o.sleep_h, *(getattr(o, c) for c in CHECKIN_ITEMS),
+                 o.readiness, o.illness, o.injury, o.travel, now)
+                for o in imp.observations
+            ]
+            copy_rows(conn, daily_observations,
+                      ["athlete_id", "day", "source", "rmssd_ms", "hrv_kind", "rhr_bpm", "sleep_h", *CHECKIN_ITEMS,
+                       "readiness", "illness", "injury", "travel", "updated_at"], obs_rows)
+            copy_rows(conn, session_logs,
+                      ["id", "athlete_id", "day", "source", "sport", "duration_s", "rpe", "name", "external_id",
+                       "created_at"],
+                      [(new_id(), aid, s.day, s.source, s.sport, s.duration_s, s.rpe, s.name, s.external_id, now)
+                       for s in imp.sessions])
+            out = out.copy()
+            out["athlete_id"] = aid
+            out["day"] = [ts.date() for ts in out.index]
+            out["computed_at"] = now
+            if metric_cols is None:
+                metric_cols = [c for c in out.columns if c in daily_metrics.c]
+            rows = _metric_rows(out, metric_cols)
+            conn.execute(insert(daily_metrics), rows)
+    return CohortInfo(coach_email=coach_email, coach_password=password, athlete_ids=tuple(ids))
+
+
+def _metric_rows(out: pd.DataFrame, cols: list[str]) -> list[dict[str, Any]]:
+    """Rows for ``daily_metrics`` with NaN/NA as ``None`` (JSON detail kept as is)."""
+    plain = [c for c in cols if c != "detail"]
+    tuples = frame_to_rows(out, plain)
+    details = out["detail"].tolist() if "detail" in cols else [None] * len(out)
+    rows: list[dict[str, Any]] = []
+    for t, d in zip(tuples, details, strict=True):
+        row = dict(zip(plain, t, strict=True))
+        for k in ("load_au", "ctl", "atl", "tsb", "confidence"):
+            if row.get(k) is None:
+                row[k] = 0.0
+        if row.get("data_feel_agree") is not None:
+            row["data_feel_agree"] = bool(row["data_feel_agree"])
+        row["detail"] = d
+        rows.append(row)
+    return rows
+
+
+__all__ = ["CohortInfo", "DemoInfo", "DemoLogin", "load_demo", "seed_cohort", "shared_dir", "store_is_empty"]

@@ -1,0 +1,116 @@
+"""Import service: atomic per-file import, de-duplication, per-file errors, recompute (both backends)."""
+
+from __future__ import annotations
+
+import io
+import sys
+import zipfile
+from datetime import date, timedelta
+from pathlib import Path
+
+import sqlalchemy as sa
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "ingest"))
+
+from workout_builders import line, tcx
+
+from lydiard.domain.daily import DailyImport, DailyObservation, SessionLog
+from lydiard.services.access import Actor
+from lydiard.services.athletes import create_athlete, set_threshold
+from lydiard.services.importing import import_paths, import_upload, store_daily_import
+from lydiard.services.metrics import daily_series, recompute_athlete
+from lydiard.services.readiness import day_view
+from lydiard.storage.tables import activities, daily_metrics, samples, session_metrics, stored_files
+
+SYSTEM = Actor.system()
+
+
+def _ride(minutes: int = 30, *, hr: float = 150.0, power: float = 220.0) -> bytes:
+    return tcx([line(minutes * 60, dt_s=1.0, hr_bpm=hr, power_w=power, speed_mps=8.0)], sport="Biking")
+
+
+def _count(ctx, table) -> int:  # type: ignore[no-untyped-def]
+    with ctx.engine.connect() as conn:
+        return int(conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one())
+
+
+def test_import_stores_samples_metrics_and_is_idempotent(ctx, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    athlete = create_athlete(ctx, SYSTEM, name="Ann", sex="f", tz="Europe/Oslo")
+    set_threshold(ctx, SYSTEM, athlete.id, kind="ftp_w", value=250, valid_from=date(2020, 1, 1))
+    path = tmp_path / "ride.tcx"
+    path.write_bytes(_ride())
+    report = import_paths(ctx, SYSTEM, athlete.id, [path])
+    assert [it.outcome for it in report.items] == ["imported"], report.items
+    assert _count(ctx, activities) == 1
+    assert _count(ctx, samples) == 30 * 60
+    with ctx.engine.connect() as conn:
+        m = conn.execute(sa.select(session_metrics)).one()
+    assert m.load_source == "power_tss"
+    # 30 min at 220 W with FTP 250: TSS = 0.5 h * (0.88)^2 * 100 = 38.7
+    assert abs(m.load_au - 0.5 * (220 / 250) ** 2 * 100) < 1.0
+    assert ctx.files.exists(_count_sha(ctx))
+    again = import_paths(ctx, SYSTEM, athlete.id, [path])
+    assert [it.outcome for it in again.items] == ["duplicate"]
+    assert _count(ctx, activities) == 1 and _count(ctx, samples) == 30 * 60
+
+
+def _count_sha(ctx) -> str:  # type: ignore[no-untyped-def]
+    with ctx.engine.connect() as conn:
+        return str(conn.execute(sa.select(stored_files.c.sha256)).scalar_one())
+
+
+def test_bad_files_fail_with_reasons_and_the_batch_carries_on(ctx, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    athlete = create_athlete(ctx, SYSTEM, name="Bo", tz="UTC")
+    (tmp_path / "empty.fit").write_bytes(b"")
+    (tmp_path / "fake.fit").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)
+    (tmp_path / "broken.tcx").write_bytes(_ride()[:5000])
+    (tmp_path / "good.tcx").write_bytes(_ride(10))
+    report = import_paths(ctx, SYSTEM, athlete.id, [tmp_path, tmp_path / "missing.gpx"])
+    outcomes = {Path(it.item).name: (it.outcome, it.reason or "") for it in report.items}
+    assert outcomes["good.tcx"][0] == "imported"
+    for bad in ("empty.fit", "fake.fit", "broken.tcx", "missing.gpx"):
+        assert outcomes[bad][0] == "failed", outcomes
+        assert outcomes[bad][1], f"{bad} has no reason"
+    assert "PNG" in outcomes["fake.fit"][1]
+    assert _count(ctx, activities) == 1
+
+
+def test_zip_upload_with_traversal_member_imports_the_rest(ctx) -> None:  # type: ignore[no-untyped-def]
+    athlete = create_athlete(ctx, SYSTEM, name="Cy", tz="UTC")
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("../evil.tcx", _ride(5))
+        zf.writestr("activities/ok.tcx", _ride(6))
+    report = import_upload(ctx, SYSTEM, athlete.id, name="export.zip", data=buf.getvalue())
+    by = {it.item: it for it in report.items}
+    assert by["activities/ok.tcx"].outcome == "imported"
+    assert by["../evil.tcx"].outcome == "failed" and "traversal" in (by["../evil.tcx"].reason or "")
+
+
+def test_recompute_after_late_import_updates_exactly_the_affected_days(ctx, clock) -> None:  # type: ignore[no-untyped-def]
+    athlete = create_athlete(ctx, SYSTEM, name="Di", tz="UTC")
+    start = clock().date() - timedelta(days=40)
+    obs = tuple(DailyObservation(day=start + timedelta(days=i), source="csv", rmssd_ms=60.0 + (i % 5),
+                                 rhr_bpm=50.0, energy=4.0) for i in range(41))
+    store_daily_import(ctx, SYSTEM, athlete.id, DailyImport(observations=obs), source="t", item="t")
+    first = recompute_athlete(ctx, SYSTEM, athlete.id)
+    assert first.days_written == 41
+    again = recompute_athlete(ctx, SYSTEM, athlete.id)
+    assert again.days_written == 0 and again.days_unchanged == 41
+    # A logged session 10 days ago changes the load from that day on: exactly those 11 days
+    # are rewritten (the kernels are causal), earlier days are untouched.
+    late_day = clock().date() - timedelta(days=10)
+    late = DailyImport(observations=(), sessions=(SessionLog(day=late_day, source="srpe", sport="run",
+                                                            duration_s=3600, rpe=7, external_id="x1"),))
+    store_daily_import(ctx, SYSTEM, athlete.id, late, source="t", item="t")
+    res = recompute_athlete(ctx, SYSTEM, athlete.id, since=start)
+    assert res.days_written == 11 and res.days_unchanged == 30
+    series = daily_series(ctx, SYSTEM, athlete.id)
+    assert series["load_au"].sum() > 0
+    view = day_view(ctx, SYSTEM, athlete.id)
+    assert view.day == clock().date()
+    assert view.stage in {"calibrating", "normal", "surface_fatigue", "deep_fatigue", "overreaching_suspected",
+                          "overtraining_suspected"}
+    assert view.recommendation.get("code")
+    with ctx.engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(daily_metrics)).scalar_one() >= 41
