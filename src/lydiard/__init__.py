@@ -20,6 +20,10 @@ _EXPORTS: dict[str, str] = {
     "Activity": "lydiard.domain.activity",
     "ActivitySummary": "lydiard.domain.activity",
     "rmssd_ms": "lydiard.domain.hrv",
+    "correct_rr": "lydiard.domain.hrv",
+    "read_fit": "lydiard.ingest.fit",
+    "read_tcx": "lydiard.ingest.tcx",
+    "read_gpx": "lydiard.ingest.gpx",
     # load
     "pmc": "lydiard.domain.load.pmc",
     "trimp_banister": "lydiard.domain.load.trimp",
@@ -37,11 +41,29 @@ _EXPORTS: dict[str, str] = {
     "mean_maximal": "lydiard.domain.load.mmp",
     "acwr": "lydiard.domain.load.pmc",
     "monotony_strain": "lydiard.domain.load.pmc",
+    "daily_metrics_matrix": "lydiard.domain.load.pmc",
+    "session_metrics": "lydiard.domain.load.session",
+    "Thresholds": "lydiard.domain.load.session",
+    "SessionMetrics": "lydiard.domain.load.session",
+    "estimate_thresholds": "lydiard.domain.load.session",
+    "minetti_cost_j_per_kg_m": "lydiard.domain.load.running",
+    "normalized_graded_speed": "lydiard.domain.load.running",
+    "srpe_to_tss": "lydiard.domain.load.srpe",
+    "time_in_zones": "lydiard.domain.zones",
+    "clean_records": "lydiard.domain.cleaning",
     # recovery
     "assess_days": "lydiard.domain.recovery.assess",
+    "stage_matrix": "lydiard.domain.recovery.stage",
+    "BaselineConfig": "lydiard.domain.recovery.baselines",
     "simulate_athlete": "lydiard.domain.simulate",
+    "simulate_cohort": "lydiard.domain.simulate",
     # plan
     "BanisterModel": "lydiard.domain.load.banister",
+    "PlannedSession": "lydiard.domain.plan.models",
+    "generate_plan": "lydiard.domain.plan.generate",
+    "adapt_plan": "lydiard.domain.plan.adapt",
+    "DayAssessment": "lydiard.domain.plan.adapt",
+    "forecast": "lydiard.domain.plan.forecast",
 }
 
 __all__ = ["LydiardError", "__version__", *sorted(_EXPORTS)]

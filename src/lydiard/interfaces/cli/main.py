@@ -8,7 +8,14 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 from lydiard.config import Settings
@@ -159,7 +166,7 @@ def _extensions() -> list[Any]:
     import importlib
 
     mods = []
-    for name in ("serve", "users", "plan", "batch", "checkin"):
+    for name in ("serve", "users", "plan", "batch", "backup", "checkin"):
         try:
             mods.append(importlib.import_module(f"lydiard.interfaces.cli.{name}"))
         except ModuleNotFoundError as exc:
