@@ -680,6 +680,7 @@ def _fitdecode_reference(data: bytes) -> tuple[int, float, float] | None:
 
 @pytest.mark.corpus
 @pytest.mark.slow
+@pytest.mark.timeout(1800)
 def test_corpus_golden_against_garmin_sdk_and_fitdecode(corpus_dir: Path) -> None:
     pytest.importorskip("garmin_fit_sdk")
     pytest.importorskip("fitdecode")
