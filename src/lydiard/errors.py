@@ -3,7 +3,7 @@
 Every failure that Lydiard reports on purpose is a :class:`LydiardError`. Errors
 carry their context as attributes (the file, the byte offset, the athlete, the
 field), so that each interface can render them its own way. HTTP status codes
-are assigned in exactly one place: ``lydiard.interfaces.api.errors``.
+are assigned in exactly one place: ``lydiard.interfaces.http.errors``.
 
 ::
 

@@ -7,6 +7,7 @@ from datetime import date, datetime
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from sqlalchemy import func, select
 
 from lydiard.errors import InvalidInputError, NotFoundError
@@ -14,7 +15,8 @@ from lydiard.services import audit
 from lydiard.services.access import Actor, check_athlete
 from lydiard.services.context import Context
 from lydiard.storage.engine import translate_db_errors
-from lydiard.storage.tables import activities, laps, samples, session_metrics
+from lydiard.storage.streams import read_streams
+from lydiard.storage.tables import activities, laps, session_metrics
 
 STREAM_COLUMNS: tuple[str, ...] = ("hr_bpm", "power_w", "speed_mps", "cadence_rpm", "distance_m", "altitude_m",
                                    "lat_deg", "lon_deg", "temperature_c")
@@ -108,23 +110,23 @@ def get_activity(ctx: Context, actor: Actor, athlete_id: str, activity_id: str, 
             raise NotFoundError("activity not found", activity_id=activity_id)
         lap_rows = conn.execute(select(laps).where(laps.c.activity_id == activity_id).order_by(laps.c.lap_index)).all()
         m = conn.execute(select(session_metrics).where(session_metrics.c.activity_id == activity_id)).first()
-        n = int(row.n_samples or 0) or int(conn.execute(
-            select(func.count()).select_from(samples).where(samples.c.activity_id == activity_id)).scalar_one())
+        started = pd.Timestamp(row.started_at)
+        frame = read_streams(conn, activity_id, started_at=started if started.tzinfo else started.tz_localize("UTC"))
+        n = len(frame)
         step = max(1, -(-n // max_points))
-        q = select(samples).where(samples.c.activity_id == activity_id)
-        if step > 1:
-            q = q.where(samples.c.seq % step == 0)
-        srows = conn.execute(q.order_by(samples.c.seq)).all()
+        frame = frame.iloc[::step]
         if not actor.is_system:
             audit.record(conn, actor, athlete_id=athlete_id, action="view.activity", at=ctx.clock(),
                          activity_id=activity_id)
     streams: dict[str, list[float | None]] = {}
-    if srows:
-        streams["elapsed_s"] = [r.elapsed_s for r in srows]
+    if n:
+        elapsed = (frame["time"] - frame["time"].iloc[0]).dt.total_seconds() + float(
+            (frame["time"].iloc[0] - started).total_seconds())
+        streams["elapsed_s"] = [_clean(v) for v in elapsed.tolist()]
         for col in STREAM_COLUMNS:
-            values = [_clean(getattr(r, col)) for r in srows]
-            if any(v is not None for v in values):
-                streams[col] = values
+            arr = frame[col].to_numpy(dtype=float)
+            if np.isfinite(arr).any():
+                streams[col] = [_clean(v) for v in arr.tolist()]
     metrics = None
     if m is not None:
         metrics = {k: _clean(v) for k, v in m._asdict().items() if k not in ("activity_id", "computed_at")}

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import Connection, delete, insert, select, update
 
-from lydiard.errors import InvalidInputError, NotFoundError
+from lydiard.errors import ConflictError, InvalidInputError, NotFoundError
 from lydiard.services import audit
 from lydiard.services.access import Actor, check_athlete, visible_athletes_clause
 from lydiard.services.context import Context, new_id
@@ -92,6 +92,8 @@ def create_athlete(
             managed_by_user_id = actor.user_id
     aid = athlete_id or new_id()
     with translate_db_errors(), ctx.engine.begin() as conn:
+        if user_id is not None and conn.execute(select(athletes.c.id).where(athletes.c.user_id == user_id)).first():
+            raise ConflictError("this account already has an athlete profile", field="user_id")
         conn.execute(
             insert(athletes).values(
                 id=aid, name=name.strip(), sex=sex, birth_year=birth_year, tz=tz, user_id=user_id,

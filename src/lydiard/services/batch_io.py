@@ -469,9 +469,9 @@ def _write_postgresql(conn: Connection, result: ChunkResult, *, since: date | No
     updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns[2:])
     conn.execute(
         text(f"INSERT INTO daily_metrics ({', '.join(columns)}) "
-             f"SELECT ids.id, t.day, {floats}, {stages}[t.stage + {stage_off}], {recs}[t.rec + {rec_off}], "
+             f"SELECT (CAST(:ids AS text[]))[t.a + 1], t.day, {floats}, {stages}[t.stage + {stage_off}], {recs}[t.rec + {rec_off}], "
              "CASE t.agree WHEN 1 THEN true WHEN 0 THEN false END, NULL, :at "
-             "FROM _batch_dm t JOIN unnest(CAST(:ids AS text[])) WITH ORDINALITY AS ids(id, n) ON ids.n = t.a + 1 "
+             "FROM _batch_dm t "
              f"ON CONFLICT (athlete_id, day) DO UPDATE SET {updates}"),
         {"ids": list(result.athlete_ids), "at": computed_at},
     )

@@ -89,6 +89,9 @@ def submit_checkin(
         audit.record(conn, actor, athlete_id=athlete_id, action="checkin.submit", at=ctx.clock(),
                      day=day.isoformat())
     recompute_athlete(ctx, actor, athlete_id, since=day)
+    from lydiard.services.planning import refresh_plan_after_recompute
+
+    refresh_plan_after_recompute(ctx, actor, athlete_id)
     return get_checkin(ctx, actor, athlete_id, day=day)
 
 

@@ -42,12 +42,11 @@ from lydiard.services.metrics import (
     recompute_athlete,
     write_daily_metrics,
 )
-from lydiard.storage.bulk import copy_rows, frame_to_rows
+from lydiard.storage.bulk import copy_rows
 from lydiard.storage.engine import translate_db_errors
 from lydiard.storage.tables import (
     athletes,
     coach_links,
-    daily_metrics,
     daily_observations,
     session_logs,
     users,
@@ -211,7 +210,7 @@ def _write_simulated_metrics(ctx: Context, athlete_id: str, imp: DailyImport, *,
 
 
 def load_demo(ctx: Context, *, days: int = 365, seed: int = 3, shared: Path | None = None,
-              roster_scenarios: bool = True) -> DemoInfo:
+              roster_scenarios: bool = True, pmdata: bool = True) -> DemoInfo:
     """Create the demo coach and athlete, a simulated year, corpus activities and the PMData roster."""
     system = Actor.system()
     notes: list[str] = []
@@ -249,9 +248,9 @@ def load_demo(ctx: Context, *, days: int = 365, seed: int = 3, shared: Path | No
             roster.append(rid)
 
     n_pm = 0
-    pmdata = shared / "data" / "pmdata" if shared is not None else None
-    if pmdata is not None and pmdata.is_dir():
-        for folder in sorted(p for p in pmdata.iterdir() if p.is_dir() and p.name.startswith("p")):
+    pm_dir = shared / "data" / "pmdata" if shared is not None and pmdata else None
+    if pm_dir is not None and pm_dir.is_dir():
+        for folder in sorted(p for p in pm_dir.iterdir() if p.is_dir() and p.name.startswith("p")):
             a = create_athlete(ctx, system, name=f"PMData {folder.name}", tz=DEMO_TZ, managed_by_user_id=coach.id)
             report = import_paths(ctx, system, a.id, [folder], recompute=False)
             if any(it.outcome == "imported" for it in report.items):
@@ -262,7 +261,7 @@ def load_demo(ctx: Context, *, days: int = 365, seed: int = 3, shared: Path | No
             recompute_athlete(ctx, system, a.id)
             roster.append(a.id)
         notes.append(f"{n_pm} PMData participant(s) on the coach's roster")
-    else:
+    elif pmdata:
         notes.append("PMData not found: the roster holds simulated athletes only")
     return DemoInfo(
         logins=(DemoLogin(DEMO_COACH_EMAIL, coach_pw, "coach"), DemoLogin(DEMO_ATHLETE_EMAIL, athlete_pw, "athlete")),
@@ -304,7 +303,6 @@ def seed_cohort(ctx: Context, *, athletes_n: int = 200, days: int = 730, seed: i
         ])
     obs_cols = ["rmssd_ms", "rhr_bpm", "sleep_h", *CHECKIN_ITEMS, "readiness"]
     flag_cols = list(CHECKIN_FLAGS)
-    metric_cols: list[str] | None = None
     for i, aid in enumerate(ids):
         frame = pd.DataFrame({"day": day_list})
         for c in ("load_au", *obs_cols):
@@ -328,33 +326,8 @@ def seed_cohort(ctx: Context, *, athletes_n: int = 200, days: int = 730, seed: i
                        "created_at"],
                       [(new_id(), aid, s.day, s.source, s.sport, s.duration_s, s.rpe, s.name, s.external_id, now)
                        for s in imp.sessions])
-            out = out.copy()
-            out["athlete_id"] = aid
-            out["day"] = [ts.date() for ts in out.index]
-            out["computed_at"] = now
-            if metric_cols is None:
-                metric_cols = [c for c in out.columns if c in daily_metrics.c]
-            rows = _metric_rows(out, metric_cols)
-            conn.execute(insert(daily_metrics), rows)
+        write_daily_metrics(ctx, aid, out, since=None)
     return CohortInfo(coach_email=coach_email, coach_password=password, athlete_ids=tuple(ids))
-
-
-def _metric_rows(out: pd.DataFrame, cols: list[str]) -> list[dict[str, Any]]:
-    """Rows for ``daily_metrics`` with NaN/NA as ``None`` (JSON detail kept as is)."""
-    plain = [c for c in cols if c != "detail"]
-    tuples = frame_to_rows(out, plain)
-    details = out["detail"].tolist() if "detail" in cols else [None] * len(out)
-    rows: list[dict[str, Any]] = []
-    for t, d in zip(tuples, details, strict=True):
-        row = dict(zip(plain, t, strict=True))
-        for k in ("load_au", "ctl", "atl", "tsb", "confidence"):
-            if row.get(k) is None:
-                row[k] = 0.0
-        if row.get("data_feel_agree") is not None:
-            row["data_feel_agree"] = bool(row["data_feel_agree"])
-        row["detail"] = d
-        rows.append(row)
-    return rows
 
 
 __all__ = ["CohortInfo", "DemoInfo", "DemoLogin", "load_demo", "seed_cohort", "shared_dir", "store_is_empty"]

@@ -34,15 +34,14 @@ from lydiard.services.access import Actor, check_athlete
 from lydiard.services.athletes import load_athlete, threshold_history
 from lydiard.services.context import Context, new_id
 from lydiard.services.session_metrics import compute_session_metrics, session_metrics_row
-from lydiard.storage.bulk import copy_rows
 from lydiard.storage.engine import translate_db_errors
+from lydiard.storage.streams import write_streams
 from lydiard.storage.tables import (
     activities,
     daily_observations,
     import_items,
     laps,
     rr_intervals,
-    samples,
     session_logs,
     session_metrics,
     stored_files,
@@ -306,9 +305,8 @@ def _store_activity(
             ))
             if len(rec):
                 elapsed_s = (rec[Col.TIME.value] - t0).dt.total_seconds().to_numpy(dtype=np.float64)
-                cols = [rec[c].to_numpy(dtype=np.float64) for c in SAMPLE_COLUMNS]
-                _copy_numeric(conn, samples, ["activity_id", "seq", "elapsed_s", *SAMPLE_COLUMNS],
-                              activity_id, elapsed_s, cols)
+                write_streams(conn, activity_id, elapsed_s=np.asarray(elapsed_s, dtype=np.float64),
+                              channels={c: rec[c].to_numpy(dtype=np.float64) for c in SAMPLE_COLUMNS})
             if len(act.laps):
                 lap_rows = []
                 for i, lap in enumerate(act.laps.itertuples(index=False)):
@@ -334,15 +332,6 @@ def _store_activity(
         # A concurrent import of the same file won the race: nothing of ours was kept.
         return ItemResult(source, name, "duplicate", "imported concurrently by another run")
     return ItemResult(source, name, "imported", None, activity_id=activity_id, days=(day,))
-
-
-def _copy_numeric(conn: Connection, table: Any, columns: list[str], activity_id: str,
-                  elapsed_s: np.ndarray, cols: list[np.ndarray]) -> None:
-    n = elapsed_s.size
-    mat = np.column_stack([elapsed_s, *cols]).astype(object)
-    mat[pd.isna(mat.astype(np.float64))] = None
-    rows = [(activity_id, i, *mat[i]) for i in range(n)]
-    copy_rows(conn, table, columns, rows)
 
 
 def _f(x: Any) -> float | None:
@@ -513,6 +502,9 @@ def _finish(ctx: Context, actor: Actor, athlete_id: str, report: ImportReport, *
         from lydiard.services.metrics import recompute_athlete
 
         recompute_athlete(ctx, actor, athlete_id, since=report.earliest_day)
+        from lydiard.services.planning import refresh_plan_after_recompute
+
+        refresh_plan_after_recompute(ctx, actor, athlete_id)
 
 
 def import_run_items(ctx: Context, actor: Actor, athlete_id: str, run_id: str) -> list[ItemResult]:

@@ -1131,10 +1131,13 @@ def _forecast_view(conn: Connection, athlete_id: str, *, today: date, upcoming: 
     adapted = comparison = None
     if pending is not None and pending.diffs:
         ids = {s.session_id for s in upcoming}
-        diffs = tuple(d.to_domain() for d in pending.diffs if d.session_id in ids or d.before is None)
-        change = PlanChange(pending.for_day, pending.stage, pending.recommendation_code or "train_as_planned",
-                            diffs, pending.summary)
-        adapted_sessions = apply_change(upcoming, change)
+        try:
+            diffs = tuple(d.to_domain() for d in pending.diffs if d.session_id in ids or d.before is None)
+            change = PlanChange(pending.for_day, pending.stage, pending.recommendation_code or "train_as_planned",
+                                diffs, pending.summary)
+            adapted_sessions = apply_change(upcoming, change)
+        except (InvalidInputError, KeyError, TypeError, ValueError):
+            adapted_sessions = []  # a stored diff this version cannot read: show the plan as it is
         if adapted_sessions:
             adapted = fc.forecast(history, adapted_sessions, model=model)
             comparison = fc.compare_forecasts(as_planned, adapted)

@@ -9,25 +9,18 @@ import pandas as pd
 from sqlalchemy import Connection, delete, insert, select
 
 from lydiard.domain.activity import Activity, ActivitySummary, CleaningReport, empty_laps
-from lydiard.domain.columns import SAMPLE_COLUMNS, Col
 from lydiard.services.access import Actor, check_athlete
 from lydiard.services.athletes import load_athlete, threshold_history
 from lydiard.services.context import Context
 from lydiard.services.session_metrics import compute_session_metrics, session_metrics_row
 from lydiard.storage.engine import translate_db_errors
-from lydiard.storage.tables import activities, samples, session_metrics
+from lydiard.storage.streams import read_streams
+from lydiard.storage.tables import activities, session_metrics
 
 
 def load_records(conn: Connection, activity_id: str, started_at: pd.Timestamp) -> pd.DataFrame:
     """The stored samples of one activity as a records frame (UTC ``time`` + unit-named columns)."""
-    rows = conn.execute(
-        select(samples.c.elapsed_s, *[samples.c[c] for c in SAMPLE_COLUMNS])
-        .where(samples.c.activity_id == activity_id).order_by(samples.c.seq)
-    ).all()
-    arr = np.array([tuple(np.nan if v is None else v for v in r) for r in rows], dtype=np.float64).reshape(-1, 1 + len(SAMPLE_COLUMNS))
-    frame = pd.DataFrame(arr[:, 1:], columns=list(SAMPLE_COLUMNS))
-    frame.insert(0, Col.TIME.value, started_at + pd.to_timedelta(arr[:, 0], unit="s"))
-    return frame
+    return read_streams(conn, activity_id, started_at=started_at)
 
 
 def rescore_sessions(ctx: Context, actor: Actor, athlete_id: str, *, since: date | None = None) -> int:

@@ -135,21 +135,28 @@ activities = Table(
     Index("ix_activities_athlete_day", "athlete_id", "day"),
 )
 
-samples = Table(
-    "samples",
+# Samples are stored columnar: one row per block of up to ``SAMPLES_PER_BLOCK`` consecutive
+# samples of an activity, one column per channel (unit in the name), each a zlib-compressed
+# little-endian float64 array (NULL when the device did not record that channel). Measured
+# reason (benchmarks/import_corpus.py): one SQL row per sample made SQLite storage ~20x
+# slower than parsing, far from the import target; blocks keep the channels typed, named
+# with units and recomputable, and are read back as a DataFrame by storage.streams.
+sample_blocks = Table(
+    "sample_blocks",
     metadata,
     Column("activity_id", ID, ForeignKey("activities.id", ondelete="CASCADE"), primary_key=True),
-    Column("seq", Integer, primary_key=True, autoincrement=False),
-    Column("elapsed_s", Float, nullable=False),  # seconds since activities.started_at
-    Column("hr_bpm", Float),
-    Column("power_w", Float),
-    Column("speed_mps", Float),
-    Column("cadence_rpm", Float),
-    Column("distance_m", Float),
-    Column("altitude_m", Float),
-    Column("lat_deg", Float),
-    Column("lon_deg", Float),
-    Column("temperature_c", Float),
+    Column("block", Integer, primary_key=True, autoincrement=False),
+    Column("n_samples", Integer, nullable=False),
+    Column("elapsed_s", LargeBinary, nullable=False),  # seconds since activities.started_at
+    Column("hr_bpm", LargeBinary),
+    Column("power_w", LargeBinary),
+    Column("speed_mps", LargeBinary),
+    Column("cadence_rpm", LargeBinary),
+    Column("distance_m", LargeBinary),
+    Column("altitude_m", LargeBinary),
+    Column("lat_deg", LargeBinary),
+    Column("lon_deg", LargeBinary),
+    Column("temperature_c", LargeBinary),
 )
 
 laps = Table(

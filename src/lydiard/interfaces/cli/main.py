@@ -200,6 +200,7 @@ def _view_json(view: readiness.DayView) -> dict[str, Any]:
 
 def _print_report(report: importing.ImportReport) -> None:
     table = Table("source", "imported", "already present", "failed", "skipped", title="Import summary")
+    table.columns[0].overflow = "fold"
     for source, counts in report.counts_by_source().items():
         table.add_row(source, str(counts["imported"]), str(counts["duplicate"]), str(counts["failed"]),
                       str(counts["skipped"]))
@@ -207,8 +208,12 @@ def _print_report(report: importing.ImportReport) -> None:
     fails = report.failures()
     if fails:
         ft = Table("file", "why it failed", title=f"{len(fails)} file(s) failed")
+        for column in ft.columns:
+            column.overflow = "fold"
         for f in fails[:200]:
-            ft.add_row(f.item, f.reason or "")
+            item = f.item[len(f.source):].lstrip("/") if f.item.startswith(f.source) and f.item != f.source else f.item
+            reason = (f.reason or "").replace(f"{f.item}: ", "")
+            ft.add_row(item, reason)
         console.print(ft)
 
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-27 11:13:32.262924
+Create Date: 2026-11-27 11:52:04.772719
 """
 
 from __future__ import annotations
@@ -390,26 +390,27 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("activity_id", "chunk", name=op.f("pk_rr_intervals")),
     )
     op.create_table(
-        "samples",
+        "sample_blocks",
         sa.Column("activity_id", sa.String(length=32), nullable=False),
-        sa.Column("seq", sa.Integer(), autoincrement=False, nullable=False),
-        sa.Column("elapsed_s", sa.Float(), nullable=False),
-        sa.Column("hr_bpm", sa.Float(), nullable=True),
-        sa.Column("power_w", sa.Float(), nullable=True),
-        sa.Column("speed_mps", sa.Float(), nullable=True),
-        sa.Column("cadence_rpm", sa.Float(), nullable=True),
-        sa.Column("distance_m", sa.Float(), nullable=True),
-        sa.Column("altitude_m", sa.Float(), nullable=True),
-        sa.Column("lat_deg", sa.Float(), nullable=True),
-        sa.Column("lon_deg", sa.Float(), nullable=True),
-        sa.Column("temperature_c", sa.Float(), nullable=True),
+        sa.Column("block", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("n_samples", sa.Integer(), nullable=False),
+        sa.Column("elapsed_s", sa.LargeBinary(), nullable=False),
+        sa.Column("hr_bpm", sa.LargeBinary(), nullable=True),
+        sa.Column("power_w", sa.LargeBinary(), nullable=True),
+        sa.Column("speed_mps", sa.LargeBinary(), nullable=True),
+        sa.Column("cadence_rpm", sa.LargeBinary(), nullable=True),
+        sa.Column("distance_m", sa.LargeBinary(), nullable=True),
+        sa.Column("altitude_m", sa.LargeBinary(), nullable=True),
+        sa.Column("lat_deg", sa.LargeBinary(), nullable=True),
+        sa.Column("lon_deg", sa.LargeBinary(), nullable=True),
+        sa.Column("temperature_c", sa.LargeBinary(), nullable=True),
         sa.ForeignKeyConstraint(
             ["activity_id"],
             ["activities.id"],
-            name=op.f("fk_samples_activity_id_activities"),
+            name=op.f("fk_sample_blocks_activity_id_activities"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("activity_id", "seq", name=op.f("pk_samples")),
+        sa.PrimaryKeyConstraint("activity_id", "block", name=op.f("pk_sample_blocks")),
     )
     op.create_table(
         "session_logs",
@@ -481,7 +482,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_session_logs_athlete_day")
 
     op.drop_table("session_logs")
-    op.drop_table("samples")
+    op.drop_table("sample_blocks")
     op.drop_table("rr_intervals")
     op.drop_table("laps")
     op.drop_table("thresholds")

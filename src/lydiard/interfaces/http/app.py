@@ -1,0 +1,73 @@
+"""The application factory: one FastAPI app serving the JSON API and (when present) the web pages."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import Depends, FastAPI
+
+from lydiard.config import Settings
+from lydiard.interfaces.http.auth import csrf_protect
+from lydiard.interfaces.http.errors import install_error_handlers
+from lydiard.interfaces.http.security import DeclaredSizeLimitMiddleware, SecurityHeadersMiddleware
+from lydiard.services.context import Context, open_context
+
+log = logging.getLogger(__name__)
+
+WEB_MODULE = "lydiard.interfaces.web"
+API_MODULE = "lydiard.interfaces.api"
+API_PREFIX = "/api/v1"
+
+def _optional_module(name: str) -> Any | None:
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name == name:
+            return None
+        raise
+
+
+def create_app(settings: Settings, *, context: Context | None = None) -> FastAPI:
+    """Build the application; the service context is opened once (or ``context`` is used)."""
+    ctx = context if context is not None else open_context(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if context is None:  # we opened it, we close it
+            ctx.close()
+
+    app = FastAPI(
+        lifespan=lifespan,
+        title="Lydiard",
+        version="1",
+        summary="Self-hosted, fatigue-aware training: load, recovery, fatigue stages and adaptive plans.",
+        openapi_url="/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+        dependencies=[Depends(csrf_protect)],
+    )
+    app.state.ctx = ctx
+    app.state.settings = settings
+    app.state.html_error_renderer = None
+    app.add_middleware(DeclaredSizeLimitMiddleware, max_bytes=settings.max_upload_bytes)
+    app.add_middleware(SecurityHeadersMiddleware)
+    install_error_handlers(app)
+
+    api = _optional_module(API_MODULE + ".router")
+    if api is not None:
+        app.include_router(api.build_router(settings), prefix=API_PREFIX)
+    web = _optional_module(WEB_MODULE)
+    if web is not None and hasattr(web, "mount"):
+        web.mount(app)
+
+    return app
+
+
+def create_app_from_env() -> FastAPI:
+    """Factory for ``uvicorn --factory lydiard.interfaces.http.app:create_app_from_env``."""
+    return create_app(Settings())
