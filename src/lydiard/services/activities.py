@@ -111,7 +111,9 @@ def get_activity(ctx: Context, actor: Actor, athlete_id: str, activity_id: str, 
         lap_rows = conn.execute(select(laps).where(laps.c.activity_id == activity_id).order_by(laps.c.lap_index)).all()
         m = conn.execute(select(session_metrics).where(session_metrics.c.activity_id == activity_id)).first()
         started = pd.Timestamp(row.started_at)
-        frame = read_streams(conn, activity_id, started_at=started if started.tzinfo else started.tz_localize("UTC"))
+        if started.tzinfo is None:
+            started = started.tz_localize("UTC")
+        frame = read_streams(conn, activity_id, started_at=started)
         n = len(frame)
         step = max(1, -(-n // max_points))
         frame = frame.iloc[::step]

@@ -36,7 +36,7 @@ def frame_to_rows(frame: pd.DataFrame, columns: Sequence[str]) -> list[tuple[Any
             obj[np.isnan(arr)] = None
             cols.append(obj)
         else:
-            obj = s.astype(object).to_numpy()
+            obj = s.astype(object).to_numpy().copy()
             mask = pd.isna(s).to_numpy()
             obj[mask] = None
             cols.append(obj)

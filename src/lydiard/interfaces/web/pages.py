@@ -1,0 +1,597 @@
+"""The server-rendered pages. Routes only parse input, call services with the caller's
+``Actor`` and render templates; they never touch the database."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import asdict
+from datetime import date
+from typing import Annotated, Any
+from urllib.parse import quote, urlsplit
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+
+from lydiard.errors import (
+    AuthenticationError,
+    InvalidInputError,
+    NotFoundError,
+    RateLimitedError,
+)
+from lydiard.interfaces.http.auth import login_response, logout
+from lydiard.interfaces.http.deps import ActorDep, CtxDep, UserActorDep
+from lydiard.interfaces.web import figures
+from lydiard.interfaces.web.render import Renderer, fmt
+from lydiard.services import activities as activity_svc
+from lydiard.services import athletes as athlete_svc
+from lydiard.services import checkin as checkin_svc
+from lydiard.services import coaching, importing, readiness, trends
+from lydiard.services import users as user_svc
+from lydiard.services.access import Actor
+from lydiard.services.context import Context
+
+log = logging.getLogger(__name__)
+
+CHECKIN_QUESTIONS: tuple[dict[str, str], ...] = (
+    {"name": "energy", "label": "Energy", "low": "exhausted", "high": "fresh"},
+    {"name": "mood", "label": "Mood", "low": "awful", "high": "great"},
+    {"name": "motivation", "label": "Motivation to train", "low": "none", "high": "eager"},
+    {"name": "soreness", "label": "Muscle soreness", "low": "very sore", "high": "none"},
+    {"name": "sleep_quality", "label": "Sleep quality", "low": "terrible", "high": "great"},
+    {"name": "stress", "label": "Stress", "low": "very stressed", "high": "relaxed"},
+)
+MARKER_LABELS: dict[str, str] = {
+    "ln_rmssd": "HRV (ln rMSSD)", "ln_rmssd_7d": "HRV, 7-day mean", "hrv": "HRV (ln rMSSD)",
+    "hrv_cv": "HRV variability (CV)", "ln_rmssd_cv": "HRV variability (CV)", "rhr": "Resting HR",
+    "rhr_7d": "Resting HR, 7-day", "rhr_bpm": "Resting HR", "sleep": "Sleep", "sleep_h": "Sleep",
+    "wellness": "How you feel", "wellness_z": "How you feel (check-in)", "performance": "Performance",
+    "load": "Training load", "tsb": "Form (TSB)", "acwr": "Load spike (ACWR)",
+}
+SETTINGS_WINDOWS: tuple[tuple[str, str, int, int, int], ...] = (
+    ("window_days", "Current window (days)", 3, 14, 7),
+    ("hrv_baseline_days", "HRV normal-range window (days)", 14, 120, 60),
+    ("rhr_baseline_days", "Resting-HR baseline window (days)", 14, 120, 60),
+    ("sleep_baseline_days", "Usual-sleep window (days)", 7, 90, 28),
+    ("wellness_baseline_days", "Check-in baseline window (days)", 14, 90, 28),
+)
+THRESHOLD_LABELS: dict[str, str] = {
+    "hr_rest_bpm": "Resting HR (bpm)", "hr_max_bpm": "Max HR (bpm)", "lthr_bpm": "Threshold HR (bpm)",
+    "ftp_w": "FTP (W)", "threshold_speed_mps": "Threshold speed (m/s)",
+}
+TRENDS_CHARTS: tuple[tuple[str, str, str], ...] = (
+    ("pmc", "Fitness, fatigue and form", "tall"),
+    ("hrv", "HRV: ln rMSSD, 7-day mean and normal range", ""),
+    ("rhr", "Resting heart rate", "small"),
+    ("sleep", "Sleep", "small"),
+    ("checkin", "Check-ins", ""),
+    ("stages", "Fatigue stage", "small"),
+    ("monotony", "Monotony and strain", "small"),
+)
+
+
+class JsonCache:
+    """A small thread-safe LRU of serialised JSON bodies keyed by (what, version)."""
+
+    def __init__(self, size: int = 512) -> None:
+        self.size = size
+        self._data: OrderedDict[tuple[str, str], bytes] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, str]) -> bytes | None:
+        with self._lock:
+            body = self._data.get(key)
+            if body is not None:
+                self._data.move_to_end(key)
+            return body
+
+    def put(self, key: tuple[str, str], body: bytes) -> None:
+        with self._lock:
+            self._data[key] = body
+            self._data.move_to_end(key)
+            while len(self._data) > self.size:
+                self._data.popitem(last=False)
+
+
+def _parse_day(text: str | None, *, field: str = "day") -> date | None:
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise InvalidInputError(f"not a date (YYYY-MM-DD): {text!r}", field=field) from exc
+
+
+def _safe_next(target: str | None) -> str:
+    """Only local paths are followed after login (no open redirect)."""
+    if not target or not target.startswith("/") or target.startswith("//") or urlsplit(target).netloc:
+        return "/"
+    return target
+
+
+def _wants_json(request: Request) -> bool:
+    accept = request.headers.get("accept", "")
+    return "application/json" in accept and "text/html" not in accept
+
+
+def _range_bar(value: float | None, low: float | None, high: float | None) -> dict[str, float] | None:
+    """Positions (in a 0-200 SVG box) of the normal band and the value dot."""
+    if value is None or low is None or high is None or high < low:
+        return None
+    lo, hi = min(low, value), max(high, value)
+    pad = max((hi - lo) * 0.15, abs(hi) * 0.02, 1e-6)
+    lo, hi = lo - pad, hi + pad
+
+    def x(v: float) -> float:
+        return round(4 + 192 * (v - lo) / (hi - lo), 1)
+
+    return {"x0": x(low), "w": max(2.0, round(x(high) - x(low), 1)), "cx": x(value)}
+
+
+def _f(v: Any) -> float | None:
+    if isinstance(v, bool) or v is None:
+        return None
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(f) or math.isinf(f) else f
+
+
+def marker_rows(evidence: dict[str, Any]) -> list[dict[str, Any]]:
+    """The evidence of a day view as rows for the Today page (one per marker with a value)."""
+    markers = evidence.get("markers")
+    source: dict[str, Any] = markers if isinstance(markers, dict) else evidence
+    rows = []
+    for key, ev in source.items():
+        if not isinstance(ev, dict) or "value" not in ev:
+            continue
+        value, low, high = _f(ev.get("value")), _f(ev.get("low")), _f(ev.get("high"))
+        digits = 2 if value is not None and abs(value) < 10 else 1
+        out = value is not None and ((low is not None and value < low) or (high is not None and value > high))
+        rows.append({
+            "key": key, "label": MARKER_LABELS.get(key, key.replace("_", " ").capitalize()),
+            "value_text": fmt(value, digits) if value is not None else str(ev.get("value") or "–"),
+            "low_text": fmt(low, digits), "high_text": fmt(high, digits), "bar": _range_bar(value, low, high),
+            "out": out, "days_out": ev.get("days_out_of_range") or 0,
+            "threshold": ev.get("threshold"), "source": ev.get("source"),
+        })
+    return rows
+
+
+def criteria_lines(rec: dict[str, Any]) -> list[str]:
+    lines = []
+    for c in rec.get("return_criteria") or []:
+        if isinstance(c, dict):
+            marker = MARKER_LABELS.get(str(c.get("marker")), str(c.get("marker", "")).replace("_", " "))
+            days = c.get("days")
+            lines.append(f"{marker}: {c.get('criterion', '')}" + (f" for {days} day(s)" if days else ""))
+        else:
+            lines.append(str(c))
+    return lines
+
+
+def plan_for_day(ctx: Context, actor: Actor, athlete_id: str, day: date) -> dict[str, Any] | None:
+    """Today's planned sessions and proposed changes, when the planning service exists."""
+    try:
+        from lydiard.services import planning  # type: ignore[attr-defined, unused-ignore]
+    except ImportError:
+        return None
+    fn = getattr(planning, "day_plan", None) or getattr(planning, "plan_for_day", None)
+    if fn is None:
+        return None
+    try:
+        result = fn(ctx, actor, athlete_id, day=day)
+    except NotFoundError:
+        return {"sessions": [], "changes": []}
+    sessions = []
+    for s in getattr(result, "sessions", None) or []:
+        title = f"{getattr(s, 'session_type', '')} {getattr(s, 'sport', '')}".strip().capitalize()
+        duration = getattr(s, "duration_s", None)
+        detail = " · ".join(x for x in (f"{round(duration / 60)} min" if duration else "",
+                                         getattr(s, "intensity_target", None) or "",
+                                         getattr(s, "notes", None) or "") if x)
+        sessions.append({"title": title or "Session", "detail": detail})
+    changes = [str(getattr(c, "summary", None) or getattr(c, "reason", None) or c)
+               for c in getattr(result, "changes", None) or []]
+    return {"sessions": sessions, "changes": changes}
+
+
+def build_router(renderer: Renderer, cache: JsonCache) -> APIRouter:
+    router = APIRouter(include_in_schema=False)
+
+    def athlete_for(ctx: Context, actor: Actor, athlete_id: str) -> athlete_svc.AthleteInfo:
+        if actor.user_id is None and not actor.is_system:
+            raise AuthenticationError("log in first")
+        return athlete_svc.get_athlete(ctx, actor, athlete_id)
+
+    # ------------------------------------------------------------------ entry, login
+
+    @router.get("/")
+    def home(ctx: CtxDep, actor: ActorDep) -> Response:
+        if actor.user_id is None:
+            return RedirectResponse("/login", status_code=303)
+        own = [a for a in athlete_svc.list_athletes(ctx, actor) if a.user_id == actor.user_id]
+        if own:
+            return RedirectResponse(f"/athletes/{own[0].id}/today", status_code=303)
+        return RedirectResponse("/roster", status_code=303)
+
+    @router.get("/login")
+    def login_page(request: Request, next: str = "/") -> Response:
+        return renderer.page(request, "login.html", next=_safe_next(next), email="", error=None)
+
+    @router.post("/login")
+    def login_post(request: Request, email: Annotated[str, Form()] = "", password: Annotated[str, Form()] = "",
+                   next: Annotated[str, Form()] = "/") -> Response:
+        response = RedirectResponse(_safe_next(next), status_code=303)
+        try:
+            login_response(request, response, email=email, password=password)
+        except (AuthenticationError, RateLimitedError) as exc:
+            headers = {"Retry-After": str(exc.retry_after_s)} if isinstance(exc, RateLimitedError) else None
+            return renderer.page(request, "login.html", status_code=429 if headers else 401, headers=headers,
+                                 next=_safe_next(next), email=email, error=str(exc))
+        return response
+
+    @router.post("/logout")
+    def logout_post(request: Request) -> Response:
+        response = RedirectResponse("/login", status_code=303)
+        logout(request, response)
+        return response
+
+    # ------------------------------------------------------------------ athlete pages
+
+    @router.get("/athletes/{athlete_id}")
+    def athlete_root(athlete_id: str) -> Response:
+        return RedirectResponse(f"/athletes/{athlete_id}/today", status_code=303)
+
+    @router.get("/athletes/{athlete_id}/today")
+    def today_page(request: Request, ctx: CtxDep, actor: ActorDep, athlete_id: str,
+                   day: str | None = None) -> Response:
+        athlete = athlete_for(ctx, actor, athlete_id)
+        today = trends.athlete_today(ctx, actor, athlete_id)
+        the_day = _parse_day(day) or today
+        view: readiness.DayView | None
+        missing = ""
+        try:
+            view = readiness.day_view(ctx, actor, athlete_id, day=the_day)
+        except NotFoundError as exc:
+            view, missing = None, str(exc)
+        try:
+            checkin_svc.get_checkin(ctx, actor, athlete_id, day=the_day)
+            checked_in = True
+        except NotFoundError:
+            checked_in = False
+        return renderer.page(
+            request, "today.html", athlete=athlete, nav="today", view=view, missing_reason=missing,
+            is_today=the_day == today, checked_in=checked_in,
+            markers=marker_rows(view.evidence) if view else [],
+            criteria=criteria_lines(view.recommendation) if view else [],
+            plan=plan_for_day(ctx, actor, athlete_id, the_day),
+        )
+
+    @router.get("/athletes/{athlete_id}/checkin")
+    def checkin_page(request: Request, ctx: CtxDep, actor: ActorDep, athlete_id: str,
+                     day: str | None = None) -> Response:
+        athlete = athlete_for(ctx, actor, athlete_id)
+        today = trends.athlete_today(ctx, actor, athlete_id)
+        the_day = _parse_day(day) or today
+        try:
+            values = asdict(checkin_svc.get_checkin(ctx, actor, athlete_id, day=the_day))
+        except NotFoundError:
+            values = {}
+        values = {k: (int(v) if isinstance(v, float) and v.is_integer() and k != "sleep_h" else v)
+                  for k, v in values.items()}
+        return renderer.page(request, "checkin.html", athlete=athlete, nav="checkin", day=the_day, today=today,
+                             items=CHECKIN_QUESTIONS, values=values, error=None)
+
+    @router.post("/athletes/{athlete_id}/checkin")
+    async def checkin_post(request: Request, ctx: CtxDep, actor: UserActorDep, athlete_id: str) -> Response:
+        form = await request.form()
+
+        def text(name: str) -> str | None:
+            v = form.get(name)
+            return v.strip() if isinstance(v, str) and v.strip() else None
+
+        def number(name: str) -> float | None:
+            v = text(name)
+            if v is None:
+                return None
+            try:
+                return float(v.replace(",", "."))
+            except ValueError as exc:
+                raise InvalidInputError(f"{name} must be a number", field=name) from exc
+
+        today = await run_in_threadpool(trends.athlete_today, ctx, actor, athlete_id)
+        try:
+            the_day = _parse_day(text("day")) or today
+            kwargs: dict[str, Any] = {q["name"]: number(q["name"]) for q in CHECKIN_QUESTIONS}
+            kwargs.update(readiness=number("readiness"), sleep_h=number("sleep_h"), note=text("note"),
+                          illness=text("illness") is not None, injury=text("injury") is not None,
+                          travel=text("travel") is not None)
+
+            def submit() -> None:
+                checkin_svc.submit_checkin(ctx, actor, athlete_id, day=the_day, **kwargs)
+
+            await run_in_threadpool(submit)
+        except InvalidInputError as exc:
+            if _wants_json(request):
+                raise
+            athlete = await run_in_threadpool(athlete_for, ctx, actor, athlete_id)
+            values: dict[str, Any] = {}
+            for k in form:
+                v = form.get(k)
+                values[k] = int(v) if isinstance(v, str) and v.isdigit() else v
+            return renderer.page(request, "checkin.html", status_code=422, athlete=athlete, nav="checkin",
+                                 day=_safe_day(text("day"), today), today=today, items=CHECKIN_QUESTIONS,
+                                 values=values, error=str(exc))
+        target = f"/athletes/{athlete_id}/today" + ("" if the_day == today else f"?day={the_day.isoformat()}")
+        if _wants_json(request):
+            return JSONResponse({"ok": True, "day": the_day.isoformat(), "redirect": target})
+        return RedirectResponse(target, status_code=303)
+
+    @router.get("/athletes/{athlete_id}/trends")
+    def trends_page(request: Request, ctx: CtxDep, actor: ActorDep, athlete_id: str) -> Response:
+        athlete = athlete_for(ctx, actor, athlete_id)
+        return renderer.page(request, "trends.html", athlete=athlete, nav="trends", charts=TRENDS_CHARTS,
+                             plotly=True)
+
+    @router.get("/athletes/{athlete_id}/trends/data.json")
+    def trends_json(request: Request, ctx: CtxDep, actor: ActorDep, athlete_id: str) -> Response:
+        if actor.user_id is None and not actor.is_system:
+            raise AuthenticationError("log in first")
+        version = trends.trends_version(ctx, actor, athlete_id)  # access check included
+        key = (f"trends:{athlete_id}", version)
+        body = cache.get(key)
+        if body is None:
+            data = trends.trends_data(ctx, actor, athlete_id)
+            body = json.dumps({"version": data.version, "figures": figures.trends_figures(data)},
+                              separators=(",", ":"), allow_nan=False).encode()
+            cache.put(key, body)
+        etag = f'W/"{abs(hash(key)):x}"'
+        headers = {"cache-control": "private, no-cache", "etag": etag}
+        if request.headers.get("if-none-match") == etag:
+            return Response(status_code=304, headers=headers)
+        return Response(body, media_type="application/json", headers=headers)
+
+    @router.get("/athletes/{athlete_id}/activities")
+    def activities_page(request: Request, ctx: CtxDep, actor: ActorDep, athlete_id: str,
+                        sport: str | None = None, offset: Annotated[int, Query(ge=0)] = 0) -> Response:
+        athlete = athlete_for(ctx, actor, athlete_id)
+        page_size = 50
+        items, total = activity_svc.list_activities(ctx, actor, athlete_id, sport=sport or None, limit=page_size,
+                                                    offset=offset)
+        all_items, _ = activity_svc.list_activities(ctx, actor, athlete_id, limit=500)
+        sports = sorted({a.sport for a in all_items} | ({sport} if sport else set()))
+        return renderer.page(
+            request, "activities.html", athlete=athlete, nav="activities", items=items, total=total, sport=sport,
+            sports=sports, prev_offset=max(0, offset - page_size) if offset > 0 else None,
+            next_offset=offset + page_size if offset + page_size < total else None,
+        )
+
+    @router.get("/athletes/{athlete_id}/activities/{activity_id}")
+    def activity_page(request: Request, ctx: CtxDep, actor: ActorDep, athlete_id: str,
+                      activity_id: str) -> Response:
+        athlete = athlete_for(ctx, actor, athlete_id)
+        detail = activity_svc.get_activity(ctx, actor, athlete_id, activity_id, max_points=2000)
+        user = user_svc.get_user(ctx, actor, actor.user_id) if actor.user_id else None
+        units = user.units if user is not None else "metric"
+        figs = figures.activity_figures(detail, units)
+        metrics = detail.metrics or {}
+        load_rows = [(label, metrics.get(key), digits) for label, key, digits in (
+            ("Load (AU)", "load_au", 0), ("Load source", "load_source", None), ("TRIMP (Banister)", "trimp_banister", 0),
+            ("hrTSS", "hr_tss", 0), ("Power TSS", "power_tss", 0), ("Running TSS", "running_tss", 0),
+            ("sRPE (AU)", "srpe_au", 0), ("Normalized power (W)", "np_w", 0),
+            ("Intensity factor", "intensity_factor", 2), ("Efficiency factor", "efficiency_factor", 2),
+            ("Aerobic decoupling (%)", "decoupling_pct", 1), ("Elevation gain (m)", "elevation_gain_m", 0),
+        ) if metrics.get(key) is not None]
+        return renderer.page(
+            request, "activity.html", athlete=athlete, nav="activities", a=detail.summary, detail=detail,
+            figures={"figures": figs}, chart_keys=[k for k in ("hr_bpm", "power_w", "speed_mps", "altitude_m",
+                                                                "track", "zones") if k in figs],
+            load_rows=load_rows, zones=figures.zone_rows(detail), plotly=True,
+        )
+
+    @router.get("/athletes/{athlete_id}/import")
+    def import_page(request: Request, ctx: CtxDep, actor: ActorDep, athlete_id: str) -> Response:
+        athlete = athlete_for(ctx, actor, athlete_id)
+        return renderer.page(request, "import.html", athlete=athlete, nav="import", results=None)
+
+    @router.post("/athletes/{athlete_id}/import")
+    async def import_post(request: Request, ctx: CtxDep, actor: UserActorDep, athlete_id: str) -> Response:
+        athlete = await run_in_threadpool(athlete_for, ctx, actor, athlete_id)
+        form = await request.form()
+        uploads = [f for f in form.getlist("files") if isinstance(f, UploadFile) and f.filename]
+        if not uploads:
+            raise InvalidInputError("choose at least one file to import", field="files")
+        started = time.perf_counter()
+        results: list[importing.ItemResult] = []
+        for up in uploads:
+            data = await up.read()
+            name = up.filename or "upload"
+            report = await run_in_threadpool(_import_one, ctx, actor, athlete_id, name, data)
+            results.extend(report.items)
+        trends_cache_note = round(time.perf_counter() - started, 1)
+        counts = {k: sum(1 for r in results if r.outcome == k) for k in ("imported", "duplicate", "failed", "skipped")}
+        return renderer.page(request, "import.html", athlete=athlete, nav="import", results=results, counts=counts,
+                             elapsed_s=trends_cache_note)
+
+    # ------------------------------------------------------------------ settings
+
+    def _settings_page(request: Request, ctx: Context, actor: Actor, athlete_id: str, *, flash: str | None = None,
+                       error: str | None = None, status_code: int = 200, units: str | None = None) -> Response:
+        athlete = athlete_for(ctx, actor, athlete_id)
+        extra: dict[str, Any] = {"units": units} if units else {}
+        history = athlete_svc.list_thresholds(ctx, actor, athlete_id)
+        by_kind: dict[str, list[athlete_svc.ThresholdValue]] = {}
+        for t in history:
+            by_kind.setdefault(t.kind, []).append(t)
+        config = athlete.baseline_config or {}
+        windows = [{"name": n, "label": lbl, "min": lo, "max": hi, "value": int(config.get(n, default))}
+                   for n, lbl, lo, hi, default in SETTINGS_WINDOWS]
+        return renderer.page(
+            request, "settings.html", status_code=status_code, athlete=athlete, nav="settings",
+            thresholds=by_kind, threshold_labels=THRESHOLD_LABELS, windows=windows,
+            hrv_kind=config.get("hrv_kind") or "", today=trends.athlete_today(ctx, actor, athlete_id),
+            flash=flash or error, flash_kind="error" if error else "ok", timezones=_timezones(), **extra,
+        )
+
+    @router.get("/athletes/{athlete_id}/settings")
+    def settings_page(request: Request, ctx: CtxDep, actor: ActorDep, athlete_id: str) -> Response:
+        return _settings_page(request, ctx, actor, athlete_id)
+
+    @router.post("/athletes/{athlete_id}/settings/profile")
+    def settings_profile(request: Request, ctx: CtxDep, actor: UserActorDep, athlete_id: str,
+                         name: Annotated[str, Form()], tz: Annotated[str, Form()],
+                         sex: Annotated[str, Form()] = "", birth_year: Annotated[str, Form()] = "",
+                         units: Annotated[str, Form()] = "") -> Response:
+        try:
+            year = int(birth_year) if birth_year.strip() else None
+        except ValueError:
+            return _settings_page(request, ctx, actor, athlete_id, error="birth year must be a number",
+                                  status_code=422)
+        try:
+            athlete_svc.update_profile(ctx, actor, athlete_id, name=name, tz=tz, sex=sex or None, birth_year=year)
+            account = user_svc.update_account(ctx, actor, units=units) if units else None
+        except InvalidInputError as exc:
+            return _settings_page(request, ctx, actor, athlete_id, error=str(exc), status_code=422)
+        return _settings_page(request, ctx, actor, athlete_id, flash="Profile saved.",
+                              units=account.units if account is not None else None)
+
+    @router.post("/athletes/{athlete_id}/settings/threshold")
+    def settings_threshold(request: Request, ctx: CtxDep, actor: UserActorDep, athlete_id: str,
+                           kind: Annotated[str, Form()], value: Annotated[str, Form()],
+                           valid_from: Annotated[str, Form()]) -> Response:
+        try:
+            day = _parse_day(valid_from, field="valid_from")
+            if day is None:
+                raise InvalidInputError("choose the day the value is valid from", field="valid_from")
+            try:
+                number = float(value.replace(",", "."))
+            except ValueError as exc:
+                raise InvalidInputError("the value must be a number", field="value") from exc
+            athlete_svc.set_threshold(ctx, actor, athlete_id, kind=kind, value=number, valid_from=day)
+            from lydiard.services.metrics import recompute_athlete
+            from lydiard.services.reprocess import rescore_sessions
+
+            rescore_sessions(ctx, actor, athlete_id, since=day)
+            recompute_athlete(ctx, actor, athlete_id, since=day)
+        except InvalidInputError as exc:
+            return _settings_page(request, ctx, actor, athlete_id, error=str(exc), status_code=422)
+        return _settings_page(request, ctx, actor, athlete_id,
+                              flash=f"{THRESHOLD_LABELS.get(kind, kind)} = {number:g} from {day}; metrics updated.")
+
+    @router.post("/athletes/{athlete_id}/settings/baselines")
+    async def settings_baselines(request: Request, ctx: CtxDep, actor: UserActorDep, athlete_id: str) -> Response:
+        form = await request.form()
+        config: dict[str, Any] = {}
+        try:
+            for n, label, lo, hi, _default in SETTINGS_WINDOWS:
+                raw = form.get(n)
+                if isinstance(raw, str) and raw.strip():
+                    try:
+                        v = int(raw)
+                    except ValueError as exc:
+                        raise InvalidInputError(f"{label} must be a whole number", field=n) from exc
+                    if not lo <= v <= hi:
+                        raise InvalidInputError(f"{label} must be between {lo} and {hi}", field=n)
+                    config[n] = v
+            kind = form.get("hrv_kind")
+            if isinstance(kind, str) and kind:
+                if kind not in ("morning", "overnight"):
+                    raise InvalidInputError("HRV readings must be 'morning' or 'overnight'", field="hrv_kind")
+                config["hrv_kind"] = kind
+            if config.get("window_days", 7) < 4:
+                raise InvalidInputError("the current window must be at least 4 days", field="window_days")
+            await run_in_threadpool(lambda: athlete_svc.update_profile(ctx, actor, athlete_id,
+                                                                        baseline_config=config))
+        except InvalidInputError as exc:
+            message = str(exc)
+            return await run_in_threadpool(lambda: _settings_page(request, ctx, actor, athlete_id, error=message,
+                                                                  status_code=422))
+        return await run_in_threadpool(lambda: _settings_page(request, ctx, actor, athlete_id,
+                                                              flash="Baseline windows saved."))
+
+    # ------------------------------------------------------------------ coach
+
+    @router.get("/roster")
+    def roster_page(request: Request, ctx: CtxDep, actor: UserActorDep) -> Response:
+        entries = coaching.roster(ctx, actor)
+        lines = trends.sparklines(ctx, actor, [e.athlete_id for e in entries])
+        own = [a for a in athlete_svc.list_athletes(ctx, actor) if a.user_id == actor.user_id][:1]
+        rows = [{"e": e, "spark": _spark_svg(lines.get(e.athlete_id))} for e in entries]
+        return renderer.page(request, "roster.html", nav="roster", rows=rows,
+                             athlete=own[0] if own else None, own=own[0] if own else None)
+
+    @router.post("/profile")
+    def create_profile(request: Request, ctx: CtxDep, actor: UserActorDep, name: Annotated[str, Form()],
+                       tz: Annotated[str, Form()] = "UTC") -> Response:
+        a = athlete_svc.create_athlete(ctx, actor, name=name, tz=tz, user_id=actor.user_id)
+        return RedirectResponse(f"/athletes/{a.id}/today", status_code=303)
+
+    return router
+
+
+def _import_one(ctx: Context, actor: Actor, athlete_id: str, name: str, data: bytes) -> importing.ImportReport:
+    return importing.import_upload(ctx, actor, athlete_id, name=name, data=data)
+
+
+def _safe_day(text: str | None, fallback: date) -> date:
+    try:
+        return _parse_day(text) or fallback
+    except InvalidInputError:
+        return fallback
+
+
+def _spark_svg(line: trends.Sparkline | None) -> dict[str, Any] | None:
+    """Points of a 120×32 inline SVG sparkline (server-side, no script)."""
+    if line is None:
+        return None
+    vals = line.values
+    present = [v for v in vals if v is not None]
+    if len(present) < 2:
+        return None
+    lo, hi = min(present), max(present)
+    if line.band is not None:
+        lo, hi = min(lo, line.band[0]), max(hi, line.band[1])
+    span = (hi - lo) or 1.0
+    n = max(1, len(vals) - 1)
+
+    def y(v: float) -> float:
+        return round(30 - 28 * (v - lo) / span, 1)
+
+    segments: list[str] = []
+    current: list[str] = []
+    for i, v in enumerate(vals):
+        if v is None:
+            if len(current) > 1:
+                segments.append(" ".join(current))
+            current = []
+            continue
+        current.append(f"{round(120 * i / n, 1)},{y(v)}")
+    if len(current) > 1:
+        segments.append(" ".join(current))
+    band = None
+    if line.band is not None:
+        top, bottom = y(line.band[1]), y(line.band[0])
+        band = {"y": top, "h": max(1.0, round(bottom - top, 1))}
+    return {"label": line.label, "segments": segments, "band": band, "last": present[-1]}
+
+
+def _timezones() -> list[str]:
+    import zoneinfo
+
+    return sorted(z for z in zoneinfo.available_timezones() if "/" in z and not z.startswith(("Etc/", "SystemV/")))
+
+
+def login_redirect(request: Request) -> RedirectResponse:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"/login?next={quote(target, safe='/')}", status_code=303)
+
+
+__all__ = ["JsonCache", "build_router", "login_redirect", "marker_rows"]

@@ -1,0 +1,170 @@
+"""The plan page: a weeks × days calendar, the proposed change as a diff, the decision forms
+and the forecast chart (data in a ``<script type="application/json">`` block for ``app.js``).
+
+Routes only parse input, call the planning service with the caller's ``Actor`` and render.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from lydiard.errors import AuthenticationError, InvalidInputError
+from lydiard.interfaces.http.deps import ActorDep, CtxDep, UserActorDep
+from lydiard.interfaces.web.render import Renderer
+from lydiard.services import athletes as athlete_svc
+from lydiard.services import planning, trends
+from lydiard.services.access import Actor
+from lydiard.services.context import Context
+
+__all__ = ["build_router", "calendar_weeks", "forecast_figure"]
+
+#: Weeks shown on the calendar.
+WEEKS_SHOWN = 6
+DECISIONS = ("approve", "reject", "accept", "override")
+FLASH = {
+    "approved": "Change approved: the plan is updated.",
+    "rejected": "Change rejected: the plan stays as it was.",
+    "accepted": "Change accepted: the plan is updated.",
+    "overridden": "You kept the plan; your note is recorded.",
+}
+
+
+def calendar_weeks(sessions: list[planning.SessionView], *, start: date, weeks: int, today: date,
+                   changed: set[str]) -> list[list[dict[str, Any]]]:
+    """Rows of 7 day cells (Monday first), each with its sessions."""
+    by_day: dict[date, list[planning.SessionView]] = {}
+    for s in sessions:
+        by_day.setdefault(s.day, []).append(s)
+    rows = []
+    for w in range(weeks):
+        row = []
+        for d in range(7):
+            day = start + timedelta(days=7 * w + d)
+            row.append({"day": day, "today": day == today, "past": day < today,
+                        "sessions": [{"s": s, "changed": s.id in changed} for s in by_day.get(day, [])],
+                        "load_au": sum(s.expected_load_au for s in by_day.get(day, []))})
+        rows.append(row)
+    return rows
+
+
+def _line(name: str, x: list[str], y: list[Any], *, color: str, dash: str = "solid",
+          axis: str = "y") -> dict[str, Any]:
+    return {"type": "scatter", "mode": "lines", "name": name, "x": x, "y": y, "yaxis": axis,
+            "line": {"color": color, "dash": dash, "width": 2}}
+
+
+def forecast_figure(fc: planning.ForecastView) -> dict[str, Any]:
+    """A plotly figure: CTL/ATL/TSB as planned (solid) and adapted (dashed)."""
+    series = fc.series()
+    days = series["days"]
+    colors = {"ctl": "#1f77b4", "atl": "#d62728", "tsb": "#2ca02c"}
+    labels = {"ctl": "Fitness (CTL)", "atl": "Fatigue (ATL)", "tsb": "Form (TSB)"}
+    data: list[dict[str, Any]] = []
+    for key in ("ctl", "atl", "tsb"):
+        data.append(_line(f"{labels[key]}, as planned", days, series[f"{key}_planned"], color=colors[key]))
+        if f"{key}_adapted" in series:
+            data.append(_line(f"{labels[key]}, adapted", days, series[f"{key}_adapted"], color=colors[key],
+                              dash="dash"))
+    if "performance_planned" in series:
+        data.append(_line(f"Predicted performance ({fc.performance_unit})", days, series["performance_planned"],
+                          color="#9467bd", axis="y2"))
+    layout: dict[str, Any] = {"title": {"text": "Forecast: as planned vs adapted"}, "yaxis": {"title": "AU/day"}}
+    if "performance_planned" in series:
+        layout["yaxis2"] = {"title": fc.performance_unit or "", "overlaying": "y", "side": "right"}
+    shapes = []
+    for when, color in ((fc.race_day, "#444"), (fc.peak_form_day, "#2ca02c")):
+        if when is not None:
+            shapes.append({"type": "line", "x0": when.isoformat(), "x1": when.isoformat(), "yref": "paper",
+                           "y0": 0, "y1": 1, "line": {"color": color, "dash": "dot", "width": 1}})
+    layout["shapes"] = shapes
+    return {"data": data, "layout": layout}
+
+
+def _session_text(d: dict[str, Any] | None) -> str:
+    if d is None:
+        return "nothing"
+    if d.get("session_type") == "rest":
+        return "Rest"
+    label = str(d.get("session_type", "")).replace("_", " ").capitalize()
+    return f"{label} {round(float(d.get('duration_s', 0)) / 60)} min ({round(float(d.get('expected_load_au', 0)))} TSS)"
+
+
+def build_router(renderer: Renderer) -> APIRouter:
+    router = APIRouter(include_in_schema=False)
+
+    def athlete_for(ctx: Context, actor: Actor, athlete_id: str) -> athlete_svc.AthleteInfo:
+        if actor.user_id is None and not actor.is_system:
+            raise AuthenticationError("log in first")
+        return athlete_svc.get_athlete(ctx, actor, athlete_id)
+
+    def render(request: Request, ctx: Context, actor: Actor, athlete_id: str, *, start: date | None,
+               flash: str | None = None, flash_kind: str = "ok", status_code: int = 200) -> Response:
+        athlete = athlete_for(ctx, actor, athlete_id)
+        first = start or trends.athlete_today(ctx, actor, athlete_id)
+        monday = first - timedelta(days=first.weekday())
+        view = planning.plan_view(ctx, actor, athlete_id, start=monday,
+                                  end=monday + timedelta(days=7 * WEEKS_SHOWN - 1))
+        pending = view.pending
+        changed = {d.session_id for d in pending.diffs} if pending else set()
+        is_own = athlete.user_id is not None and athlete.user_id == actor.user_id
+        diffs = [{"day": d.day, "action": d.action.replace("_", " "), "before": _session_text(d.before),
+                  "after": _session_text(d.after) if d.after is not None else "removed",
+                  "target": (d.after or {}).get("intensity_target", "")} for d in (pending.diffs if pending else ())]
+        figures = {"figures": {"forecast": forecast_figure(view.forecast)}} if view.forecast else None
+        return renderer.page(
+            request, "plan.html", status_code=status_code, athlete=athlete, nav="plan", view=view, pending=pending,
+            diffs=diffs,
+            weeks=calendar_weeks(view.sessions, start=monday, weeks=WEEKS_SHOWN, today=view.today, changed=changed),
+            prev_start=(monday - timedelta(days=7 * WEEKS_SHOWN)).isoformat(),
+            next_start=(monday + timedelta(days=7 * WEEKS_SHOWN)).isoformat(),
+            can_coach=view.coach_managed and not is_own, can_self=not view.coach_managed,
+            waiting_for_coach=view.coach_managed and is_own, figures=figures, fc=view.forecast,
+            flash=flash, flash_kind=flash_kind,
+        )
+
+    @router.get("/athletes/{athlete_id}/plan")
+    def plan_page(request: Request, ctx: CtxDep, actor: ActorDep, athlete_id: str, start: str | None = None,
+                  done: str | None = None) -> Response:
+        first: date | None = None
+        if start:
+            try:
+                first = date.fromisoformat(start)
+            except ValueError as exc:
+                raise InvalidInputError(f"not a date (YYYY-MM-DD): {start!r}", field="start") from exc
+        return render(request, ctx, actor, athlete_id, start=first, flash=FLASH.get(done or ""))
+
+    def decide(request: Request, ctx: Context, actor: Actor, athlete_id: str, change_id: str, decision: str,
+               note: str) -> Response:
+        text = note.strip() or None
+        try:
+            if decision == "approve":
+                c = planning.approve_change(ctx, actor, athlete_id, change_id=change_id, note=text)
+            elif decision == "reject":
+                c = planning.reject_change(ctx, actor, athlete_id, change_id=change_id, note=text)
+            elif decision == "accept":
+                c = planning.accept_change(ctx, actor, athlete_id, change_id=change_id, note=text)
+            else:
+                c = planning.override_change(ctx, actor, athlete_id, change_id=change_id, note=text or "")
+        except InvalidInputError as exc:
+            return render(request, ctx, actor, athlete_id, start=None, flash=str(exc), flash_kind="error",
+                          status_code=422)
+        return RedirectResponse(f"/athletes/{athlete_id}/plan?done={c.status}", status_code=303)
+
+    # One route per decision (no free path segment): approve/reject for coaches,
+    # accept/override for self-coached athletes; the service enforces who may do which.
+    def make_handler(decision: str) -> Any:
+        def handler(request: Request, ctx: CtxDep, actor: UserActorDep, athlete_id: str, change_id: str,
+                    note: Annotated[str, Form(max_length=2000)] = "") -> Response:
+            return decide(request, ctx, actor, athlete_id, change_id, decision, note)
+
+        return handler
+
+    for decision in DECISIONS:
+        router.add_api_route(f"/athletes/{{athlete_id}}/plan/changes/{{change_id}}/{decision}",
+                             make_handler(decision), methods=["POST"], name=f"plan_{decision}")
+
+    return router

@@ -1,0 +1,269 @@
+"""The pages in a real browser (Debian's Chromium driven by Playwright) against a live server.
+
+The server runs uvicorn in a thread on a free loopback port over a temporary SQLite store
+seeded by the demo service. Every page must load with no console error, no request may
+leave the machine, charts must draw their data, and the check-in must change Today.
+Skipped when /usr/bin/chromium is missing, unless LYDIARD_REQUIRE_CHROMIUM=1 (CI).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+REPO = Path(__file__).resolve().parents[3]
+SHOTS = REPO / "test-artifacts" / "screenshots"
+LOCAL_HOSTS = {"127.0.0.1", "localhost"}
+
+
+def _require_chromium() -> None:
+    if CHROMIUM.exists():
+        return
+    message = ("Chromium not found at /usr/bin/chromium; install it with "
+               "`apt-get update && apt-get install -y chromium chromium-driver` (never `playwright install`)")
+    if os.environ.get("LYDIARD_REQUIRE_CHROMIUM") == "1":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class LiveServer:
+    url: str
+    info: Any
+    settings: Any
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    _require_chromium()
+    import uvicorn
+
+    from lydiard.config import Settings
+    from lydiard.interfaces.http.app import create_app
+    from lydiard.services.context import open_context
+    from lydiard.services.demo import load_demo
+
+    home = tmp_path_factory.mktemp("live")
+    settings = Settings(home=home, database_url=f"sqlite:///{home}/lydiard.sqlite3",
+                        secret_key="browser-test-secret-" + "x" * 32)
+    ctx = open_context(settings)
+    info = load_demo(ctx, days=150, pmdata=False)
+    ctx.close()
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning",
+                                           lifespan="on"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.05)
+    yield LiveServer(f"http://127.0.0.1:{port}", info, settings)
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    _require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        yield b
+        b.close()
+
+
+@dataclass
+class Watched:
+    page: Any
+    requests: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def assert_clean(self) -> None:
+        assert not self.errors, f"console errors: {self.errors}"
+        foreign = [u for u in self.requests if urlsplit(u).scheme in ("http", "https", "ws", "wss")
+                   and urlsplit(u).hostname not in LOCAL_HOSTS]
+        assert not foreign, f"requests left the machine: {foreign}"
+        assert self.requests, "requests were recorded"
+
+
+def _open(browser: Any, *, mobile: bool = True) -> Watched:
+    context = browser.new_context(viewport={"width": 390, "height": 844} if mobile else {"width": 1280, "height": 900},
+                                  device_scale_factor=1)
+    page = context.new_page()
+    w = Watched(page)
+    page.on("request", lambda r: w.requests.append(r.url))
+    page.on("console", lambda m: w.errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: w.errors.append(str(e)))
+    return w
+
+
+def _login(w: Watched, server: LiveServer, role: str) -> None:
+    login = next(x for x in server.info.logins if x.role == role)
+    w.page.goto(server.url + "/login")
+    w.page.fill("#email", login.email)
+    w.page.fill("#password", login.password)
+    w.page.click("button[type=submit]")
+    w.page.wait_for_load_state("networkidle")
+
+
+def _shot(w: Watched, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    w.page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def _plots_with_points(w: Watched) -> int:
+    """How many Plotly graphs have at least one trace with points."""
+    return int(w.page.evaluate(
+        """() => Array.from(document.querySelectorAll('.js-plotly-plot')).filter(
+              el => (el.data || []).some(t => ((t.x || t.z || t.y || []).length) > 0)).length"""))
+
+
+def test_every_athlete_page_loads_cleanly(live_server: LiveServer, browser: Any) -> None:
+    w = _open(browser)
+    _login(w, live_server, "athlete")
+    aid = live_server.info.athlete_id
+    assert w.page.url.endswith(f"/athletes/{aid}/today")
+    for name in ("today", "checkin", "trends", "activities", "import", "settings"):
+        w.page.goto(f"{live_server.url}/athletes/{aid}/{name}")
+        w.page.wait_for_load_state("networkidle")
+        if name == "trends":
+            w.page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length >= 5",
+                                     timeout=60_000)
+        _shot(w, f"athlete-{name}")
+    w.page.goto(f"{live_server.url}/athletes/{aid}/today")
+    headline = w.page.inner_text("[data-testid=headline]")
+    assert headline.strip()
+    assert w.page.locator(".rangebar").count() >= 1
+    w.assert_clean()
+    w.page.context.close()
+
+
+def test_trends_charts_draw_the_history(live_server: LiveServer, browser: Any) -> None:
+    w = _open(browser, mobile=False)
+    _login(w, live_server, "athlete")
+    w.page.goto(f"{live_server.url}/athletes/{live_server.info.athlete_id}/trends")
+    w.page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length >= 7", timeout=60_000)
+    assert _plots_with_points(w) >= 7
+    n_days = w.page.evaluate("document.querySelector('[data-figure=pmc]').data[1].x.length")
+    assert n_days >= 150
+    assert w.page.locator("[data-figure=pmc] .rangeslider-container").count() == 1
+    assert w.page.locator("[data-figure=pmc] .rangeselector .button").count() >= 5
+    w.page.hover("[data-figure=pmc] .nsewdrag", position={"x": 300, "y": 80})
+    w.page.wait_for_selector(".hoverlayer .legend, .hoverlayer .hovertext", timeout=5_000)
+    _shot(w, "trends-desktop")
+    w.assert_clean()
+    w.page.context.close()
+
+
+def test_checkin_submits_with_fetch_and_today_changes(live_server: LiveServer, browser: Any) -> None:
+    w = _open(browser)
+    _login(w, live_server, "athlete")
+    aid = live_server.info.athlete_id
+    before = w.page.inner_text("[data-testid=advice]")
+    w.page.goto(f"{live_server.url}/athletes/{aid}/checkin")
+    for item in ("energy", "mood", "motivation", "soreness", "sleep_quality", "stress"):
+        w.page.click(f"label[for={item}-1]")
+    w.page.click("label[for=readiness-1]")
+    w.page.fill("#sleep_h", "4.5")
+    w.page.check("input[name=illness]")
+    w.page.fill("#note", "fever since last night")
+    _shot(w, "checkin-filled")
+    posts: list[str] = []
+    w.page.on("request", lambda r: posts.append(r.headers.get("accept", "")) if r.method == "POST" else None)
+    w.page.click("#checkin-form button[type=submit]")
+    w.page.wait_for_url(f"**/athletes/{aid}/today", timeout=60_000)
+    w.page.wait_for_load_state("networkidle")
+    assert posts and "application/json" in posts[0], "the check-in went through fetch"
+    after = w.page.inner_text("[data-testid=advice]")
+    assert after != before
+    assert "Rest" in after, after
+    assert w.page.locator("[data-testid=checked-in]").count() == 1
+    _shot(w, "today-after-checkin")
+    w.assert_clean()
+    w.page.context.close()
+
+
+def test_activity_detail_streams_and_track(live_server: LiveServer, browser: Any) -> None:
+    w = _open(browser, mobile=False)
+    _login(w, live_server, "athlete")
+    aid = live_server.info.athlete_id
+    w.page.goto(f"{live_server.url}/athletes/{aid}/activities")
+    links = w.page.locator("[data-testid=activities] tbody a")
+    if links.count() == 0:
+        pytest.skip("no corpus activities in this checkout (the shared corpus is absent)")
+    checked = 0
+    for i in range(links.count()):
+        w.page.goto(f"{live_server.url}/athletes/{aid}/activities")
+        w.page.locator("[data-testid=activities] tbody a").nth(i).click()
+        w.page.wait_for_load_state("networkidle")
+        if w.page.locator("[data-figure=track]").count() and w.page.locator("[data-figure=hr_bpm]").count():
+            w.page.wait_for_selector("[data-figure=track].js-plotly-plot", timeout=20_000)
+            assert _plots_with_points(w) >= 2
+            _shot(w, "activity-detail")
+            checked += 1
+            break
+    assert checked, "an activity with heart rate and a GPS track shows both"
+    w.assert_clean()
+    w.page.context.close()
+
+
+def test_import_shows_progress_and_results(live_server: LiveServer, browser: Any, tmp_path: Path,
+                                           make_gpx: Any) -> None:
+    w = _open(browser)
+    _login(w, live_server, "athlete")
+    aid = live_server.info.athlete_id
+    gpx = tmp_path / "morning-run.gpx"
+    gpx.write_bytes(make_gpx(datetime(2024, 3, 2, 7, 0, tzinfo=UTC)))
+    w.page.goto(f"{live_server.url}/athletes/{aid}/import")
+    w.page.set_input_files("#files", str(gpx))
+    w.page.click("#import-form button[type=submit]")
+    w.page.wait_for_selector("[data-testid=import-results]", timeout=60_000)
+    assert w.page.locator("#import-form progress").evaluate("p => p.value > 0 && !p.hidden")
+    assert "imported" in w.page.inner_text("[data-testid=import-results]")
+    assert w.page.url.endswith("/import"), "the upload ran in place (XHR), not as a page load"
+    _shot(w, "import-result")
+    w.assert_clean()
+    w.page.context.close()
+
+
+def test_coach_roster_ranked_with_sparklines(live_server: LiveServer, browser: Any) -> None:
+    w = _open(browser)
+    _login(w, live_server, "coach")
+    assert w.page.url.endswith("/roster")
+    items = w.page.locator("[data-testid=roster] > li")
+    n = items.count()
+    assert n == len(live_server.info.roster_ids)
+    needs = [float(items.nth(i).get_attribute("data-need") or "nan") for i in range(n)]
+    assert needs == sorted(needs, reverse=True)
+    assert w.page.locator("[data-testid=roster] svg.spark polyline").count() >= n - 1
+    _shot(w, "coach-roster")
+    items.nth(0).locator("a").first.click()
+    w.page.wait_for_load_state("networkidle")
+    assert "/today" in w.page.url and w.page.locator("[data-testid=headline]").count() == 1
+    _shot(w, "coach-athlete-today")
+    w.assert_clean()
+    w.page.context.close()

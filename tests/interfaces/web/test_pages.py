@@ -1,0 +1,221 @@
+"""Server-rendered pages over both backends: login, every page, the check-in flow, CSP hygiene."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)(?![^>]*type=\"application/json\")[^>]*>", re.I)
+INLINE_HANDLER = re.compile(r"<[^>]+\son[a-z]+\s*=", re.I)
+INLINE_STYLE = re.compile(r"<[^>]+\sstyle\s*=", re.I)
+
+
+def assert_csp_clean(html: str) -> None:
+    assert not INLINE_SCRIPT.search(html), "no inline <script> (CSP script-src 'self')"
+    assert not INLINE_HANDLER.search(html), "no inline event handlers"
+    assert not INLINE_STYLE.search(html), "no style= attributes (CSP style-src 'self')"
+    assert "<style" not in html.lower()
+
+
+def pages(aid: str) -> list[str]:
+    return [f"/athletes/{aid}/{p}" for p in ("today", "checkin", "trends", "activities", "import", "settings")]
+
+
+def test_anonymous_pages_redirect_to_login(app_client: TestClient, seeded: Any) -> None:
+    r = app_client.get("/", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/login"
+    r = app_client.get(f"/athletes/{seeded.athlete_id}/today", headers={"accept": "text/html"},
+                       follow_redirects=False)
+    assert r.status_code == 303
+    assert r.headers["location"].startswith("/login?next=/athletes/")
+
+
+def test_login_wrong_password_then_right(app_client: TestClient, seeded: Any) -> None:
+    r = app_client.post("/login", data={"email": "ath@example.org", "password": "nope", "next": "/"})
+    assert r.status_code == 401
+    assert "Log in" in r.text and "lydiard_session" not in r.headers.get("set-cookie", "")
+    r = app_client.post("/login", data={"email": "ath@example.org", "password": "correct horse battery staple 42",
+                                        "next": "https://evil.example/"}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/", "no open redirect after login"
+    r = app_client.get("/", follow_redirects=False)
+    assert r.headers["location"] == f"/athletes/{seeded.athlete_id}/today"
+
+
+def test_every_athlete_page_renders_without_inline_code(app_client: TestClient, seeded: Any, login: Callable[..., str]) -> None:
+    login(app_client)
+    for url in pages(seeded.athlete_id):
+        r = app_client.get(url)
+        assert r.status_code == 200, url
+        assert "content-security-policy" in r.headers
+        assert "script-src 'self'" in r.headers["content-security-policy"]
+        assert_csp_clean(r.text)
+        assert 'href="/static/app.css"' in r.text and 'src="/static/app.js"' in r.text
+
+
+def test_today_shows_stage_recommendation_and_range_bars(app_client: TestClient, seeded: Any, login: Callable[..., str]) -> None:
+    login(app_client)
+    html = app_client.get(f"/athletes/{seeded.athlete_id}/today").text
+    headline = re.search(r'data-testid="headline">([^<]+)<', html)
+    assert headline and headline.group(1).strip()
+    advice = re.search(r'data-testid="advice">([^<]+)<', html)
+    assert advice and len(advice.group(1).strip()) > 10
+    assert 'class="rangebar"' in html, "markers are drawn against their normal range"
+    assert "You have not checked in today" in html
+
+
+def test_checkin_form_post_changes_today(app_client: TestClient, seeded: Any, login: Callable[..., str]) -> None:
+    csrf = login(app_client)
+    aid = seeded.athlete_id
+    form = {"csrf_token": csrf, "energy": "1", "mood": "1", "motivation": "2", "soreness": "1",
+            "sleep_quality": "1", "stress": "2", "readiness": "2", "sleep_h": "5.5", "note": "rough night",
+            "illness": "1"}
+    r = app_client.post(f"/athletes/{aid}/checkin", data=form, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == f"/athletes/{aid}/today"
+    html = app_client.get(f"/athletes/{aid}/today").text
+    assert 'data-testid="checked-in"' in html
+    assert "You have not checked in today" not in html
+    assert "Rest" in html, "an illness check-in turns today's advice into rest"
+    again = app_client.get(f"/athletes/{aid}/checkin").text
+    assert 'id="energy-1" name="energy" value="1" checked' in again, "the stored answers are shown for editing"
+    assert "rough night" in again
+
+
+def test_checkin_json_submit_and_validation(app_client: TestClient, seeded: Any, login: Callable[..., str]) -> None:
+    csrf = login(app_client)
+    aid = seeded.athlete_id
+    headers = {"accept": "application/json", "X-CSRF-Token": csrf}
+    r = app_client.post(f"/athletes/{aid}/checkin", data={"energy": "4", "readiness": "8"}, headers=headers)
+    assert r.status_code == 200 and r.json()["redirect"] == f"/athletes/{aid}/today"
+    r = app_client.post(f"/athletes/{aid}/checkin", data={"energy": "9"}, headers=headers)
+    assert r.status_code == 422 and "energy" in r.json()["detail"]
+    r = app_client.post(f"/athletes/{aid}/checkin", data={"csrf_token": csrf, "energy": "9"})
+    assert r.status_code == 422 and "between 1 and 5" in r.text and "Morning check-in" in r.text
+
+
+def test_checkin_for_an_earlier_day(app_client: TestClient, seeded: Any, login: Callable[..., str], clock) -> None:  # type: ignore[no-untyped-def]
+    csrf = login(app_client)
+    aid = seeded.athlete_id
+    page = app_client.get(f"/athletes/{aid}/checkin?day=2025-06-20")
+    assert 'name="day" value="2025-06-20"' in page.text
+    r = app_client.post(f"/athletes/{aid}/checkin", data={"csrf_token": csrf, "day": "2025-06-20", "mood": "5"},
+                        follow_redirects=False)
+    assert r.headers["location"] == f"/athletes/{aid}/today?day=2025-06-20"
+    assert 'id="mood-5" name="mood" value="5" checked' in app_client.get(f"/athletes/{aid}/checkin?day=2025-06-20").text
+
+
+def test_post_without_csrf_is_refused(app_client: TestClient, seeded: Any, login: Callable[..., str]) -> None:
+    login(app_client)
+    r = app_client.post(f"/athletes/{seeded.athlete_id}/checkin", data={"energy": "3"},
+                        headers={"accept": "text/html"})
+    assert r.status_code == 403
+
+
+def test_other_users_cannot_open_the_athlete(app_client: TestClient, seeded: Any, login: Callable[..., str]) -> None:
+    login(app_client, "stranger@example.org")
+    for url in [*pages(seeded.athlete_id), f"/athletes/{seeded.athlete_id}/trends/data.json"]:
+        r = app_client.get(url, headers={"accept": "text/html"})
+        assert r.status_code == 404, url
+        assert "Ada" not in r.text
+
+
+def test_trends_data_has_charts_with_points_and_is_cached(app_client: TestClient, seeded: Any, login: Callable[..., str]) -> None:
+    login(app_client)
+    url = f"/athletes/{seeded.athlete_id}/trends/data.json"
+    r = app_client.get(url)
+    assert r.status_code == 200
+    figs = r.json()["figures"]
+    for key in ("pmc", "hrv", "rhr", "sleep", "checkin", "stages", "monotony"):
+        assert key in figs, key
+        assert any(len(t.get("x") or []) > 30 for t in figs[key]["data"]), key
+    assert figs["pmc"]["layout"]["xaxis"]["rangeslider"]["visible"] is True
+    assert "rangeselector" in figs["hrv"]["layout"]["xaxis"]
+    r2 = app_client.get(url, headers={"if-none-match": r.headers["etag"]})
+    assert r2.status_code == 304
+
+
+def test_trends_data_follows_a_new_checkin(app_client: TestClient, seeded: Any, login: Callable[..., str]) -> None:
+    csrf = login(app_client)
+    url = f"/athletes/{seeded.athlete_id}/trends/data.json"
+    before = app_client.get(url).json()
+    app_client.post(f"/athletes/{seeded.athlete_id}/checkin", data={"csrf_token": csrf, "sleep_h": "3.25"})
+    after = app_client.get(url).json()
+    assert before["version"] != after["version"]
+    sleep = next(t for t in after["figures"]["sleep"]["data"] if t["name"] == "Sleep")
+    assert sleep["y"][-1] == 3.25
+
+
+def test_plotly_is_served_from_the_installed_package(app_client: TestClient) -> None:
+    import plotly
+
+    r = app_client.get("/static/vendor/plotly.min.js")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/javascript")
+    assert len(r.content) > 1_000_000
+    assert (plotly.__file__ and "site-packages" in plotly.__file__) or "plotly" in plotly.__file__
+    assert app_client.get("/static/app.js").status_code == 200
+
+
+def test_settings_threshold_history_and_units(app_client: TestClient, seeded: Any, login: Callable[..., str]) -> None:
+    csrf = login(app_client)
+    aid = seeded.athlete_id
+    r = app_client.post(f"/athletes/{aid}/settings/threshold",
+                        data={"csrf_token": csrf, "kind": "hr_max_bpm", "value": "188", "valid_from": "2025-05-01"})
+    assert r.status_code == 200 and "metrics updated" in r.text
+    assert re.search(r"Max HR \(bpm\)</td><td>2025-05-01</td><td class=\"num\">188.0", r.text)
+    r = app_client.post(f"/athletes/{aid}/settings/threshold",
+                        data={"csrf_token": csrf, "kind": "hr_max_bpm", "value": "999", "valid_from": "2025-05-01"})
+    assert r.status_code == 422 and "between" in r.text
+    r = app_client.post(f"/athletes/{aid}/settings/profile",
+                        data={"csrf_token": csrf, "name": "Ada L.", "tz": "Europe/Oslo", "units": "imperial"})
+    assert r.status_code == 200 and "Profile saved" in r.text and 'value="imperial" checked' in r.text
+    r = app_client.post(f"/athletes/{aid}/settings/baselines",
+                        data={"csrf_token": csrf, "hrv_baseline_days": "45", "window_days": "7"})
+    assert r.status_code == 200 and 'id="hrv_baseline_days-out">45<' in r.text
+
+
+def test_import_page_uploads_and_lists_results(app_client: TestClient, seeded: Any, login: Callable[..., str],
+                                                 make_gpx: Callable[..., bytes]) -> None:
+    from datetime import UTC, datetime
+
+    csrf = login(app_client)
+    aid = seeded.athlete_id
+    data = make_gpx(datetime(2025, 6, 28, 7, 0, tzinfo=UTC))
+    files = [("files", ("run.gpx", data, "application/gpx+xml")), ("files", ("junk.txt", b"hello", "text/plain"))]
+    r = app_client.post(f"/athletes/{aid}/import", data={"csrf_token": csrf}, files=files)
+    assert r.status_code == 200
+    assert 'data-testid="import-results"' in r.text
+    assert re.search(r"1 imported", r.text)
+    assert "junk.txt" in r.text
+    listing = app_client.get(f"/athletes/{aid}/activities").text
+    m = re.search(rf'href="/athletes/{aid}/activities/([0-9a-f]+)"', listing)
+    assert m, "the imported activity is listed"
+    detail = app_client.get(f"/athletes/{aid}/activities/{m.group(1)}")
+    assert detail.status_code == 200
+    block = re.search(r'<script type="application/json" id="page-figures">(.*?)</script>', detail.text, re.S)
+    assert block
+    figs = json.loads(block.group(1))["figures"]
+    assert "hr_bpm" in figs and len(figs["hr_bpm"]["data"][0]["y"]) > 100
+    assert "track" in figs, "a GPS track is drawn without map tiles"
+    assert_csp_clean(detail.text)
+    again = app_client.post(f"/athletes/{aid}/import", data={"csrf_token": csrf},
+                            files=[("files", ("run.gpx", data, "application/gpx+xml"))])
+    assert "1 already present" in again.text
+
+
+@pytest.mark.parametrize("email", ["coach@example.org"])
+def test_roster_ranks_by_need_with_sparklines(app_client: TestClient, seeded: Any, login: Callable[..., str], email: str) -> None:
+    login(app_client, email)
+    r = app_client.get("/", follow_redirects=False)
+    assert r.headers["location"] == "/roster", "a coach without an own profile lands on the roster"
+    html = app_client.get("/roster").text
+    assert_csp_clean(html)
+    order = re.findall(r'<li data-athlete="([0-9a-f]+)" data-need="([0-9.]+)"', html)
+    assert {a for a, _ in order} == {seeded.athlete_id, *seeded.managed_ids.values()}
+    needs = [float(n) for _, n in order]
+    assert needs == sorted(needs, reverse=True), "most in need first"
+    assert html.count('<svg class="spark"') == 3
+    assert app_client.get(f"/athletes/{seeded.managed_ids['illness']}/today").status_code == 200
