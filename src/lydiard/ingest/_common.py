@@ -213,8 +213,12 @@ def laps_frame(rows: list[dict[str, str | None]]) -> pd.DataFrame:
 
 
 def _mean_or_none(values: np.ndarray) -> float | None:
-    finite = values[~np.isnan(values)]
-    return float(finite.mean()) if finite.size else None
+    finite = values[np.isfinite(values)]
+    if not finite.size:
+        return None
+    with np.errstate(over="ignore", invalid="ignore"):  # absurd values (1e308) are cleaned later
+        mean = float(finite.mean())
+    return mean if np.isfinite(mean) else None
 
 
 def _max_or_none(values: np.ndarray) -> float | None:
@@ -255,7 +259,7 @@ def summarise(
     if started_at is None:
         if first is None:
             raise ValueError("no start time")  # callers ensure one exists
-        started_at = first.to_pydatetime()
+        started_at = first.floor("us").to_pydatetime()
     if duration_s == 0.0 and timer_time_s:
         duration_s = timer_time_s
     moving = timer_time_s if timer_time_s is not None else moving_time_s(records)

@@ -49,8 +49,6 @@ from sqlalchemy import (
 from sqlalchemy.pool import NullPool
 from sqlalchemy.sql import Select
 
-from lydiard.domain.load.session import DEFAULT_TSS_PER_HOUR
-from lydiard.domain.load.srpe import SRPE_AU_PER_TSS, srpe_load
 from lydiard.domain.recovery import REC_CODES, STAGE_NAMES, stage_matrix
 from lydiard.domain.recovery.assess import _calibration_text, _evidence
 from lydiard.domain.recovery.baselines import BaselineConfig
@@ -63,6 +61,7 @@ from lydiard.services.metrics import (
     SOURCE_PRIORITY,
     STAGE_COLUMNS,
     _jsonable,
+    logged_session_loads,
     metric_arrays,
 )
 from lydiard.storage.engine import make_engine, translate_db_errors
@@ -158,25 +157,6 @@ def _read_frame(conn: Connection, stmt: Select[Any], columns: Sequence[str]) -> 
         return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
     return pd.read_csv(buf, header=None, names=list(columns), keep_default_na=False,
                        na_values=[""], dtype={columns[0]: str, columns[1]: str})
-
-
-def logged_session_loads(sport: pd.Series, duration_s: pd.Series, rpe: pd.Series) -> FloatMatrix:
-    """``load_au`` of logged sessions without a file, vectorised.
-
-    The rule of :func:`lydiard.domain.load.session.session_metrics` for a session without
-    samples: session-RPE (``rpe × minutes / SRPE_AU_PER_TSS``) when an RPE is given,
-    otherwise hours × the sport's default TSS per hour. Same floating-point operations.
-    """
-    dur = duration_s.to_numpy(dtype=np.float64)
-    rpe_v = pd.to_numeric(rpe, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
-    known = sport.isin(list(DEFAULT_TSS_PER_HOUR)).to_numpy()
-    rate = np.where(known, sport.map(DEFAULT_TSS_PER_HOUR).to_numpy(dtype=np.float64, na_value=np.nan),
-                    DEFAULT_TSS_PER_HOUR["other"])
-    out: FloatMatrix = dur / 3600.0 * rate
-    has = np.isfinite(rpe_v)
-    if has.any():
-        out[has] = np.asarray(srpe_load(rpe=rpe_v[has], duration_min=dur[has] / 60.0)) / SRPE_AU_PER_TSS
-    return out
 
 
 def athlete_ids(engine: Engine, *, athlete_id: str | None = None) -> list[str]:

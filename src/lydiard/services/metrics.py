@@ -18,20 +18,26 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from sqlalchemy import Connection, and_, delete, insert, select
+from numpy.typing import NDArray
+from sqlalchemy import Connection, and_, delete, insert, select, update
 
-from lydiard.domain.activity import empty_records
 from lydiard.domain.daily import CHECKIN_FLAGS, CHECKIN_ITEMS
 from lydiard.domain.load.pmc import daily_metrics_matrix
-from lydiard.domain.load.session import session_metrics
+from lydiard.domain.load.session import DEFAULT_TSS_PER_HOUR
+from lydiard.domain.load.srpe import SRPE_AU_PER_TSS, srpe_load
 from lydiard.domain.recovery import INPUT_COLUMNS as STAGE_INPUTS
 from lydiard.domain.recovery import REC_CODES, STAGE_NAMES, assess_days, stage_matrix
 from lydiard.services.access import Actor, check_athlete
-from lydiard.services.athletes import load_athlete, threshold_history
+from lydiard.services.athletes import load_athlete
 from lydiard.services.context import Context
-from lydiard.services.session_metrics import thresholds_for
 from lydiard.storage.engine import translate_db_errors
-from lydiard.storage.tables import activities, daily_metrics, daily_observations, session_logs
+from lydiard.storage.tables import (
+    activities,
+    athletes,
+    daily_metrics,
+    daily_observations,
+    session_logs,
+)
 from lydiard.storage.tables import session_metrics as sm
 
 #: Which source wins when several report the same field for a day (first wins).
@@ -66,17 +72,44 @@ def session_loads(conn: Connection, athlete_id: str, *, sex: str | None) -> pd.D
         .join(sm, sm.c.activity_id == activities.c.id)
         .where(activities.c.athlete_id == athlete_id)
     ).all()
-    history = threshold_history(conn, athlete_id)
     rows: list[tuple[date, str, float, str]] = [(r.day, r.sport, float(r.load_au), r.load_source) for r in file_rows]
     logs = conn.execute(
         select(session_logs.c.day, session_logs.c.sport, session_logs.c.duration_s, session_logs.c.rpe)
         .where(session_logs.c.athlete_id == athlete_id, session_logs.c.activity_id.is_(None))
     ).all()
-    for r in logs:
-        th, _ = thresholds_for(history, r.day, sex=sex)
-        m = session_metrics(empty_records(), sport=r.sport, thresholds=th, duration_s=float(r.duration_s), rpe=r.rpe)
-        rows.append((r.day, r.sport, float(m.load_au), str(m.load_source)))
+    if logs:
+        lf = pd.DataFrame([r._asdict() for r in logs])
+        rpe = pd.to_numeric(lf["rpe"], errors="coerce").astype(np.float64)
+        loads = logged_session_loads(lf["sport"], lf["duration_s"].astype(np.float64), rpe)
+        sources = np.where(rpe.notna().to_numpy(), "srpe", "duration_default")
+        rows += list(zip(lf["day"], lf["sport"], loads.tolist(), sources.tolist(), strict=True))
     return pd.DataFrame(rows, columns=["day", "sport", "load_au", "load_source"])
+
+
+def logged_session_loads(sport: pd.Series, duration_s: pd.Series, rpe: pd.Series) -> NDArray[np.float64]:
+    """``load_au`` of logged sessions without a file, vectorised.
+
+    The rule of :func:`lydiard.domain.load.session.session_metrics` for a session without
+    samples: session-RPE (``rpe × minutes / SRPE_AU_PER_TSS``) when an RPE is given,
+    otherwise hours × the sport's default TSS per hour. Same floating-point operations.
+    """
+    dur = duration_s.to_numpy(dtype=np.float64)
+    rpe_v = pd.to_numeric(rpe, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    known = sport.isin(list(DEFAULT_TSS_PER_HOUR)).to_numpy()
+    rate = np.where(known, sport.map(DEFAULT_TSS_PER_HOUR).to_numpy(dtype=np.float64, na_value=np.nan),
+                    DEFAULT_TSS_PER_HOUR["other"])
+    out: NDArray[np.float64] = dur / 3600.0 * rate
+    has = np.isfinite(rpe_v)
+    if has.any():
+        out[has] = np.asarray(srpe_load(rpe=rpe_v[has], duration_min=dur[has] / 60.0)) / SRPE_AU_PER_TSS
+    return out
+
+
+def logged_session_load(*, sport: str, duration_s: float, rpe: float | None) -> tuple[float, str]:
+    """One logged session's ``(load_au, load_source)``; see :func:`logged_session_loads`."""
+    load = logged_session_loads(pd.Series([sport]), pd.Series([duration_s], dtype=np.float64),
+                                pd.Series([rpe], dtype=np.float64))
+    return float(load[0]), ("srpe" if rpe is not None else "duration_default")
 
 
 def merged_observations(conn: Connection, athlete_id: str) -> pd.DataFrame:
@@ -252,49 +285,71 @@ def _same(a: dict[str, Any], b: Any) -> bool:
     return True
 
 
+def lock_athlete(conn: Connection, athlete_id: str) -> None:
+    """Serialise writers of one athlete's derived data for the rest of the transaction.
+
+    A no-op write on the athlete row: PostgreSQL takes a row lock, SQLite takes the
+    database write lock before anything is read (so a read snapshot never has to be
+    upgraded, which SQLite would refuse with "database is locked").
+    """
+    conn.execute(update(athletes).where(athletes.c.id == athlete_id).values(id=athletes.c.id))
+
+
 def recompute_athlete(ctx: Context, actor: Actor, athlete_id: str, *, since: date | None = None) -> RecomputeResult:
-    """Recompute the athlete's daily metrics and write the rows that changed on or after ``since``."""
-    with translate_db_errors(), ctx.engine.connect() as conn:
+    """Recompute the athlete's daily metrics and write the rows that changed on or after ``since``.
+
+    Inputs are read and results written in one transaction holding the athlete's lock, so
+    concurrent recomputes (two check-ins at once) neither collide nor write stale results.
+    """
+    with translate_db_errors(), ctx.engine.begin() as conn:
         check_athlete(conn, actor, athlete_id, write=True)
+        lock_athlete(conn, athlete_id)
         athlete = load_athlete(conn, athlete_id)
         until = local_today(ctx, athlete.tz)
         frame = daily_inputs(conn, athlete_id, until=until, sex=athlete.sex)
-    out = compute_daily(frame)
-    return write_daily_metrics(ctx, athlete_id, out, since=since)
+        out = compute_daily(frame)
+        return _write_daily_metrics(conn, ctx, athlete_id, out, since=since)
 
 
 def write_daily_metrics(ctx: Context, athlete_id: str, out: pd.DataFrame, *, since: date | None) -> RecomputeResult:
+    """Write computed daily metrics (rows that changed on or after ``since``) in one transaction."""
+    with translate_db_errors(), ctx.engine.begin() as conn:
+        lock_athlete(conn, athlete_id)
+        return _write_daily_metrics(conn, ctx, athlete_id, out, since=since)
+
+
+def _write_daily_metrics(conn: Connection, ctx: Context, athlete_id: str, out: pd.DataFrame, *,
+                         since: date | None) -> RecomputeResult:
     if out.empty:
         return RecomputeResult(athlete_id, None, None, 0, 0)
     first = out.index.min().date()
     since = max(since or first, first)
     now = ctx.clock()
-    written = unchanged = 0
-    with translate_db_errors(), ctx.engine.begin() as conn:
-        existing = {
-            r.day: r for r in conn.execute(
-                select(daily_metrics).where(daily_metrics.c.athlete_id == athlete_id, daily_metrics.c.day >= since)
-            ).all()
-        }
-        to_write: list[dict[str, Any]] = []
-        for ts, row in zip(out.index, out.itertuples(index=False), strict=True):
-            day = ts.date()
-            if day < since:
-                continue
-            values = _row_values(day, row)
-            old = existing.pop(day, None)
-            if old is not None and _same(values, old):
-                unchanged += 1
-                continue
-            to_write.append(values)
-        stale = list(existing)  # days no longer produced (e.g. history now starts later)
-        days_to_delete = [v["day"] for v in to_write] + stale
-        for i in range(0, len(days_to_delete), 500):
-            conn.execute(delete(daily_metrics).where(and_(daily_metrics.c.athlete_id == athlete_id,
-                                                          daily_metrics.c.day.in_(days_to_delete[i:i + 500]))))
-        if to_write:
-            conn.execute(insert(daily_metrics), [{"athlete_id": athlete_id, "computed_at": now, **v} for v in to_write])
-        written = len(to_write)
+    unchanged = 0
+    existing = {
+        r.day: r for r in conn.execute(
+            select(daily_metrics).where(daily_metrics.c.athlete_id == athlete_id, daily_metrics.c.day >= since)
+        ).all()
+    }
+    to_write: list[dict[str, Any]] = []
+    for ts, row in zip(out.index, out.itertuples(index=False), strict=True):
+        day = ts.date()
+        if day < since:
+            continue
+        values = _row_values(day, row)
+        old = existing.pop(day, None)
+        if old is not None and _same(values, old):
+            unchanged += 1
+            continue
+        to_write.append(values)
+    stale = list(existing)  # days no longer produced (e.g. history now starts later)
+    days_to_delete = [v["day"] for v in to_write] + stale
+    for i in range(0, len(days_to_delete), 500):
+        conn.execute(delete(daily_metrics).where(and_(daily_metrics.c.athlete_id == athlete_id,
+                                                      daily_metrics.c.day.in_(days_to_delete[i:i + 500]))))
+    if to_write:
+        conn.execute(insert(daily_metrics), [{"athlete_id": athlete_id, "computed_at": now, **v} for v in to_write])
+    written = len(to_write)
     last = out.index.max().date()
     return RecomputeResult(athlete_id, since, last, written, unchanged)
 

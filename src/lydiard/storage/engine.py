@@ -13,6 +13,7 @@ import hashlib
 import os
 import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -46,15 +47,26 @@ def make_engine(url: str, *, pool: bool = True) -> Engine:
 
         return engine
     if url.startswith("postgresql"):
+        if not pool:
+            return create_engine(url, poolclass=NullPool, connect_args={"connect_timeout": 5})
         return create_engine(
-            url,
-            pool_pre_ping=True,
-            pool_size=10,
-            max_overflow=20,
-            poolclass=None if pool else NullPool,
-            connect_args={"connect_timeout": 5},
+            url, pool_pre_ping=True, pool_size=10, max_overflow=20, connect_args={"connect_timeout": 5},
         )
     raise LydiardError(f"unsupported database URL scheme: {url.split(':', 1)[0]!r}", url=url)
+
+
+def _fsync_dir(path: Path) -> None:
+    """Persist the entries of a directory (a no-op where directories cannot be opened)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:  # pragma: no cover - e.g. Windows
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # pragma: no cover - filesystems that refuse fsync on directories
+        pass
+    finally:
+        os.close(fd)
 
 
 def is_sqlite(engine: Engine) -> bool:
@@ -78,8 +90,27 @@ def translate_db_errors() -> Iterator[None]:
         raise
 
 
+@dataclass(frozen=True, slots=True)
+class StagedFile:
+    """A file written by :meth:`FileStore.stage`, not yet durable nor visible."""
+
+    sha256: str
+    dest: Path
+    tmp: Path | None  #: None when the content was stored already
+    new_dirs: tuple[Path, ...]  #: directories created for it, outermost first
+
+
 class FileStore:
-    """Original files kept by SHA-256 under ``root/ab/cd/<sha256>``; writes are atomic."""
+    """Original files kept by SHA-256 under ``root/ab/cd/<sha256>``; writes are atomic.
+
+    A stored file is durable once :meth:`put` (or :meth:`commit` of a staged file)
+    returns: its data is fsynced before the rename that makes it visible, and the
+    directory holding the new name (and any directory created for it) is fsynced after.
+    Callers that reference a file from a database row commit the row only afterwards.
+    ``stage`` + ``commit`` split that work so the slow fsyncs can run on another thread
+    while the caller computes; a staged file is invisible (a ``.tmp-`` name, which
+    :meth:`all_hashes` ignores) until committed.
+    """
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -88,24 +119,55 @@ class FileStore:
         return self.root / sha256[:2] / sha256[2:4] / sha256
 
     def put(self, data: bytes) -> str:
-        """Store ``data`` (idempotent) and return its SHA-256 hex digest."""
-        sha = hashlib.sha256(data).hexdigest()
+        """Store ``data`` durably (idempotent) and return its SHA-256 hex digest."""
+        staged = self.stage(data)
+        self.commit(staged)
+        return staged.sha256
+
+    def stage(self, data: bytes, *, sha256: str | None = None) -> StagedFile:
+        """Write ``data`` to a temporary file beside its final place (no fsync yet).
+
+        ``sha256``, when given, must be the caller's digest of ``data``.
+        """
+        sha = sha256 or hashlib.sha256(data).hexdigest()
         dest = self.path_for(sha)
         if dest.exists():
-            return sha
+            return StagedFile(sha, dest, None, ())
+        new_dirs = tuple(d for d in (dest.parent.parent, dest.parent) if not d.exists())
         dest.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".tmp-")
         try:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, dest)
         except BaseException:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
             raise
-        return sha
+        return StagedFile(sha, dest, Path(tmp), new_dirs)
+
+    def commit(self, staged: StagedFile) -> None:
+        """Make a staged file durable, then visible under its content address."""
+        if staged.tmp is None:
+            return
+        try:
+            fd = os.open(staged.tmp, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.replace(staged.tmp, staged.dest)
+        except BaseException:
+            self.discard(staged)
+            raise
+        # The new name lives in its directory; directories created for it live in theirs.
+        for directory in {staged.dest.parent, *(d.parent for d in staged.new_dirs)}:
+            _fsync_dir(directory)
+
+    def discard(self, staged: StagedFile) -> None:
+        """Remove a staged file that will not be committed."""
+        if staged.tmp is not None:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(staged.tmp)
 
     def get(self, sha256: str) -> bytes:
         return self.path_for(sha256).read_bytes()

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import importlib
 from datetime import date
-from types import ModuleType
 from typing import Annotated, Any
 
 import typer
@@ -12,19 +10,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from lydiard.errors import InvalidInputError
 from lydiard.interfaces.cli.common import console, friendly_errors, resolve_athlete, state
-
-
-def _batch() -> ModuleType:
-    """``lydiard.batch.recompute``, imported when the command runs.
-
-    ``interfaces`` and ``batch`` are sibling layers in the import-linter contract, so the
-    CLI cannot import ``lydiard.batch`` statically; see ``docs/scaling.md`` (contract note).
-    """
-    return importlib.import_module("lydiard.batch.recompute")
-
-
-def _cluster() -> ModuleType:
-    return importlib.import_module("lydiard.batch.cluster")
 
 
 def register(app: typer.Typer) -> None:
@@ -45,7 +30,10 @@ def register(app: typer.Typer) -> None:
             if (athlete is None) == (not all_):
                 raise InvalidInputError("give either --athlete ID or --all", field="athlete")
             since_day = _day(since) if since else None
-            batch, cluster = _batch(), _cluster()
+            # imported here so that other commands do not pay for importing Dask
+            from lydiard.batch import cluster
+            from lydiard.batch import recompute as batch
+
             url = st.settings.effective_database_url
             _ = st.ctx  # opens the store: creates or upgrades the schema before the workers read it
             ids = [resolve_athlete(st, athlete).id] if athlete else None
