@@ -78,7 +78,7 @@ def test_export_then_delete_leaves_nothing(world: Any, ctx: Any) -> None:
     assert coach.client.get(f"/api/v1/athletes/{ids['athlete_id']}/audit").status_code == 403
 
     before = _rows_for(ctx, owner.athlete_id, [ids["activity_id"]])
-    assert before["samples"] > 0 and before["laps"] > 0 and before["session_metrics"] > 0
+    assert before["sample_blocks"] > 0 and before["laps"] > 0 and before["session_metrics"] > 0
     r = owner.client.delete(f"/api/v1/athletes/{ids['athlete_id']}", headers=owner.headers)
     assert r.status_code == 204, r.text
     after = _rows_for(ctx, owner.athlete_id, [ids["activity_id"]])

@@ -39,7 +39,7 @@ def register(app: typer.Typer) -> None:
             ids = [resolve_athlete(st, athlete).id] if athlete else None
             with cluster.make_client(scheduler=scheduler, n_workers=workers) as client, Progress(
                 TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                TextColumn("{task.fields[rate]}"), console=console, transient=False,
+                TextColumn("{task.fields[rate]}"), console=console.get(), transient=False,
             ) as progress:
                 task = progress.add_task("Recomputing", total=None, rate="")
 

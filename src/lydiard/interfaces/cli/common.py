@@ -7,6 +7,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -17,8 +18,25 @@ from lydiard.services.access import Actor
 from lydiard.services.athletes import AthleteInfo, create_athlete, find_athlete, list_athletes
 from lydiard.services.context import Context, open_context
 
-console = Console()
-err_console = Console(stderr=True)
+class _CurrentConsole:
+    """A Rich console made for the current invocation (not at import time).
+
+    Rich reads the terminal width (``COLUMNS``) when a console is created; creating it per
+    call keeps each invocation (and each test) faithful to its own environment.
+    """
+
+    def __init__(self, *, stderr: bool = False) -> None:
+        self._stderr = stderr
+
+    def get(self) -> Console:
+        return Console(stderr=self._stderr)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.get(), name)
+
+
+console = _CurrentConsole()
+err_console = _CurrentConsole(stderr=True)
 
 
 @dataclass

@@ -49,7 +49,7 @@ def build_app() -> typer.Typer:
         with friendly_errors():
             who = resolve_athlete(st, athlete, create=True, tz=tz)
             with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                          TimeElapsedColumn(), console=console, transient=True) as progress:
+                          TimeElapsedColumn(), console=console.get(), transient=True) as progress:
                 task = progress.add_task("Importing", total=None)
 
                 def tick(item: importing.ItemResult) -> None:
