@@ -46,6 +46,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
+from scipy.signal import lfilter
 
 from lydiard.domain.daily import CHECKIN_ITEMS
 from lydiard.errors import InvalidInputError
@@ -98,16 +99,24 @@ def _check(days: int, hrv_missing_frac: float) -> None:
 def _ar1(rng: np.random.Generator, shape: tuple[int, int], phi: float, sd: F | float) -> F:
     """AR(1) noise along days with stationary SD ``sd`` (per athlete or scalar)."""
     eps = rng.standard_normal(shape) * np.sqrt(1.0 - phi * phi)
-    out = np.empty(shape)
-    out[:, 0] = rng.standard_normal(shape[0])
-    for d in range(1, shape[1]):
-        out[:, d] = phi * out[:, d - 1] + eps[:, d]
-    res: F = out * (np.asarray(sd)[:, np.newaxis] if np.ndim(sd) else sd)
-    return res
+    eps[:, 0] = rng.standard_normal(shape[0])  # the first day: stationary start
+    # out[d] = eps[d] + phi·out[d−1], along each (contiguous) athlete row in C
+    out: F = lfilter([1.0], [1.0, -phi], eps, axis=1)
+    out *= np.asarray(sd)[:, np.newaxis] if np.ndim(sd) else sd
+    return out
+
+
+#: Prodrome ramps before an illness, by length in days (``np.linspace(0.4, 0.8, n)``).
+_PRODROME = {n: np.linspace(0.4, 0.8, n) for n in range(3)}
 
 
 def _simulate(
-    rng: np.random.Generator, scenarios: Sequence[str], n_days: int, hrv_missing_frac: float
+    rng: np.random.Generator,
+    scenarios: Sequence[str],
+    n_days: int,
+    hrv_missing_frac: float,
+    *,
+    with_truth: bool = True,
 ) -> tuple[dict[str, F], dict[str, F]]:
     n = len(scenarios)
     shape = (n, n_days)
@@ -186,7 +195,7 @@ def _simulate(
             length = int(rng.integers(3, 9))
             ill[a, start : start + length] = True
             pre = max(0, start - 2)
-            prodrome[a, pre:start] = np.linspace(0.4, 0.8, start - pre)
+            prodrome[a, pre:start] = _PRODROME[start - pre]
     if n_days > 0:
         crash_ill = is_["crash_and_recovery"][:, 0]
         for a in np.nonzero(crash_ill)[0]:
@@ -210,21 +219,27 @@ def _simulate(
     h = np.ones(n)
     acute = np.zeros(n)
     m = np.zeros(n)
-    fit = np.empty(shape)
-    fat = np.empty(shape)
-    ac_m = np.empty(shape)  # acute fatigue seen on the morning of d (load up to d-1)
-    mal = np.empty(shape)  # maladaptation seen on the morning of d
+    # day-major (days × athletes) buffers: each day's vector is contiguous
+    u_t = np.ascontiguousarray(u.T)
+    fit_t = np.empty(shape[::-1])
+    fat_t = np.empty(shape[::-1])
+    ac_t = np.empty(shape[::-1])  # acute fatigue seen on the morning of d (load up to d-1)
+    mal_t = np.empty(shape[::-1])  # maladaptation seen on the morning of d
     for d in range(n_days):
-        ac_m[:, d] = acute
-        mal[:, d] = m
-        x = u[:, d]
+        ac_t[d] = acute
+        mal_t[d] = m
+        x = u_t[d]
         g = g + k_g * (x - g)
         h = h + k_h * (x - h)
         acute = acute * np.exp(-1.0) + np.maximum(x - 1.0, 0.0)
         excess = np.maximum(h / np.maximum(g, 0.2) - 1.0 - margin, 0.0)
         m = m * np.exp(-1.0 / (tau0 * (1.0 + m))) + gamma * excess
-        fit[:, d] = g
-        fat[:, d] = h
+        fit_t[d] = g
+        fat_t[d] = h
+    fit: F = np.ascontiguousarray(fit_t.T)
+    fat: F = np.ascontiguousarray(fat_t.T)
+    ac_m: F = np.ascontiguousarray(ac_t.T)
+    mal: F = np.ascontiguousarray(mal_t.T)
     k_m = draw(5.0, 9.0)
     perf = 100.0 + 6.0 * (fit - 1.0) - 8.0 * (fat - 1.0) - k_m * mal
 
@@ -349,6 +364,8 @@ def _simulate(
     }
 
     # ---------------- truth ---------------------------------------------------------------
+    if not with_truth:  # no random draws below: skipping it leaves the inputs unchanged
+        return inputs, {}
     stage = np.zeros(shape)
     stage[ac_m >= 0.8] = 1
     stage[mal >= M_DEEP] = 2
@@ -367,10 +384,10 @@ def _simulate(
         "ill": ill.astype(np.float64),
         "in_block": in_block.astype(np.float64),
         "hard_event": hard_event.astype(np.float64),
-        "block_start": np.where(has_block, bs, -1.0) * np.ones(shape),
-        "block_end": np.where(has_block, be - 1, -1.0) * np.ones(shape),
-        "low_point": low * np.ones(shape),
-        "hrv_saturating": saturating * np.ones(shape),
+        "block_start": np.broadcast_to(np.where(has_block, bs, -1.0), shape).copy(),
+        "block_end": np.broadcast_to(np.where(has_block, be - 1, -1.0), shape).copy(),
+        "low_point": np.broadcast_to(low, shape).copy(),
+        "hrv_saturating": np.broadcast_to(saturating.astype(np.float64), shape).copy(),
     }
     return inputs, truth
 
@@ -421,7 +438,7 @@ def simulate_cohort(
     for s in scen:
         if s not in SCENARIOS:
             raise InvalidInputError(f"unknown scenario {s!r}", field="scenario")
-    inputs, hidden = _simulate(rng, scen, days, hrv_missing_frac)
+    inputs, hidden = _simulate(rng, scen, days, hrv_missing_frac, with_truth=truth)
     if truth:
         inputs.update({f"truth_{k}": v for k, v in hidden.items()})
     return inputs

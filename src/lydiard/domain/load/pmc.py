@@ -1,8 +1,8 @@
 """Daily load kernels: PMC (CTL/ATL/TSB), ACWR, monotony and strain.
 
 One implementation: :func:`daily_metrics_matrix` computes every daily metric for a matrix
-of athletes × days in a single fused pass over the days (each step one vector operation
-across all athletes); the Series functions :func:`pmc`, :func:`acwr` (EWMA) and
+of athletes × days in a single fused pass over the days (each step two vector operations
+across all athletes and all four EWMAs); the Series functions :func:`pmc`, :func:`acwr` (EWMA) and
 :func:`monotony_strain` call it with one row.
 
 Alignment (``docs/style.md`` §3.3): ``ctl``/``atl`` are values at the **end** of a day, the
@@ -45,6 +45,9 @@ MATRIX_OUTPUTS: tuple[str, ...] = (
     "strain",
 )
 _DAY_BLOCK = 64  # days transposed at a time (keeps the athlete vectors contiguous)
+_TRANSPOSE_TILE = 256  # athletes per tile of that transposition (TLB- and cache-friendly)
+#: The four EWMA outputs, in the order of their gains (stacked in one buffer when possible).
+_EWMA_NAMES: tuple[str, ...] = ("ctl", "atl", "acute_ewma", "chronic_ewma")
 
 
 def pmc_gain(days: float, *, convention: Convention | str = "exp") -> float:
@@ -102,9 +105,18 @@ def _seed(value: ArrayLike, n_athletes: int, field: str) -> FloatArray:
 def _output_buffers(
     out: Mapping[str, FloatArray] | None, n_athletes: int, n_days: int
 ) -> dict[str, FloatArray]:
-    """Day-major (days × athletes, C-contiguous) buffers, reusing ``out`` when given."""
+    """Day-major (days × athletes, C-contiguous) buffers, reusing ``out`` when given.
+
+    New buffers of the four EWMAs are slices of one (4, days, athletes) array, so that one
+    vector operation a day updates all four (see :func:`_ewma_stack`).
+    """
     buffers: dict[str, FloatArray] = {}
+    if out is None:
+        stack = np.empty((len(_EWMA_NAMES), n_days, n_athletes))
+        buffers.update(zip(_EWMA_NAMES, stack, strict=True))
     for name in MATRIX_OUTPUTS:
+        if name in buffers:
+            continue
         given = None if out is None else out.get(name)
         if given is not None:
             day_major = given.T
@@ -120,6 +132,25 @@ def _output_buffers(
         else:
             buffers[name] = np.empty((n_days, n_athletes))
     return buffers
+
+
+def _ewma_stack(buffers: Mapping[str, FloatArray]) -> FloatArray | None:
+    """The four EWMA buffers as one (4, days, athletes) view, if they are evenly spaced.
+
+    True for buffers allocated by :func:`_output_buffers` (and for ``out`` reused from such
+    a call); the view only spans memory of the four arrays themselves. ``None`` otherwise.
+    """
+    arrays = [buffers[name] for name in _EWMA_NAMES]
+    first = arrays[0]
+    step = first.nbytes
+    addr = first.__array_interface__["data"][0]
+    for e, arr in enumerate(arrays):
+        if arr.__array_interface__["data"][0] != addr + e * step or arr.strides != first.strides:
+            return None
+    view: FloatArray = np.lib.stride_tricks.as_strided(
+        first, shape=(len(arrays), *first.shape), strides=(step, *first.strides)
+    )
+    return view
 
 
 def daily_metrics_matrix(
@@ -175,10 +206,14 @@ def daily_metrics_matrix(
     Notes
     -----
     Only the EWMA recurrences need a loop over days: each day is two vector operations
-    across all athletes and all four EWMAs. The rolling sums are running totals (add the
-    new day, drop the day leaving the window); everything else is computed on blocks of
-    64 days × all athletes. Memory: the 10 outputs plus ~3 blocks of scratch; process very
-    large populations in chunks of athletes and pass ``out`` to reuse the buffers.
+    across all athletes and all four EWMAs, whose buffers are slices of one
+    (4, days, athletes) array (an ``out`` from elsewhere falls back to a block scratch and
+    a copy). Everything else is computed on blocks of 64 days × all athletes, transposed
+    tile by tile into contiguous day rows: the window sums are summed directly over their
+    ``window_days`` days (no running totals, so no round-off accumulates), and the
+    population variance is ``(w·Σx² − (Σx)²) / w²``. Memory: the 10 outputs plus ~4
+    blocks of scratch; process very large populations in chunks of athletes and pass
+    ``out`` to reuse the buffers.
 
     References
     ----------
@@ -210,42 +245,52 @@ def daily_metrics_matrix(
     ewma_out = (ctl, atl, acute, chronic)
 
     block_len = max(_DAY_BLOCK, w)
-    # the w days before the current block (zeros before day 0), and their squares
+    # the w days before the current block (zeros before day 0)
     previous = np.zeros((w, n_athletes))
-    previous_sq = np.zeros((w, n_athletes))
     ctl_seed, atl_seed = state[0].copy(), state[1].copy()
+    stack = _ewma_stack(buf)
+    # without a stacked output buffer (``out`` arrays from elsewhere): a block-sized one
+    scratch = np.empty((4, block_len if stack is None else 0, n_athletes))
+    step = np.empty((4, n_athletes))
+    window = np.empty((block_len + w, n_athletes))  # previous w days, then the block
+    window_sq = np.empty_like(window)
+    ss = np.empty((block_len, n_athletes))
+    prev = state
     with np.errstate(divide="ignore", invalid="ignore"):
         for d0 in range(0, n_days, block_len):
             d1 = min(d0 + block_len, n_days)
             nb = d1 - d0
-            block = np.ascontiguousarray(loads[:, d0:d1].T)  # (nb, A)
-            block_sq = block * block
-            scaled = block[:, None, :] * gains[None]  # (nb, 4, A): k·L for each EWMA
-            ss_block = np.empty((nb, n_athletes))
-            # exact window sums at each block start: running-sum round-off never accumulates
-            window_s = np.sum(previous, axis=0)
-            window_ss = np.sum(previous_sq, axis=0)
+            ext = window[: w + nb]
+            ext[:w] = previous
+            for a0 in range(0, n_athletes, _TRANSPOSE_TILE):  # tiles: few pages at a time
+                a1 = a0 + _TRANSPOSE_TILE
+                ext[w:, a0:a1] = loads[a0:a1, d0:d1].T  # (nb, A), contiguous athlete rows
+            block = ext[w:]
+            # the four EWMAs, E_d = k·L_d + (1 − k)·E_{d−1}: k·L for the block first, then
+            # the only loop over days, two vector operations a day (all athletes, all EWMAs)
+            target = stack[:, d0:d1] if stack is not None else scratch[:, :nb]
+            for e in range(4):
+                np.multiply(block, gains[e, 0], out=target[e])
             for j in range(nb):
-                # the four EWMAs: state = (1 − k)·state + k·L
-                np.multiply(state, decay, out=state)
-                state += scaled[j]
+                today = target[:, j]
+                np.multiply(prev, decay, out=step)
+                today += step
+                prev = today
+            if stack is None:
                 for e in range(4):
-                    ewma_out[e][d0 + j] = state[e]
-                # rolling window: add today, drop the day leaving the window
-                leaving, leaving_sq = (
-                    (block[j - w], block_sq[j - w]) if j >= w else (previous[j], previous_sq[j])
-                )
-                s_row, ss_row = weekly[d0 + j], ss_block[j]
-                np.add(window_s, block[j], out=s_row)
-                s_row -= leaving
-                np.add(window_ss, block_sq[j], out=ss_row)
-                ss_row -= leaving_sq
-                window_s, window_ss = s_row, ss_row
-            if nb >= w:
-                previous, previous_sq = block[nb - w :], block_sq[nb - w :]
-            else:  # short last block
-                previous = np.concatenate([previous, block])[-w:]
-                previous_sq = np.concatenate([previous_sq, block_sq])[-w:]
+                    ewma_out[e][d0:d1] = target[e]
+                prev = prev.copy()
+            # rolling window sums, each summed directly over its w days (no running totals)
+            s = weekly[d0:d1]
+            ext_sq = window_sq[: w + nb]
+            np.multiply(ext, ext, out=ext_sq)
+            s_sq = ss[:nb]
+            np.copyto(s, ext[1 : nb + 1])
+            np.copyto(s_sq, ext_sq[1 : nb + 1])
+            for i in range(2, w + 1):
+                s += ext[i : nb + i]
+                s_sq += ext_sq[i : nb + i]
+            previous = ext[nb:].copy()
             # block-level (days × athletes) operations
             if d0 == 0:
                 tsb[0] = ctl_seed - atl_seed
@@ -258,24 +303,24 @@ def daily_metrics_matrix(
             if lo < d1:
                 np.subtract(ctl[lo:d1], ctl[lo - 7 : d1 - 7], out=ramp[lo:d1])
             np.divide(acute[d0:d1], chronic[d0:d1], out=ratio[d0:d1])
-            s = weekly[d0:d1]
+            np.copyto(ratio[d0:d1], np.nan, where=chronic[d0:d1] == 0)
             mono = monotony[d0:d1]
-            s_sq = s * s
-            ss_block *= float(w)
-            ss_block -= s_sq  # w²·variance
-            np.maximum(ss_block, 0.0, out=ss_block)
-            np.sqrt(ss_block, out=ss_block)  # w·SD
-            np.multiply(s, 1.0 / MONOTONY_CAP, out=s_sq)
-            np.maximum(ss_block, s_sq, out=ss_block)  # SD floored at mean/cap
-            np.divide(s, ss_block, out=mono)
-            mono[s < 1e-9] = 0.0
+            s_sq *= float(w)
+            sd_w = strain[d0:d1]  # scratch until strain is written
+            np.multiply(s, s, out=sd_w)
+            s_sq -= sd_w  # w²·variance
+            np.maximum(s_sq, 0.0, out=s_sq)
+            np.sqrt(s_sq, out=s_sq)  # w·SD
+            np.multiply(s, 1.0 / MONOTONY_CAP, out=sd_w)
+            np.maximum(s_sq, sd_w, out=s_sq)  # SD floored at mean/cap
+            np.divide(s, s_sq, out=mono)
+            np.copyto(mono, 0.0, where=s < 1e-9)
             np.multiply(s, mono, out=strain[d0:d1])
     n_warm_w = min(w - 1, n_days)
     weekly[:n_warm_w] = np.nan
     monotony[:n_warm_w] = np.nan
     strain[:n_warm_w] = np.nan
     ratio[: min(max(int(np.ceil(chronic_days)) - 1, 0), n_days)] = np.nan
-    ratio[chronic == 0] = np.nan
     return {name: buf[name].T for name in MATRIX_OUTPUTS}
 
 

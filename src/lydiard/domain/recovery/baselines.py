@@ -135,13 +135,14 @@ class BaselineConfig:
             raise InvalidInputError(f"unknown hrv_kind {self.hrv_kind!r}", field="hrv_kind")
 
 
-def as_matrix(value: Any, *, field: str) -> FloatArray:
+def as_matrix(value: Any, *, field: str, copy: bool = True) -> FloatArray:
     """Return a float (athletes × days) copy of ``value``; a 1-D input becomes one row.
 
-    Booleans become 0/1, ``None`` entries NaN. Raises
+    Booleans become 0/1, ``None`` entries NaN. With ``copy=False`` a float64 array is
+    returned as is (a view, for read-only use). Raises
     :class:`~lydiard.errors.InvalidInputError` for other shapes.
     """
-    x = np.array(value, dtype=np.float64)
+    x = np.array(value, dtype=np.float64) if copy else np.asarray(value, dtype=np.float64)
     if x.ndim == 1:
         x = x[np.newaxis, :]
     if x.ndim != 2:
@@ -161,17 +162,23 @@ class RollingStats:
 def _window_diff(prefix: NDArray[Any], *, window_days: int, lag_days: int) -> NDArray[Any]:
     """``prefix[hi(d)] − prefix[lo(d)]`` with ``hi = d − lag + 1``, ``lo = hi − window`` (clipped).
 
-    Slices instead of gathers: ``prefix`` has one more column than there are days.
+    Slices instead of gathers, one write per element: ``prefix`` has one more column than
+    there are days and ``prefix[:, 0] == 0``.
     """
     n_rows, n_cols = prefix.shape
     n_days = n_cols - 1
-    out = np.zeros((n_rows, n_days), dtype=prefix.dtype)
-    if lag_days >= n_days:
-        return out
-    out[:, lag_days:] = prefix[:, 1 : n_days - lag_days + 1]
-    d1 = lag_days + window_days
+    out = np.empty((n_rows, n_days), dtype=prefix.dtype)
+    lag = min(max(lag_days, 0), n_days)
+    out[:, :lag] = 0
+    d1 = min(lag_days + window_days, n_days)
+    if d1 > lag:  # the window still reaches back to day 0: lo = 0, prefix[0] = 0
+        out[:, lag:d1] = prefix[:, 1 : d1 - lag_days + 1]
     if d1 < n_days:
-        out[:, d1:] -= prefix[:, 1 : n_days - d1 + 1]
+        np.subtract(
+            prefix[:, d1 - lag_days + 1 : n_days - lag_days + 1],
+            prefix[:, 1 : n_days - d1 + 1],
+            out=out[:, d1:],
+        )
     return out
 
 
@@ -192,7 +199,8 @@ class Series:
         # a causal per-row shift (first valid value) keeps the sums of squares accurate
         off = x[np.arange(n_rows), np.argmax(valid, axis=1)] if n_days else np.zeros(n_rows)
         self.offset = np.where(np.isfinite(off), off, 0.0)[:, np.newaxis]
-        xv = np.where(valid, x - self.offset, 0.0)
+        xv = np.subtract(x, self.offset)
+        np.copyto(xv, 0.0, where=~valid)
         self.n_days = n_days
         self.c = np.zeros((n_rows, n_days + 1), dtype=np.int32)
         np.cumsum(valid, axis=1, out=self.c[:, 1:])
@@ -221,18 +229,20 @@ class Series:
         """Rolling count, mean (NaN below ``min_count``) and SD (if asked) over a window."""
         n = _window_diff(self.c, window_days=window_days, lag_days=lag_days)
         sm = _window_diff(self.s, window_days=window_days, lag_days=lag_days)
-        ok = n >= min_count
         with np.errstate(invalid="ignore", divide="ignore"):
-            mean_rel = sm / n
-        mean = np.where(ok, mean_rel + self.offset, np.nan)
+            mean_rel = np.divide(sm, n)
+        mean = np.add(mean_rel, self.offset)
+        np.copyto(mean, np.nan, where=n < min_count)
         if sd and self.q is not None:
             sq = _window_diff(self.q, window_days=window_days, lag_days=lag_days)
-            sq -= sm * mean_rel
+            np.multiply(sm, mean_rel, out=sm)
+            sq -= sm
             with np.errstate(invalid="ignore", divide="ignore"):
                 sq /= n - 1
             np.clip(sq, 0.0, None, out=sq)
             np.sqrt(sq, out=sq)
-            sdv = np.where(ok & (n >= 2), sq, np.nan)
+            np.copyto(sq, np.nan, where=n < max(min_count, 2))
+            sdv = sq
         else:
             sdv = np.full_like(mean, np.nan)
         return RollingStats(count=n, mean=mean, sd=sdv)
@@ -310,15 +320,20 @@ def run_length(
         last_false = np.maximum.accumulate(np.where(cond, minus, idx), axis=1)
         out: NDArray[np.int32] = np.where(cond, idx - last_false, 0).astype(np.int32)
         return out
-    last_true = np.maximum.accumulate(np.where(cond & known, idx, minus), axis=1)
-    last_false = np.maximum.accumulate(np.where(~cond & known, idx, minus), axis=1)
+    # the last known day and its condition in one scan: key = 2·day + cond (−1 = none yet)
+    key = np.where(known, 2 * idx + cond, minus)
+    np.maximum.accumulate(key, axis=1, out=key)
     # the state carried forward from the last known day is alive for gap_days unknown days
-    alive = (last_true > last_false) & (idx - last_true <= gap_days)
-    prev_alive = np.zeros_like(alive)
-    prev_alive[:, 1:] = alive[:, :-1]
-    starts = cond & known & ~prev_alive
-    last_start = np.maximum.accumulate(np.where(starts, idx, minus), axis=1)
-    out = np.where(alive, idx - last_start + 1, 0).astype(np.int32)
+    alive = (key & 1).astype(bool)  # key = −1 has its low bit set: excluded just below
+    alive &= key >= 0
+    alive &= idx - (key >> 1) <= gap_days
+    starts = cond & known
+    starts[:, 1:] &= ~alive[:, :-1]
+    last_start = np.where(starts, idx, minus)
+    np.maximum.accumulate(last_start, axis=1, out=last_start)
+    last_start -= 1
+    out = np.subtract(idx, last_start, dtype=np.int32)
+    np.copyto(out, 0, where=~alive)
     return out
 
 

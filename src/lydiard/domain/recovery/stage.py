@@ -119,6 +119,9 @@ def _validate(name: str, x: FloatArray) -> None:
     if name not in _RANGES:
         return
     low, high = _RANGES[name]
+    # NaN compares False; ±inf falls outside the (finite) range: two reductions suffice
+    if not (np.any(x < low) or np.any(x > high)):
+        return
     bad = np.isfinite(x) & ((x < low) | (x > high))
     if np.any(bad) or np.any(np.isinf(x)):
         value = float(x[bad | np.isinf(x)].flat[0])
@@ -136,7 +139,7 @@ def _normalise_inputs(inputs: dict[str, Any]) -> tuple[dict[str, FloatArray], tu
     for name in INPUT_COLUMNS:
         if name not in inputs or inputs[name] is None:
             continue
-        x = as_matrix(inputs[name], field=name)
+        x = as_matrix(inputs[name], field=name, copy=False)
         if shape is None:
             shape = (int(x.shape[0]), int(x.shape[1]))
         elif x.shape != shape:
@@ -240,9 +243,6 @@ def _block(
         sd=True,
     )
     cv_high = cv_base.mean + cfg.cv_swc_sd * cv_base.sd
-    with np.errstate(invalid="ignore"):
-        cv_up = cv_7d > cv_high
-    cv_up_run = run_length(cv_up, np.isfinite(cv_7d) & np.isfinite(cv_high), gap_days=gap)
     r.update(
         ln_rmssd=ln,
         ln_rmssd_7d=ln_7d,
@@ -255,13 +255,18 @@ def _block(
         hrv_above_run=hrv_above_run,
         cv_ln_rmssd_7d=cv_7d,
         cv_ln_rmssd_high=cv_high,
-        cv_up_run=cv_up_run,
-        hrv_days_remaining=np.where(
+    )
+    if detail:  # evidence only: the stage rules do not use these
+        with np.errstate(invalid="ignore"):
+            cv_up = cv_7d > cv_high
+        r["cv_up_run"] = run_length(
+            cv_up, np.isfinite(cv_7d) & np.isfinite(cv_high), gap_days=gap
+        )
+        r["hrv_days_remaining"] = np.where(
             ln_s.ever,
             _days_remaining(base.count, cur.count, cfg.hrv_min_baseline_days, lag),
             -1,
-        ),
-    )
+        )
 
     # ---- resting HR ----------------------------------------------------------------
     rhr = x.get("rhr_bpm", nan)
@@ -278,16 +283,17 @@ def _block(
         rhr_today_high = rhr_ready & (rhr >= rhr_b.mean + cfg.rhr_high_bpm)
     rhr_high_run = run_length(rhr_high, rhr_known, gap_days=gap)
     r.update(
-        rhr_bpm=rhr,
+        rhr_bpm=np.array(rhr) if detail else rhr,  # detail: never alias the caller's input
         rhr_7d=rhr_cur.mean,
         rhr_base=rhr_b.mean,
         rhr_high_run=rhr_high_run,
-        rhr_days_remaining=np.where(
+    )
+    if detail:
+        r["rhr_days_remaining"] = np.where(
             rhr_s.ever,
             _days_remaining(rhr_b.count, rhr_cur.count, cfg.rhr_min_baseline_days, lag),
             -1,
-        ),
-    )
+        )
 
     # ---- sleep ---------------------------------------------------------------------
     sleep = x.get("sleep_h", nan)
@@ -302,7 +308,8 @@ def _block(
         sleep_low = sl_cur.mean <= sl_b.mean - cfg.sleep_deficit_h
     sleep_known = np.isfinite(sl_cur.mean) & np.isfinite(sl_b.mean)
     r.update(sleep_h_7d=sl_cur.mean, sleep_h_base=sl_b.mean)
-    r["sleep_low_run"] = run_length(sleep_low, sleep_known, gap_days=gap)
+    if detail:
+        r["sleep_low_run"] = run_length(sleep_low, sleep_known, gap_days=gap)
 
     # ---- wellness ------------------------------------------------------------------
     total = np.zeros(n)
@@ -316,7 +323,8 @@ def _block(
         ok = np.isfinite(v)
         total += np.where(ok, v, 0.0)
         count += ok
-        if item in CHECKIN_ITEMS:
+        # the staging rules use the energy and soreness z-scores; the others are evidence
+        if item in CHECKIN_ITEMS and (detail or item in ("energy", "soreness")):
             st = Series(v, squares=True).window(
                 window_days=cfg.wellness_baseline_days,
                 lag_days=lag,
@@ -365,8 +373,10 @@ def _block(
         wellness_z=comp_z,
         wellness_z_7d=well_7d,
         wellness_low_days_7d=well_low_days,
-        wellness_low_run=run_length(well_low, comp_known, gap_days=gap),
-        wellness_days_remaining=np.where(
+    )
+    if detail:
+        r["wellness_low_run"] = run_length(well_low, comp_known, gap_days=gap)
+        r["wellness_days_remaining"] = np.where(
             idx_s.ever,
             _days_remaining(
                 wb.count,
@@ -375,8 +385,7 @@ def _block(
                 lag,
             ),
             -1,
-        ),
-    )
+        )
 
     # ---- performance markers -------------------------------------------------------
     perf_down = false.copy()
@@ -405,7 +414,8 @@ def _block(
         with np.errstate(invalid="ignore"):
             perf_down |= dec_recent > cfg.decoupling_high_pct
         perf_known |= np.isfinite(dec_recent)
-    r["perf_down_run"] = run_length(perf_down, perf_known, gap_days=gap)
+    if detail:
+        r["perf_down_run"] = run_length(perf_down, perf_known, gap_days=gap)
 
     # ---- stage rules ---------------------------------------------------------------
     support = (
