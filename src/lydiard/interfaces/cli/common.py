@@ -18,6 +18,7 @@ from lydiard.services.access import Actor
 from lydiard.services.athletes import AthleteInfo, create_athlete, find_athlete, list_athletes
 from lydiard.services.context import Context, open_context
 
+
 class _CurrentConsole:
     """A Rich console made for the current invocation (not at import time).
 
