@@ -47,8 +47,8 @@ from lydiard.storage.tables import activities, daily_metrics
 
 pytestmark = pytest.mark.slow
 
-N_WORKOUTS = 12
-N_SAMPLES = 120
+N_WORKOUTS = 40
+N_SAMPLES = 600
 #: Longest a child import may take before the test gives up on it, in seconds.
 CHILD_TIMEOUT_S = 120.0
 

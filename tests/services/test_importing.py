@@ -133,3 +133,31 @@ def test_logged_session_load_matches_session_metrics_without_records() -> None:
         m = session_metrics(empty_records(), sport=sport, thresholds=Thresholds(), duration_s=duration_s, rpe=rpe)
         load_au, source = logged_session_load(sport=sport, duration_s=duration_s, rpe=rpe)
         assert (load_au, source) == (m.load_au, m.load_source)
+
+
+def test_batch_finds_duplicates_inside_one_archive_and_keeps_the_order(ctx) -> None:  # type: ignore[no-untyped-def]
+    from dataclasses import replace
+
+    athlete = create_athlete(ctx, SYSTEM, name="Di", tz="UTC")
+    later = tcx([[replace(p, t_s=p.t_s + 86_400) for p in line(600, hr_bpm=140.0, power_w=200.0)]])
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("a.tcx", _ride(20))
+        zf.writestr("b.tcx", _ride(20))  # the same bytes as a.tcx
+        zf.writestr("c.tcx", _ride(21))  # other bytes, same sport and start as a.tcx
+        zf.writestr("readme.txt", "hello")
+        zf.writestr("d.tcx", later)
+    report = import_upload(ctx, SYSTEM, athlete.id, name="export.zip", data=buf.getvalue(), recompute=False)
+    items = [(it.item, it.outcome) for it in report.items]
+    assert items == [("a.tcx", "imported"), ("b.tcx", "duplicate"), ("c.tcx", "duplicate"),
+                     ("readme.txt", "skipped"), ("d.tcx", "imported")], report.items
+    assert "same file already imported (a.tcx)" in (report.items[1].reason or "")
+    assert _count(ctx, activities) == 2 and _count(ctx, stored_files) == 2
+    for sha in _shas(ctx):
+        assert ctx.files.exists(sha)
+    assert not list(ctx.files.root.rglob(".tmp-*"))
+
+
+def _shas(ctx) -> list[str]:  # type: ignore[no-untyped-def]
+    with ctx.engine.connect() as conn:
+        return [str(s) for s in conn.execute(sa.select(stored_files.c.sha256)).scalars()]

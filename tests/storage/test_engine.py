@@ -25,3 +25,21 @@ def test_file_store_is_content_addressed_and_idempotent(tmp_path: Path) -> None:
     assert not list((tmp_path / "files").rglob(".tmp-*"))
     store.delete(sha)
     assert not store.exists(sha)
+
+
+def test_staged_file_is_invisible_until_committed(tmp_path: Path) -> None:
+    store = FileStore(tmp_path / "files")
+    staged = store.stage(b"workout")
+    assert staged.tmp is not None and staged.tmp.exists()
+    assert not store.exists(staged.sha256) and store.all_hashes() == []
+    store.commit(staged)
+    assert store.get(staged.sha256) == b"workout"
+    assert store.all_hashes() == [staged.sha256]
+    assert not list((tmp_path / "files").rglob(".tmp-*"))
+    again = store.stage(b"workout")  # already stored: nothing to write
+    assert again.tmp is None
+    store.commit(again)
+    gone = store.stage(b"abandoned")
+    store.discard(gone)
+    assert store.all_hashes() == [staged.sha256]
+    assert not list((tmp_path / "files").rglob(".tmp-*"))

@@ -72,7 +72,8 @@ velocity relationships in cycling, Int J Sports Med 26:739-746 (sprint power).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -99,6 +100,28 @@ FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
 
 
+#: Column indexes by names: building a string Index costs ~1 ms (pyarrow strings), more
+#: than the rest of a frame; each frame gets its own view (renaming one is harmless).
+_COLUMN_INDEXES: dict[tuple[Hashable, ...], pd.Index] = {}
+
+
+def _frame(columns: dict[Hashable, Any], n: int) -> pd.DataFrame:
+    """``pd.DataFrame(columns)`` (same frame) with the column index cached."""
+    key = tuple(columns)
+    index = _COLUMN_INDEXES.get(key)
+    if index is None:
+        if len(_COLUMN_INDEXES) >= 64:
+            _COLUMN_INDEXES.clear()
+        index = _COLUMN_INDEXES[key] = pd.Index(list(key))
+    try:
+        frame: pd.DataFrame = pd.DataFrame._from_arrays(  # type: ignore[attr-defined]
+            list(columns.values()), columns=index.view(), index=pd.RangeIndex(n), verify_integrity=True
+        )
+    except (AttributeError, TypeError):  # pragma: no cover - a pandas without _from_arrays
+        frame = pd.DataFrame(columns, copy=False)
+    return frame
+
+
 def haversine_m(
     lat1_deg: ArrayLike, lon1_deg: ArrayLike, lat2_deg: ArrayLike, lon2_deg: ArrayLike
 ) -> FloatArray:
@@ -112,11 +135,19 @@ def haversine_m(
     """
     lat1 = np.radians(np.asarray(lat1_deg, dtype=np.float64))
     lat2 = np.radians(np.asarray(lat2_deg, dtype=np.float64))
+    lon1 = np.radians(np.asarray(lon1_deg, dtype=np.float64))
+    lon2 = np.radians(np.asarray(lon2_deg, dtype=np.float64))
+    return _haversine_rad_m(lat1, lon1, lat2, lon2, np.cos(lat1), np.cos(lat2))
+
+
+def _haversine_rad_m(
+    lat1: FloatArray, lon1: FloatArray, lat2: FloatArray, lon2: FloatArray,
+    cos_lat1: FloatArray, cos_lat2: FloatArray,
+) -> FloatArray:
+    """:func:`haversine_m` on radians, with the cosines of the latitudes given."""
     dlat = lat2 - lat1
-    dlon = np.radians(np.asarray(lon2_deg, dtype=np.float64)) - np.radians(
-        np.asarray(lon1_deg, dtype=np.float64)
-    )
-    a = np.sin(dlat / 2.0) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin(dlon / 2.0) ** 2
+    dlon = lon2 - lon1
+    a = np.sin(dlat / 2.0) ** 2 + cos_lat1 * cos_lat2 * np.sin(dlon / 2.0) ** 2
     return np.asarray(2.0 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0))))
 
 
@@ -144,16 +175,24 @@ _VALUE_RULES: tuple[tuple[str, str, Callable[[FloatArray], BoolArray]], ...] = (
 )
 
 
-def _float_column(frame: pd.DataFrame, column: str) -> FloatArray:
+def _float_values(column: pd.Series) -> FloatArray:
+    """A column as float64 (non-numbers -> NaN); may be a view of the column's data."""
+    if column.dtype == np.float64:
+        return np.asarray(column.to_numpy(), dtype=np.float64)
     return np.asarray(
-        pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan),
+        pd.to_numeric(column, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan),
         dtype=np.float64,
-    ).copy()
+    )
 
 
-def _time_ns(frame: pd.DataFrame) -> NDArray[np.int64]:
-    """Nanoseconds since the epoch of the ``time`` column (NaT -> int64 min)."""
-    times = pd.to_datetime(frame[Col.TIME.value], utc=True)
+def _time_ns(column: pd.Series) -> NDArray[np.int64]:
+    """Nanoseconds since the epoch of a ``time`` column (NaT -> int64 min).
+
+    Naive datetimes count as UTC (as ``pd.to_datetime(..., utc=True)`` does).
+    """
+    if isinstance(column.dtype, pd.DatetimeTZDtype) or column.dtype.kind == "M":
+        return np.asarray(pd.DatetimeIndex(column).as_unit("ns").asi8, dtype=np.int64)
+    times = pd.to_datetime(column, utc=True)
     return np.asarray(times.dt.as_unit("ns").to_numpy(dtype="datetime64[ns]").view(np.int64))
 
 
@@ -163,11 +202,15 @@ def _jump_fixes(
     """Row positions of fixes that the GPS jump rule removes (see the module docstring)."""
     alive = np.flatnonzero(~np.isnan(lat_deg) & ~np.isnan(lon_deg))
     removed: list[NDArray[np.intp]] = []
+    # Radians and cosines once per fix (elementwise, so the same values as per pair).
+    lat_rad = np.radians(lat_deg)
+    lon_rad = np.radians(lon_deg)
+    cos_lat = np.cos(lat_rad)
     for _ in range(GPS_JUMP_MAX_PASSES):
         if alive.size < 2:
             break
-        step_m = haversine_m(lat_deg[alive[:-1]], lon_deg[alive[:-1]], lat_deg[alive[1:]],
-                             lon_deg[alive[1:]])
+        a, b = alive[:-1], alive[1:]
+        step_m = _haversine_rad_m(lat_rad[a], lon_rad[a], lat_rad[b], lon_rad[b], cos_lat[a], cos_lat[b])
         dt_s = np.diff(time_s[alive])
         with np.errstate(divide="ignore", invalid="ignore"):
             implied_mps = np.where(dt_s > 0, step_m / np.where(dt_s > 0, dt_s, 1.0), np.inf)
@@ -211,64 +254,87 @@ def clean_records(
         something to the number of rows (row rules) or cells (value rules) changed.
     """
     counts: dict[str, int] = {}
-    frame = records.copy()
     time_col = Col.TIME.value
+    series = dict(records.items())  # one pass: column look-ups by label are slow
+    names = list(series)
+    # Work on numpy arrays: ``rows`` selects and orders the kept rows (None = all, as
+    # they are); ``changed`` holds the new float64 values of columns a rule altered.
+    rows: NDArray[np.intp] | None = None
+    time_ns: NDArray[np.int64] | None = None
+    changed: dict[str, FloatArray] = {}
 
-    if time_col in frame.columns and len(frame) > 0:
-        time_ns = _time_ns(frame)
+    if time_col in names and len(records) > 0:
+        time_ns = _time_ns(series[time_col])
         missing = time_ns == np.iinfo(np.int64).min
         if missing.any():
             counts["time_missing"] = int(missing.sum())
-            frame = frame.iloc[np.flatnonzero(~missing)]
-            time_ns = time_ns[~missing]
+            rows = np.flatnonzero(~missing)
+            time_ns = time_ns[rows]
         order = np.argsort(time_ns, kind="stable")
         moved = int((order != np.arange(order.size)).sum())
         if moved:
             counts["time_unsorted"] = moved
-            frame = frame.iloc[order]
+            rows = order if rows is None else rows[order]
             time_ns = time_ns[order]
         duplicate = np.zeros(time_ns.size, dtype=bool)
         if time_ns.size > 1:
             duplicate[:-1] = time_ns[:-1] == time_ns[1:]  # keep the last of each run
         if duplicate.any():
             counts["time_duplicate"] = int(duplicate.sum())
-            frame = frame.iloc[np.flatnonzero(~duplicate)]
-    frame = frame.reset_index(drop=True)
+            keep = np.flatnonzero(~duplicate)
+            rows = keep if rows is None else rows[keep]
+            time_ns = time_ns[keep]
+
+    def values_of(column: str) -> FloatArray:
+        """The current float64 values of ``column`` on the kept rows (a new array)."""
+        if column in changed:
+            return changed[column]
+        values = _float_values(series[column])
+        return values[rows] if rows is not None else values.copy()
 
     for rule, column, is_bad in _VALUE_RULES:
-        if column not in frame.columns:
+        if column not in names:
             continue
-        values = _float_column(frame, column)
+        values = values_of(column)
         bad = is_bad(values) & ~np.isnan(values)
         if bad.any():
             counts[rule] = int(bad.sum())
             values[bad] = np.nan
-            frame[column] = values
+            changed[column] = values
 
     lat_col, lon_col = Col.LAT_DEG.value, Col.LON_DEG.value
-    if lat_col in frame.columns and lon_col in frame.columns:
-        lat = _float_column(frame, lat_col)
-        lon = _float_column(frame, lon_col)
+    if lat_col in names and lon_col in names:
+        lat = values_of(lat_col)
+        lon = values_of(lon_col)
         with np.errstate(invalid="ignore"):
             invalid = (
                 (lat < -90.0) | (lat > 90.0) | (lon < -180.0) | (lon > 180.0)
                 | ((lat == 0.0) & (lon == 0.0))
                 | (np.isnan(lat) != np.isnan(lon))
             )
-        changed = int((invalid & ~np.isnan(lat)).sum() + (invalid & ~np.isnan(lon)).sum())
-        if changed:
-            counts["position_invalid"] = changed
+        n_changed = int((invalid & ~np.isnan(lat)).sum() + (invalid & ~np.isnan(lon)).sum())
+        if n_changed:
+            counts["position_invalid"] = n_changed
             lat[invalid] = np.nan
             lon[invalid] = np.nan
-        if time_col in frame.columns and len(frame) > 1:
-            time_s = _time_ns(frame).astype(np.float64) / 1e9
+        if time_ns is not None and time_ns.size > 1:
+            time_s = time_ns.astype(np.float64) / 1e9
             jumps = _jump_fixes(lat, lon, time_s, max_speed_mps=max_gps_speed_mps)
             if jumps.size:
                 counts["gps_jump"] = 2 * int(jumps.size)
                 lat[jumps] = np.nan
                 lon[jumps] = np.nan
-        if changed or counts.get("gps_jump"):
-            frame[lat_col] = lat
-            frame[lon_col] = lon
+        if n_changed or counts.get("gps_jump"):
+            changed[lat_col] = lat
+            changed[lon_col] = lon
 
+    columns: dict[Hashable, object] = {}
+    for name in names:
+        if name in changed:
+            columns[name] = changed[name]
+            continue
+        data = series[name].array
+        columns[name] = data.take(rows) if rows is not None else data.copy()
+    frame = _frame(columns, len(rows) if rows is not None else len(records))
+    frame.attrs = dict(records.attrs)
     return frame, CleaningReport(counts=counts)

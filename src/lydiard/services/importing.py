@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -22,7 +23,8 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, and_, insert, select, update
+from numpy.typing import NDArray
+from sqlalchemy import Connection, and_, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from lydiard.domain.activity import Activity
@@ -31,11 +33,11 @@ from lydiard.domain.daily import DailyImport, DailyObservation, SessionLog
 from lydiard.errors import IngestError, LydiardError, UnsupportedFormatError
 from lydiard.services import audit
 from lydiard.services.access import Actor, check_athlete
-from lydiard.services.athletes import load_athlete, threshold_history
+from lydiard.services.athletes import AthleteInfo, ThresholdValue, load_athlete, threshold_history
 from lydiard.services.context import Context, new_id
 from lydiard.services.session_metrics import compute_session_metrics, session_metrics_row
-from lydiard.storage.engine import translate_db_errors
-from lydiard.storage.streams import write_streams
+from lydiard.storage.engine import StagedFile, translate_db_errors
+from lydiard.storage.streams import insert_sample_blocks, sample_block_rows
 from lydiard.storage.tables import (
     activities,
     daily_observations,
@@ -200,22 +202,25 @@ def _import_items(
                 _emit(ctx, report, athlete_id, ItemResult(source, it.name, "skipped", "Strava activity index (names, gear, RPE)"), progress)
             except LydiardError as exc:
                 _emit(ctx, report, athlete_id, ItemResult(source, it.name, "failed", str(exc)), progress)
-    for it in items:
-        if it.kind == "strava_activities_csv":
-            continue
-        if it.kind == "other" and it.error is None:
-            _emit(ctx, report, athlete_id, ItemResult(source, it.name, "skipped", "not a workout or daily-data file"), progress)
-            continue
-        if it.error is not None or it.data is None:
-            _emit(ctx, report, athlete_id, ItemResult(source, it.name, "failed", it.error or "unreadable"), progress)
-            continue
-        if it.kind == "activity":
-            meta = _strava_lookup(strava_meta, it.name)
-            result = import_activity_bytes(ctx, actor, athlete_id, data=it.data, name=it.name, source=source,
-                                           meta=meta)
-        else:
-            result = _import_daily_bytes(ctx, actor, athlete_id, name=it.name, data=it.data, source=source)
-        _emit(ctx, report, athlete_id, result, progress)
+    with ImportBatch(ctx, actor, athlete_id) as batch:
+        for it in items:
+            if it.kind == "strava_activities_csv":
+                continue
+            if it.kind == "activity" and it.error is None and it.data is not None:
+                meta = _strava_lookup(strava_meta, it.name)
+                done = batch.add(data=it.data, name=it.name, source=source, meta=meta)
+            elif it.kind == "other" and it.error is None:
+                done = batch.note(ItemResult(source, it.name, "skipped", "not a workout or daily-data file"))
+            elif it.error is not None or it.data is None:
+                done = batch.note(ItemResult(source, it.name, "failed", it.error or "unreadable"))
+            else:  # daily data may link logged sessions to activities: commit those first
+                for result in batch.flush():
+                    _emit(ctx, report, athlete_id, result, progress)
+                done = [_import_daily_bytes(ctx, actor, athlete_id, name=it.name, data=it.data, source=source)]
+            for result in done:
+                _emit(ctx, report, athlete_id, result, progress)
+        for result in batch.flush():
+            _emit(ctx, report, athlete_id, result, progress)
 
 
 def _strava_lookup(meta: dict[str, Any], name: str) -> Any:
@@ -234,104 +239,309 @@ def import_activity_bytes(
     ctx: Context, actor: Actor, athlete_id: str, *, data: bytes, name: str, source: str, meta: Any = None,
 ) -> ItemResult:
     """Parse and store one workout file atomically; never raises for bad input (the result says why)."""
-    from lydiard.ingest.activity import read_activity
-
-    sha = hashlib.sha256(data).hexdigest()
-    with translate_db_errors(), ctx.engine.connect() as conn:
-        seen = conn.execute(
-            select(stored_files.c.original_name).where(
-                stored_files.c.athlete_id == athlete_id, stored_files.c.sha256 == sha)
-        ).first()
-    if seen is not None:
-        return ItemResult(source, name, "duplicate", f"same file already imported ({seen.original_name})")
-    try:
-        act = read_activity(data, name=name, max_bytes=ctx.settings.max_file_bytes)
-    except LydiardError as exc:
-        return ItemResult(source, name, "failed", str(exc))
-    except Exception as exc:  # a parser bug must not stop the batch; it is reported, not hidden
-        log.exception("unexpected error reading %s", name)
-        return ItemResult(source, name, "failed", f"internal error while reading ({type(exc).__name__}: {exc})")
-    if meta is not None:
-        act = replace(act, summary=replace(act.summary, name=getattr(meta, "name", None) or act.summary.name))
-    try:
-        return _store_activity(ctx, actor, athlete_id, act=act, data=data, sha=sha, name=name, source=source, meta=meta)
-    except LydiardError as exc:
-        return ItemResult(source, name, "failed", str(exc))
+    with ImportBatch(ctx, actor, athlete_id, background=False) as batch:
+        results = batch.add(data=data, name=name, source=source, meta=meta)
+        results += batch.flush()
+    return results[0]
 
 
-def _store_activity(
-    ctx: Context, actor: Actor, athlete_id: str, *, act: Activity, data: bytes, sha: str, name: str, source: str,
-    meta: Any,
-) -> ItemResult:
-    started_at = act.summary.started_at
-    with translate_db_errors(), ctx.engine.connect() as conn:
-        athlete = load_athlete(conn, athlete_id)
-        dup = conn.execute(
-            select(activities.c.id, activities.c.name).where(
-                and_(
-                    activities.c.athlete_id == athlete_id,
-                    activities.c.sport == act.summary.sport,
-                    activities.c.started_at >= started_at - DUPLICATE_START_TOLERANCE,
-                    activities.c.started_at <= started_at + DUPLICATE_START_TOLERANCE,
-                )
+@dataclass
+class _Pending:
+    """A parsed and checked file whose rows wait for its original to be durable."""
+
+    name: str
+    source: str
+    sha: str
+    sport: str
+    started_at: datetime
+    day: date
+    activity_id: str
+    staged: StagedFile
+    durable: Future[None] | None  #: the background fsync of the original (None: done)
+    stored_file_row: dict[str, Any]
+    activity_row: dict[str, Any]
+    block_rows: list[dict[str, object]]
+    lap_rows: list[dict[str, Any]]
+    rr_rows: list[dict[str, Any]]
+    metrics_row: dict[str, Any]
+    duration_s: float
+    now: datetime
+
+
+_SEEN_FILE = select(stored_files.c.original_name).where(
+    stored_files.c.athlete_id == bindparam("athlete_id"), stored_files.c.sha256 == bindparam("sha256"))
+_SAME_START = select(activities.c.id, activities.c.name).where(
+    activities.c.athlete_id == bindparam("athlete_id"),
+    activities.c.sport == bindparam("sport"),
+    activities.c.started_at >= bindparam("earliest", type_=activities.c.started_at.type),
+    activities.c.started_at <= bindparam("latest", type_=activities.c.started_at.type),
+)
+_INSERT_STORED_FILE = insert(stored_files)
+_INSERT_ACTIVITY = insert(activities)
+_INSERT_LAPS = insert(laps)
+_INSERT_RR = insert(rr_intervals)
+_INSERT_METRICS = insert(session_metrics)
+_LAP_FIELDS = ("duration_s", "distance_m", "avg_hr_bpm", "max_hr_bpm", "avg_power_w")
+#: RR intervals per stored chunk (one row).
+RR_PER_CHUNK = 65536
+
+
+class ImportBatch:
+    """Imports workout files of one athlete, one after another, fast and durably.
+
+    Per batch, the athlete and their threshold history are read once. Per file, the original is written under a temporary
+    name and made durable (fsync, rename, directory fsync) on a background thread
+    while the next file is parsed and measured; the file's rows are committed, in one
+    transaction per file, only once its original is durable. So each file is still
+    imported atomically, and a committed row never references a file that a crash
+    could lose. A file that would collide with one still waiting (same bytes, or same
+    sport and start) waits until the earlier one is committed, so duplicate checks see
+    exactly what they would see one file at a time.
+
+    ``add`` and ``flush`` return the results of finished files, in the order added.
+    """
+
+    def __init__(self, ctx: Context, actor: Actor, athlete_id: str, *, background: bool = True) -> None:
+        self.ctx = ctx
+        self.actor = actor
+        self.athlete_id = athlete_id
+        self._athlete: AthleteInfo | None = None
+        self._history: list[ThresholdValue] | None = None
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lydiard-fsync") if background else None
+        self._queue: deque[_Pending | ItemResult] = deque()
+
+    def __enter__(self) -> ImportBatch:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Give up files not committed yet (their originals may stay as harmless orphans)."""
+        for entry in self._queue:
+            if isinstance(entry, _Pending):
+                self._settle(entry, raise_errors=False)
+        self._queue.clear()
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+            self._executor = None
+
+    def invalidate(self) -> None:
+        """Forget the cached athlete and thresholds (after changing them mid-batch)."""
+        self._athlete = None
+        self._history = None
+
+    # ------------------------------------------------------------------ public steps
+
+    def add(self, *, data: bytes, name: str, source: str, meta: Any = None) -> list[ItemResult]:
+        """Read, check and stage one workout file; returns the results now final."""
+        try:
+            entry = self._prepare(data=data, name=name, source=source, meta=meta)
+        except BaseException:
+            self._commit_pending(keep=None)  # files before this one are imported, as one at a time
+            raise
+        # Keep the newest file waiting (its fsync overlaps the next file's parsing);
+        # everything before it can be committed now.
+        self._commit_pending(keep=entry if isinstance(entry, _Pending) else None)
+        self._queue.append(entry)
+        return self._pop_finished()
+
+    def note(self, result: ItemResult) -> list[ItemResult]:
+        """Queue the result of an item handled elsewhere, keeping the order of results."""
+        self._queue.append(result)
+        return self._pop_finished()
+
+    def flush(self) -> list[ItemResult]:
+        """Commit every waiting file; returns the remaining results."""
+        self._commit_pending(keep=None)
+        return self._pop_finished()
+
+    # ------------------------------------------------------------------ internals
+
+    def _pop_finished(self) -> list[ItemResult]:
+        out: list[ItemResult] = []
+        while self._queue and isinstance(self._queue[0], ItemResult):
+            out.append(self._queue.popleft())  # type: ignore[arg-type]
+        return out
+
+    def _commit_pending(self, *, keep: _Pending | None) -> None:
+        """Commit every waiting file except ``keep``, in order; their results take their places."""
+        for i, entry in enumerate(self._queue):
+            if isinstance(entry, _Pending) and entry is not keep:
+                self._queue[i] = self._commit(entry)
+
+    def _athlete_info(self, conn: Connection) -> AthleteInfo:
+        if self._athlete is None:
+            self._athlete = load_athlete(conn, self.athlete_id)
+        return self._athlete
+
+    def _threshold_history(self, conn: Connection) -> list[ThresholdValue]:
+        if self._history is None:
+            self._history = threshold_history(conn, self.athlete_id)
+        return self._history
+
+    def _waiting(self) -> list[_Pending]:
+        return [e for e in self._queue if isinstance(e, _Pending)]
+
+    def _prepare(self, *, data: bytes, name: str, source: str, meta: Any) -> _Pending | ItemResult:
+        from lydiard.ingest.activity import read_activity
+
+        ctx = self.ctx
+        sha = hashlib.sha256(data).hexdigest()
+        if any(p.sha == sha for p in self._waiting()):
+            self._commit_pending(keep=None)
+        with translate_db_errors(), ctx.engine.connect() as conn:
+            seen = conn.execute(_SEEN_FILE, {"athlete_id": self.athlete_id, "sha256": sha}).first()
+        if seen is not None:
+            return ItemResult(source, name, "duplicate", f"same file already imported ({seen.original_name})")
+        try:
+            act = read_activity(data, name=name, max_bytes=ctx.settings.max_file_bytes)
+        except LydiardError as exc:
+            return ItemResult(source, name, "failed", str(exc))
+        except Exception as exc:  # a parser bug must not stop the batch; it is reported, not hidden
+            log.exception("unexpected error reading %s", name)
+            return ItemResult(source, name, "failed", f"internal error while reading ({type(exc).__name__}: {exc})")
+        if meta is not None:
+            act = replace(act, summary=replace(act.summary, name=getattr(meta, "name", None) or act.summary.name))
+        try:
+            return self._check_and_stage(act, data=data, sha=sha, name=name, source=source, meta=meta)
+        except LydiardError as exc:
+            return ItemResult(source, name, "failed", str(exc))
+
+    def _check_and_stage(
+        self, act: Activity, *, data: bytes, sha: str, name: str, source: str, meta: Any,
+    ) -> _Pending | ItemResult:
+        ctx = self.ctx
+        s = act.summary
+        started_at = s.started_at
+        if any(p.sport == s.sport and abs(p.started_at - started_at) <= DUPLICATE_START_TOLERANCE
+               for p in self._waiting()):
+            self._commit_pending(keep=None)
+        with translate_db_errors(), ctx.engine.connect() as conn:
+            athlete = self._athlete_info(conn)
+            dup = conn.execute(_SAME_START, {
+                "athlete_id": self.athlete_id, "sport": s.sport,
+                "earliest": started_at - DUPLICATE_START_TOLERANCE, "latest": started_at + DUPLICATE_START_TOLERANCE,
+            }).first()
+            history = self._threshold_history(conn)
+        day = _local_day(started_at, athlete.tz)
+        if dup is not None:
+            return ItemResult(source, name, "duplicate",
+                              f"an activity with the same sport and start ({started_at:%Y-%m-%d %H:%M} UTC) exists",
+                              activity_id=dup.id)
+        rpe = getattr(meta, "perceived_exertion", None) if meta is not None else None
+        metrics = compute_session_metrics(act, day=day, history=history, sex=athlete.sex, rpe=rpe)
+        # Content-addressed and atomic; made durable in the background, committed below.
+        staged = ctx.files.stage(data, sha256=sha)
+        durable: Future[None] | None = None
+        if self._executor is not None:
+            durable = self._executor.submit(ctx.files.commit, staged)
+        else:
+            ctx.files.commit(staged)
+        activity_id = new_id()
+        now = ctx.clock()
+        rec = act.records
+        try:
+            block_rows = _sample_rows(activity_id, rec, started_at)
+            pending = _Pending(
+                name=name, source=source, sha=sha, sport=s.sport, started_at=started_at, day=day,
+                activity_id=activity_id, staged=staged, durable=durable,
+                stored_file_row=dict(athlete_id=self.athlete_id, sha256=sha, size_bytes=len(data),
+                                     original_name=name[:500], created_at=now),
+                activity_row=dict(
+                    id=activity_id, athlete_id=self.athlete_id, file_sha256=sha, source_format=act.source_format,
+                    sport=s.sport, sub_sport=s.sub_sport, name=(s.name or Path(name).stem)[:300],
+                    gear=getattr(meta, "gear", None) if meta is not None else None,
+                    device=(s.device or None), started_at=started_at, day=day, duration_s=float(s.duration_s),
+                    moving_time_s=float(s.moving_time_s), distance_m=_f(s.distance_m), avg_hr_bpm=_f(s.avg_hr_bpm),
+                    max_hr_bpm=_f(s.max_hr_bpm), avg_power_w=_f(s.avg_power_w), rpe=_f(rpe), n_samples=len(rec),
+                    cleaning=dict(act.cleaning.counts) or None, created_at=now,
+                ),
+                block_rows=block_rows,
+                lap_rows=_lap_rows(activity_id, act.laps),
+                rr_rows=_rr_rows(activity_id, act.rr_ms),
+                metrics_row=session_metrics_row(activity_id, metrics, now),
+                duration_s=float(s.duration_s),
+                now=now,
             )
-        ).first()
-        history = threshold_history(conn, athlete_id)
-    day = _local_day(started_at, athlete.tz)
-    if dup is not None:
-        return ItemResult(source, name, "duplicate",
-                          f"an activity with the same sport and start ({started_at:%Y-%m-%d %H:%M} UTC) exists",
-                          activity_id=dup.id)
-    rpe = getattr(meta, "perceived_exertion", None) if meta is not None else None
-    metrics = compute_session_metrics(act, day=day, history=history, sex=athlete.sex, rpe=rpe)
-    activity_id = new_id()
-    ctx.files.put(data)  # content-addressed and atomic; an orphan after a crash is harmless
-    now = ctx.clock()
-    rec = act.records
-    t0 = pd.Timestamp(started_at)
-    try:
-        with translate_db_errors(), ctx.engine.begin() as conn:
-            conn.execute(insert(stored_files).values(athlete_id=athlete_id, sha256=sha, size_bytes=len(data),
-                                                     original_name=name[:500], created_at=now))
-            s = act.summary
-            conn.execute(insert(activities).values(
-                id=activity_id, athlete_id=athlete_id, file_sha256=sha, source_format=act.source_format,
-                sport=s.sport, sub_sport=s.sub_sport, name=(s.name or Path(name).stem)[:300],
-                gear=getattr(meta, "gear", None) if meta is not None else None,
-                device=(s.device or None), started_at=started_at, day=day, duration_s=float(s.duration_s),
-                moving_time_s=float(s.moving_time_s), distance_m=_f(s.distance_m), avg_hr_bpm=_f(s.avg_hr_bpm),
-                max_hr_bpm=_f(s.max_hr_bpm), avg_power_w=_f(s.avg_power_w), rpe=_f(rpe), n_samples=len(rec),
-                cleaning=dict(act.cleaning.counts) or None, created_at=now,
-            ))
-            if len(rec):
-                elapsed_s = (rec[Col.TIME.value] - t0).dt.total_seconds().to_numpy(dtype=np.float64)
-                write_streams(conn, activity_id, elapsed_s=np.asarray(elapsed_s, dtype=np.float64),
-                              channels={c: rec[c].to_numpy(dtype=np.float64) for c in SAMPLE_COLUMNS})
-            if len(act.laps):
-                lap_rows = []
-                for i, lap in enumerate(act.laps.itertuples(index=False)):
-                    st = getattr(lap, "started_at", None)
-                    lap_rows.append((activity_id, i, None if pd.isna(st) else pd.Timestamp(st).to_pydatetime(),
-                                     _f(lap.duration_s), _f(lap.distance_m), _f(lap.avg_hr_bpm),
-                                     _f(lap.max_hr_bpm), _f(lap.avg_power_w)))
-                conn.execute(insert(laps), [dict(zip(("activity_id", "lap_index", "started_at", "duration_s",
-                                                        "distance_m", "avg_hr_bpm", "max_hr_bpm", "avg_power_w"),
-                                                       r, strict=True)) for r in lap_rows])
-            if act.rr_ms.size:
-                rr = np.asarray(act.rr_ms, dtype="<f4")
-                chunk = 65536
-                conn.execute(insert(rr_intervals), [
-                    {"activity_id": activity_id, "chunk": i // chunk, "rr_ms_f32": rr[i:i + chunk].tobytes()}
-                    for i in range(0, rr.size, chunk)
-                ])
-            conn.execute(insert(session_metrics).values(**session_metrics_row(activity_id, metrics, now)))
-            _link_session_logs(conn, athlete_id, activity_id, act, day)
-            audit.record(conn, actor, athlete_id=athlete_id, action="activity.import", at=now,
-                         activity_id=activity_id, file=name[:200])
-    except IntegrityError:
-        # A concurrent import of the same file won the race: nothing of ours was kept.
-        return ItemResult(source, name, "duplicate", "imported concurrently by another run")
-    return ItemResult(source, name, "imported", None, activity_id=activity_id, days=(day,))
+        except BaseException:
+            self._settle_future(durable)
+            raise
+        return pending
+
+    @staticmethod
+    def _settle_future(durable: Future[None] | None) -> None:
+        if durable is not None:
+            durable.exception()  # wait; the error (if any) is the caller's to report
+
+    def _settle(self, p: _Pending, *, raise_errors: bool) -> None:
+        """Wait until the original of ``p`` is durable."""
+        if p.durable is None:
+            return
+        if raise_errors:
+            p.durable.result()
+        else:
+            self._settle_future(p.durable)
+        p.durable = None
+
+    def _commit(self, p: _Pending) -> ItemResult:
+        self._settle(p, raise_errors=True)  # the original is on disk before its row commits
+        try:
+            with translate_db_errors(), self.ctx.engine.begin() as conn:
+                conn.execute(_INSERT_STORED_FILE, p.stored_file_row)
+                conn.execute(_INSERT_ACTIVITY, p.activity_row)
+                insert_sample_blocks(conn, p.block_rows)
+                if p.lap_rows:
+                    conn.execute(_INSERT_LAPS, p.lap_rows)
+                if p.rr_rows:
+                    conn.execute(_INSERT_RR, p.rr_rows)
+                conn.execute(_INSERT_METRICS, p.metrics_row)
+                _link_session_logs(conn, self.athlete_id, p.activity_id, p.started_at, p.duration_s, p.day)
+                audit.record(conn, self.actor, athlete_id=self.athlete_id, action="activity.import", at=p.now,
+                             activity_id=p.activity_id, file=p.name[:200])
+        except IntegrityError:
+            # A concurrent import of the same file won the race: nothing of ours was kept.
+            return ItemResult(p.source, p.name, "duplicate", "imported concurrently by another run")
+        except LydiardError as exc:
+            return ItemResult(p.source, p.name, "failed", str(exc))
+        return ItemResult(p.source, p.name, "imported", None, activity_id=p.activity_id, days=(p.day,))
+
+
+def _sample_rows(activity_id: str, rec: pd.DataFrame, started_at: datetime) -> list[dict[str, object]]:
+    if not len(rec):
+        return []
+    columns = dict(rec.items())
+    t0_ns = pd.Timestamp(started_at).value
+    time_ns = pd.DatetimeIndex(columns[Col.TIME.value]).as_unit("ns").asi8
+    elapsed_s = np.asarray((time_ns - t0_ns) / 1_000_000_000, dtype=np.float64)
+    channels = {c: columns[c].to_numpy(dtype=np.float64) for c in SAMPLE_COLUMNS}
+    return sample_block_rows(activity_id, elapsed_s=elapsed_s, channels=channels)
+
+
+def _lap_rows(activity_id: str, lap_frame: pd.DataFrame) -> list[dict[str, Any]]:
+    n = len(lap_frame)
+    if not n:
+        return []
+    columns = dict(lap_frame.items())
+    started = columns.get("started_at")
+    starts: list[datetime | None] = [None] * n
+    if started is not None:
+        starts = [None if pd.isna(st) else pd.Timestamp(st).to_pydatetime() for st in started.tolist()]
+    values = {f: [_f(v) for v in columns[f].tolist()] for f in _LAP_FIELDS}
+    return [
+        {"activity_id": activity_id, "lap_index": i, "started_at": starts[i], **{f: values[f][i] for f in _LAP_FIELDS}}
+        for i in range(n)
+    ]
+
+
+def _rr_rows(activity_id: str, rr_ms: NDArray[np.float64]) -> list[dict[str, Any]]:
+    if not rr_ms.size:
+        return []
+    rr = np.asarray(rr_ms, dtype="<f4")
+    return [
+        {"activity_id": activity_id, "chunk": i // RR_PER_CHUNK, "rr_ms_f32": rr[i:i + RR_PER_CHUNK].tobytes()}
+        for i in range(0, rr.size, RR_PER_CHUNK)
+    ]
 
 
 def _f(x: Any) -> float | None:
@@ -344,15 +554,19 @@ def _f(x: Any) -> float | None:
     return None if np.isnan(v) else v
 
 
-def _link_session_logs(conn: Connection, athlete_id: str, activity_id: str, act: Activity, day: date) -> None:
+_OPEN_LOGS_OF_DAY = select(session_logs.c.id, session_logs.c.started_at, session_logs.c.sport, session_logs.c.rpe).where(
+    session_logs.c.athlete_id == bindparam("athlete_id"),
+    session_logs.c.day == bindparam("day", type_=session_logs.c.day.type),
+    session_logs.c.activity_id.is_(None),
+)
+
+
+def _link_session_logs(conn: Connection, athlete_id: str, activity_id: str, started_at: datetime, duration_s: float,
+                       day: date) -> None:
     """A logged session (sRPE app, Fitbit) that is this file's session is linked, not counted twice."""
-    rows = conn.execute(
-        select(session_logs.c.id, session_logs.c.started_at, session_logs.c.sport, session_logs.c.rpe).where(
-            session_logs.c.athlete_id == athlete_id, session_logs.c.day == day,
-            session_logs.c.activity_id.is_(None))
-    ).all()
+    rows = conn.execute(_OPEN_LOGS_OF_DAY, {"athlete_id": athlete_id, "day": day}).all()
     for r in rows:
-        if _same_session(r.started_at, act.summary.started_at, act.summary.duration_s):
+        if _same_session(r.started_at, started_at, duration_s):
             conn.execute(update(session_logs).where(session_logs.c.id == r.id).values(activity_id=activity_id))
             if r.rpe is not None:
                 conn.execute(update(activities).where(activities.c.id == activity_id).values(rpe=r.rpe))
@@ -517,6 +731,7 @@ def import_run_items(ctx: Context, actor: Actor, athlete_id: str, run_id: str) -
 
 
 __all__ = [
+    "ImportBatch",
     "ImportReport",
     "IngestError",
     "ItemResult",

@@ -148,6 +148,9 @@ class FileStore:
     def commit(self, staged: StagedFile) -> None:
         """Make a staged file durable, then visible under its content address."""
         if staged.tmp is None:
+            # Stored already (its data was fsynced before its rename); its name may have
+            # been written just now by another process: make sure it is on disk too.
+            _fsync_dir(staged.dest.parent)
             return
         try:
             fd = os.open(staged.tmp, os.O_RDONLY)

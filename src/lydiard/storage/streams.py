@@ -1,9 +1,25 @@
-"""Columnar storage of activity samples (see ``tables.sample_blocks``)."""
+"""Columnar storage of activity samples (see ``tables.sample_blocks``).
+
+Each channel of a block is one blob of little-endian float64 values (lossless: the
+stored samples are exactly the cleaned samples, so metrics recomputed from storage
+equal those computed at import). Codec, chosen for import speed (measured on the
+shared FIT corpus, 45.5 MB of float64 channels: zlib level 1 took 364 ms and gave
+8.5 MB; zstd level 1 took 140 ms and gave 7.4 MB; float32 was not used because it
+is lossy for speed, distance, altitude and positions, and checking per channel
+whether float32 is exact cost more than it saved):
+
+* ``0x01`` + zstd (level 1) frame, written when pyarrow's zstd codec is available;
+* otherwise a bare zlib stream (the original format; its first byte is a zlib CMF
+  byte whose low nibble is 8, so it can never start with ``0x01``).
+
+Both are read back.
+"""
 
 from __future__ import annotations
 
 import zlib
 from collections.abc import Mapping
+from typing import Any, Final
 
 import numpy as np
 import pandas as pd
@@ -17,29 +33,56 @@ from lydiard.storage.tables import sample_blocks
 #: Samples per stored block (one row).
 SAMPLES_PER_BLOCK = 65_536
 _DTYPE = np.dtype("<f8")
+_ZSTD_TAG: Final = b"\x01"
+_ZSTD_LEVEL: Final = 1
+
+
+def _zstd_codec() -> Any:
+    try:
+        import pyarrow as pa
+    except ImportError:  # pragma: no cover - pyarrow is a dependency
+        return None
+    if not pa.Codec.is_available("zstd"):  # pragma: no cover - standard wheels have it
+        return None
+    return pa.Codec("zstd", compression_level=_ZSTD_LEVEL)
+
+
+_ZSTD: Final = _zstd_codec()
 
 
 def _pack(values: NDArray[np.float64]) -> bytes:
-    return zlib.compress(np.ascontiguousarray(values, dtype=_DTYPE).tobytes(), 1)
+    raw = np.ascontiguousarray(values, dtype=_DTYPE)
+    if _ZSTD is not None:
+        packed: bytes = _ZSTD.compress(raw, asbytes=True)
+        return _ZSTD_TAG + packed
+    return zlib.compress(raw.tobytes(), 1)
 
 
 def _unpack(blob: bytes, n: int, *, what: str) -> NDArray[np.float64]:
+    blob = bytes(blob)
     try:
-        arr = np.frombuffer(zlib.decompress(blob), dtype=_DTYPE)
-    except zlib.error as exc:
+        if blob[:1] == _ZSTD_TAG:
+            if _ZSTD is None:
+                raise CorruptFileError(what, "stored samples use zstd, which this pyarrow lacks")
+            raw: bytes = _ZSTD.decompress(
+                memoryview(blob)[1:], decompressed_size=n * _DTYPE.itemsize, asbytes=True
+            )
+        else:
+            raw = zlib.decompress(blob)
+        arr = np.frombuffer(raw, dtype=_DTYPE)
+    except (zlib.error, OSError, ValueError) as exc:
         raise CorruptFileError(what, f"stored samples are damaged ({exc})") from exc
     if arr.size != n:
         raise CorruptFileError(what, f"stored block holds {arr.size} samples, expected {n}")
     return arr.astype(np.float64)
 
 
-def write_streams(
-    conn: Connection, activity_id: str, *, elapsed_s: NDArray[np.float64],
-    channels: Mapping[str, NDArray[np.float64]],
-) -> int:
-    """Store the samples of one activity; returns the number of samples."""
+def sample_block_rows(
+    activity_id: str, *, elapsed_s: NDArray[np.float64], channels: Mapping[str, NDArray[np.float64]],
+) -> list[dict[str, object]]:
+    """The ``sample_blocks`` rows of one activity, packed (no database access)."""
     n = int(elapsed_s.size)
-    rows = []
+    rows: list[dict[str, object]] = []
     for b, lo in enumerate(range(0, n, SAMPLES_PER_BLOCK)):
         hi = min(n, lo + SAMPLES_PER_BLOCK)
         row: dict[str, object] = {"activity_id": activity_id, "block": b, "n_samples": hi - lo,
@@ -52,9 +95,25 @@ def write_streams(
             part = col[lo:hi]
             row[name] = None if np.isnan(part).all() else _pack(part)
         rows.append(row)
+    return rows
+
+
+_INSERT_BLOCKS: Final = insert(sample_blocks)
+
+
+def insert_sample_blocks(conn: Connection, rows: list[dict[str, object]]) -> None:
+    """Insert rows made by :func:`sample_block_rows` (one executemany)."""
     if rows:
-        conn.execute(insert(sample_blocks), rows)
-    return n
+        conn.execute(_INSERT_BLOCKS, rows)
+
+
+def write_streams(
+    conn: Connection, activity_id: str, *, elapsed_s: NDArray[np.float64],
+    channels: Mapping[str, NDArray[np.float64]],
+) -> int:
+    """Store the samples of one activity; returns the number of samples."""
+    insert_sample_blocks(conn, sample_block_rows(activity_id, elapsed_s=elapsed_s, channels=channels))
+    return int(elapsed_s.size)
 
 
 def read_streams(conn: Connection, activity_id: str, *, started_at: pd.Timestamp) -> pd.DataFrame:

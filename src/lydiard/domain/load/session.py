@@ -125,10 +125,10 @@ class SessionMetrics:
     mmp_hr_bpm: pd.Series | None = field(default=None, compare=False)
 
 
-def _channel(records: pd.DataFrame, column: str) -> FloatArray:
-    if column not in records.columns:
-        return np.full(len(records), np.nan)
-    return records[column].to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
+def _channel(columns: dict[Any, pd.Series], n: int, column: str) -> FloatArray:
+    if column not in columns:
+        return np.full(n, np.nan)
+    return columns[column].to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
 
 
 def _finite_or_none(value: float) -> float | None:
@@ -205,7 +205,8 @@ def session_metrics(
         raise InvalidInputError("records need a 'time' column", field="records")
     sport = sport if sport in DEFAULT_TSS_PER_HOUR else "other"
     n = len(records)
-    time_s = elapsed_s(records["time"]) if n else np.zeros(0)
+    columns = dict(records.items())  # one pass: column look-ups by label are slow
+    time_s = elapsed_s(columns["time"]) if n else np.zeros(0)
     hold = hold_durations_s(time_s, max_gap_s=max_gap_s)
     grid = grid_1hz(
         time_s,
@@ -223,7 +224,7 @@ def session_metrics(
         raise InvalidInputError("duration_s must be >= 0", field="duration_s")
     t = thresholds
     raw = {
-        c: _channel(records, c)
+        c: _channel(columns, n, c)
         for c in (Col.HR_BPM, Col.POWER_W, Col.SPEED_MPS, Col.ALTITUDE_M, Col.DISTANCE_M)
     }
     moving = {c: grid.take_moving(v) for c, v in raw.items()}  # gap-collapsed 1 Hz
@@ -329,11 +330,31 @@ def session_metrics(
     )
 
 
+def _mean_maximal_complete(x: FloatArray, durations_s: Sequence[int]) -> FloatArray | None:
+    """:func:`mean_maximal_1hz` for a series without invalid seconds (None otherwise).
+
+    The same arithmetic (same shift, same cumulative sum, same window sums), so the
+    same values, without the bookkeeping of invalid seconds that a complete series
+    does not need (power after pauses are set to 0 W is always complete).
+    """
+    if x.size == 0 or not np.isfinite(x).all() or any(int(d) < 1 for d in durations_s):
+        return None
+    shift = float(np.mean(x))
+    cs = np.concatenate(([0.0], np.cumsum(x - shift)))
+    best = np.full(len(durations_s), np.nan)
+    for k, duration in enumerate(durations_s):
+        d = int(duration)
+        if d <= x.size:
+            best[k] = float(np.max(cs[d:] - cs[:-d])) / d + shift
+    return best
+
+
 def _curve(values_1hz: FloatArray, durations_s: Sequence[int], *, zero: bool) -> pd.Series:
     x = np.nan_to_num(values_1hz, nan=0.0) if zero else values_1hz
+    best = _mean_maximal_complete(x, durations_s)
     return pd.Series(
-        mean_maximal_1hz(x, durations_s=durations_s),
-        index=pd.Index([int(d) for d in durations_s], name="duration_s"),
+        best if best is not None else mean_maximal_1hz(x, durations_s=durations_s),
+        index=pd.Index(np.array([int(d) for d in durations_s], dtype=np.int64), name="duration_s"),
         dtype=np.float64,
     )
 
