@@ -137,7 +137,6 @@ WARNING_REPRODUCERS: dict[str, tuple[str, object]] = {
 
 
 @pytest.mark.parametrize("label", sorted(WARNING_REPRODUCERS))
-@pytest.mark.xfail(strict=True, reason="numpy/pandas warnings leak from the readers; see the report")
 def test_no_foreign_warnings(label: str) -> None:
     seed, edit = WARNING_REPRODUCERS[label]
     assert callable(edit)

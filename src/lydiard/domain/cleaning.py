@@ -144,11 +144,15 @@ def _haversine_rad_m(
     lat1: FloatArray, lon1: FloatArray, lat2: FloatArray, lon2: FloatArray,
     cos_lat1: FloatArray, cos_lat2: FloatArray,
 ) -> FloatArray:
-    """:func:`haversine_m` on radians, with the cosines of the latitudes given."""
-    dlat = lat2 - lat1
-    dlon = lon2 - lon1
-    a = np.sin(dlat / 2.0) ** 2 + cos_lat1 * cos_lat2 * np.sin(dlon / 2.0) ** 2
-    return np.asarray(2.0 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0))))
+    """:func:`haversine_m` on radians, with the cosines of the latitudes given.
+
+    Non-finite coordinates give NaN distances (no floating-point warning).
+    """
+    with np.errstate(invalid="ignore", over="ignore"):
+        dlat = lat2 - lat1
+        dlon = lon2 - lon1
+        a = np.sin(dlat / 2.0) ** 2 + cos_lat1 * cos_lat2 * np.sin(dlon / 2.0) ** 2
+        return np.asarray(2.0 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0))))
 
 
 def _outside(low: float, high: float) -> Callable[[FloatArray], BoolArray]:
