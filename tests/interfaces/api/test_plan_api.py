@@ -215,3 +215,43 @@ def test_plan_page_coach_sees_approve(world: Any, ctx: Context, plan_page: None)
                           data={"csrf_token": coach.csrf, "note": "rest well"}, follow_redirects=False)
     assert r.status_code == 303
     assert world.user("stranger").client.get(f"/athletes/{runner.athlete_id}/plan").status_code == 404
+
+
+def test_plan_page_add_import_generate(world: Any, ctx: Context, plan_page: None) -> None:
+    """Planned sessions can be created from the web too: a form, a CSV/ICS upload, the generator."""
+    p = world.user("solo")
+    base = f"/athletes/{p.athlete_id}/plan"
+    today: date = ctx.clock().date()
+    html = p.client.get(base).text
+    for form in ("add-session-form", "import-plan-form", "generate-plan-form"):
+        assert f'data-testid="{form}"' in html
+
+    def sessions() -> list[dict[str, Any]]:
+        out = p.client.get(f"{API}/athletes/{p.athlete_id}/plan", headers=p.headers).json()["sessions"]
+        assert isinstance(out, list)
+        return out
+
+    day = (today + timedelta(days=2)).isoformat()
+    r = p.client.post(f"{base}/sessions", data={"csrf_token": p.csrf, "day": day, "session_type": "tempo",
+                                                "sport": "run", "minutes": "50", "intensity_target": "Z3"},
+                      follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].endswith("?done=added")
+    assert [(s["day"], s["session_type"], s["duration_s"]) for s in sessions()] == [(day, "tempo", 3000.0)]
+    # bad input: a clear 4xx message and nothing stored changes
+    bad = p.client.post(f"{base}/sessions", data={"csrf_token": p.csrf, "day": day, "session_type": "nap"})
+    assert bad.status_code == 422 and "session_type" in bad.text
+    assert len(sessions()) == 1
+    csv = f"day,sport,session_type,duration_min\n{(today + timedelta(days=3)).isoformat()},run,easy,40\n".encode()
+    r = p.client.post(f"{base}/import", data={"csrf_token": p.csrf}, files={"file": ("plan.csv", csv, "text/csv")},
+                      follow_redirects=False)
+    assert r.status_code == 303, r.text
+    assert len(sessions()) == 2
+    r = p.client.post(f"{base}/generate", data={"csrf_token": p.csrf, "goal_day": (today + timedelta(weeks=12)).isoformat(),
+                                                "goal_sport": "run", "weekly_hours": "6", "pattern": "3:1"},
+                      follow_redirects=False)
+    assert r.status_code == 303
+    from lydiard.services import planning
+    from lydiard.services.access import Actor
+
+    planned = planning.list_sessions(ctx, Actor.system(), p.athlete_id, start=today, end=today + timedelta(weeks=13))
+    assert [s.session_type for s in planned].count("race") == 1 and len(planned) > 20

@@ -9,10 +9,10 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 
-from lydiard.errors import AuthenticationError, InvalidInputError
+from lydiard.errors import AuthenticationError, InvalidInputError, UnsafeInputError
 from lydiard.interfaces.http.deps import ActorDep, CtxDep, UserActorDep
 from lydiard.interfaces.web.render import Renderer
 from lydiard.services import athletes as athlete_svc
@@ -30,7 +30,12 @@ FLASH = {
     "rejected": "Change rejected: the plan stays as it was.",
     "accepted": "Change accepted: the plan is updated.",
     "overridden": "You kept the plan; your note is recorded.",
+    "added": "Session added.",
+    "imported": "Plan file imported.",
+    "generated": "Plan generated: base, build, peak and taper, with recovery weeks.",
 }
+#: Largest plan file (CSV or iCalendar) accepted from the page, in bytes.
+PLAN_UPLOAD_MAX_BYTES = 5 * 1024 * 1024
 
 
 def calendar_weeks(sessions: list[planning.SessionView], *, start: date, weeks: int, today: date,
@@ -166,5 +171,68 @@ def build_router(renderer: Renderer) -> APIRouter:
     for decision in DECISIONS:
         router.add_api_route(f"/athletes/{{athlete_id}}/plan/changes/{{change_id}}/{decision}",
                              make_handler(decision), methods=["POST"], name=f"plan_{decision}")
+
+    def parse_day(text: str, field: str) -> date:
+        try:
+            return date.fromisoformat(text)
+        except ValueError as exc:
+            raise InvalidInputError(f"not a date (YYYY-MM-DD): {text!r}", field=field) from exc
+
+    def after_change(request: Request, ctx: Context, actor: Actor, athlete_id: str, action: Any,
+                     done: str) -> Response:
+        """Run ``action``; on bad input re-render the page with the message (422), else redirect."""
+        try:
+            action()
+        except InvalidInputError as exc:
+            return render(request, ctx, actor, athlete_id, start=None, flash=str(exc), flash_kind="error",
+                          status_code=422)
+        return RedirectResponse(f"/athletes/{athlete_id}/plan?done={done}", status_code=303)
+
+    @router.post("/athletes/{athlete_id}/plan/sessions")
+    def add_session(request: Request, ctx: CtxDep, actor: UserActorDep, athlete_id: str,
+                    day: Annotated[str, Form(max_length=10)],
+                    session_type: Annotated[str, Form(max_length=20)],
+                    sport: Annotated[str, Form(max_length=16)] = "run",
+                    minutes: Annotated[float, Form(ge=0, le=1440)] = 60.0,
+                    intensity_target: Annotated[str, Form(max_length=100)] = "",
+                    notes: Annotated[str, Form(max_length=2000)] = "") -> Response:
+        """Add one planned session (the service validates every field)."""
+        return after_change(request, ctx, actor, athlete_id, lambda: planning.create_session(
+            ctx, actor, athlete_id, day=parse_day(day, "day"), sport=sport, session_type=session_type,
+            duration_s=minutes * 60.0, intensity_target=intensity_target, notes=notes), "added")
+
+    @router.post("/athletes/{athlete_id}/plan/import")
+    async def import_plan(request: Request, ctx: CtxDep, actor: UserActorDep, athlete_id: str,
+                          file: Annotated[UploadFile, File()],
+                          sport: Annotated[str, Form(max_length=16)] = "run") -> Response:
+        """Import planned sessions from a CSV or iCalendar file (at most 5 MB)."""
+        data = await file.read(PLAN_UPLOAD_MAX_BYTES + 1)
+        if len(data) > PLAN_UPLOAD_MAX_BYTES:
+            raise UnsafeInputError(file.filename or "upload", "plan files are limited to 5 MB")
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise InvalidInputError("the plan file is not UTF-8 text", field="file") from exc
+        name = (file.filename or "").lower()
+        is_ical = name.endswith((".ics", ".ical")) or text.lstrip().startswith("BEGIN:VCALENDAR")
+        importer = planning.import_plan_ical if is_ical else planning.import_plan_csv
+        return after_change(request, ctx, actor, athlete_id,
+                            lambda: importer(ctx, actor, athlete_id, text, default_sport=sport), "imported")
+
+    @router.post("/athletes/{athlete_id}/plan/generate")
+    def generate(request: Request, ctx: CtxDep, actor: UserActorDep, athlete_id: str,
+                 goal_day: Annotated[str, Form(max_length=10)],
+                 goal_sport: Annotated[str, Form(max_length=16)] = "run",
+                 goal_type: Annotated[str, Form(max_length=16)] = "race",
+                 weekly_hours: Annotated[float, Form(gt=0, le=40)] = 6.0,
+                 pattern: Annotated[str, Form(max_length=5)] = "3:1") -> Response:
+        """Build a periodised plan towards a goal event (base, build, peak, taper, recovery weeks)."""
+        if pattern not in ("3:1", "2:1"):
+            raise InvalidInputError("recovery pattern must be 3:1 or 2:1", field="pattern")
+        load_weeks, rest_weeks = (int(x) for x in pattern.split(":"))
+        return after_change(request, ctx, actor, athlete_id, lambda: planning.generate_and_store_plan(
+            ctx, actor, athlete_id, goal_day=parse_day(goal_day, "goal_day"), goal_sport=goal_sport,
+            goal_type=goal_type, weekly_hours=weekly_hours, recovery_pattern=(load_weeks, rest_weeks)),
+            "generated")
 
     return router
