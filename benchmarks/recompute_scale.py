@@ -4,15 +4,23 @@ Creates a fresh schema, bulk-loads a simulated cohort with COPY (athletes, one d
 observation row and at most one logged session per athlete-day), then measures in one run:
 
 (a) the computation alone (load → PMC → baselines → stage, ``metric_arrays``) in one process,
-(b) end to end (read with COPY, compute, write with binary COPY + upsert) on a LocalCluster
-    of 1 worker process,
-(c) the same with 2 worker processes, and the speed-up (b) → (c).
+(b) end to end (read one aggregated row per athlete, compute, DELETE + binary COPY into
+    ``daily_metrics``) on a LocalCluster of 1 worker process,
+(c) the same with 2 worker processes, and the speed-up (b) → (c),
+(d) where one chunk's time goes (read / compute / write) in one process.
+
+The process re-executes itself with the glibc malloc settings of the batch workers
+(``lydiard.batch.cluster.MALLOC_ENV``; ``--no-malloc-tuning`` to compare without), so (a)
+measures the kernels as the workers run them. The bulk load of the synthetic cohort runs
+with ``session_replication_role = replica`` (no foreign-key triggers; needs a superuser,
+skipped otherwise): the generated rows are consistent by construction.
 
     .venv/bin/python benchmarks/recompute_scale.py                 # 10,000 athletes × 1,095 days
     .venv/bin/python benchmarks/recompute_scale.py --athletes 500  # a quick look
 
 Figures are athlete-days per second; each timed step runs ``--repeat`` times and the
-median is reported, with the load average (the machine may be shared).
+median is reported, with the load average (the machine may be shared) and CPU seconds
+(this process; the workers; the PostgreSQL server processes, read from /proc).
 """
 
 from __future__ import annotations
@@ -20,7 +28,9 @@ from __future__ import annotations
 import argparse
 import io
 import os
+import resource
 import statistics
+import sys
 import time
 import uuid
 from datetime import UTC, date, datetime, timedelta
@@ -29,12 +39,12 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from lydiard.batch.cluster import make_client
+from lydiard.batch.cluster import MALLOC_ENV, make_client
 from lydiard.batch.recompute import recompute
 from lydiard.domain.daily import CHECKIN_ITEMS
 from lydiard.domain.load.srpe import SRPE_AU_PER_TSS
 from lydiard.domain.simulate import simulate_cohort
-from lydiard.services.batch_io import compute_chunk, read_chunk, task_engine
+from lydiard.services.batch_io import compute_chunk, read_chunk, task_engine, write_chunk
 from lydiard.services.metrics import metric_arrays
 from lydiard.storage.tables import (
     athletes,
@@ -59,10 +69,16 @@ def _copy_csv(conn: sa.Connection, table: str, columns: list[str], frame: pd.Dat
         cp.write(buf.getvalue())
 
 
+def _superuser(engine: sa.Engine) -> bool:
+    with engine.connect() as conn:
+        return bool(conn.execute(sa.text("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")).scalar())
+
+
 def load_cohort(engine: sa.Engine, *, n_athletes: int, n_days: int, today: date, seed: int,
                 block: int) -> tuple[list[str], float]:
     """Simulate and COPY the cohort in blocks of athletes; returns the ids and the load time."""
     t0 = time.perf_counter()
+    fast = _superuser(engine)
     start = today - timedelta(days=n_days - 1)
     day_str = np.array([(start + timedelta(days=d)).isoformat() for d in range(n_days)])
     now = datetime.now(UTC).isoformat()
@@ -88,12 +104,14 @@ def load_cohort(engine: sa.Engine, *, n_athletes: int, n_days: int, today: date,
         rpe = np.clip(np.round(2.0 + load / 30.0), 2.0, 8.0)
         minutes = load * SRPE_AU_PER_TSS / rpe
         logs = pd.DataFrame({
-            "id": [uuid.uuid4().hex for _ in range(int(has.sum()))],
+            "id": np.char.add(f"{b0:08d}", np.arange(int(has.sum())).astype("U24")),
             "athlete_id": aid[has], "day": day[has], "source": "srpe", "sport": "run",
             "duration_s": np.round(minutes[has] * 60.0, 1), "rpe": rpe[has],
             "external_id": [f"x{k}" for k in range(int(has.sum()))], "created_at": now,
         })
         with engine.begin() as conn:
+            if fast:
+                conn.execute(sa.text("SET LOCAL session_replication_role = replica"))
             conn.execute(sa.insert(athletes), [{"id": a, "name": a[:8], "tz": "UTC", "hrv_guided": False,
                                                 "created_at": datetime.now(UTC)} for a in block_ids])
             _copy_csv(conn, "daily_observations", list(obs.columns), obs)
@@ -115,7 +133,42 @@ def sizes(engine: sa.Engine) -> dict[str, tuple[int, int, int]]:
     return out
 
 
+def _postgres_cpu_s() -> float:
+    """CPU seconds (user + system) of the PostgreSQL server processes on this machine so far.
+
+    Includes exited backends (a batch task's connection ends with the task): the postmaster's
+    ``cutime``/``cstime`` count its reaped children.
+    """
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        name, rest = stat[stat.index("(") + 1 : stat.rindex(")")], stat[stat.rindex(")") + 2 :].split()
+        if name.startswith("postgres"):
+            total += sum(int(x) for x in rest[11:15]) / tick
+    return total
+
+
+def _own_cpu_s() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def _reexec_with_malloc_env() -> None:
+    """Restart this process with the batch workers' malloc settings (they act only at start-up)."""
+    if "--no-malloc-tuning" in sys.argv or os.environ.get("GLIBC_TUNABLES") == MALLOC_ENV["GLIBC_TUNABLES"]:
+        return
+    os.execve(sys.executable, [sys.executable, *sys.argv], {**os.environ, **MALLOC_ENV})
+
+
 def main() -> None:
+    _reexec_with_malloc_env()
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--athletes", type=int, default=10_000)
     p.add_argument("--days", type=int, default=3 * 365)
@@ -124,7 +177,9 @@ def main() -> None:
     p.add_argument("--repeat", type=int, default=1, help="timed runs per step (median reported)")
     p.add_argument("--compute-athletes", type=int, default=2000, help="athletes timed in step (a)")
     p.add_argument("--keep", action="store_true", help="keep the schema")
+    p.add_argument("--no-malloc-tuning", action="store_true", help="default glibc malloc (process and workers)")
     args = p.parse_args()
+    tuned = not args.no_malloc_tuning
 
     schema = f"bench_{uuid.uuid4().hex[:10]}"
     admin = sa.create_engine(POSTGRES_URL)
@@ -138,7 +193,7 @@ def main() -> None:
     now = datetime(2025, 6, 30, 12, tzinfo=UTC)
     ad = args.athletes * args.days
     print(f"schema {schema}: {args.athletes:,} athletes × {args.days:,} days = {ad:,} athlete-days; "
-          f"load average {os.getloadavg()[0]:.1f}, {os.cpu_count()} CPUs")
+          f"load average {os.getloadavg()[0]:.1f}, {os.cpu_count()} CPUs, malloc tuning {'on' if tuned else 'off'}")
     try:
         ids, load_s = load_cohort(engine, n_athletes=args.athletes, n_days=args.days, today=today, seed=7,
                                   block=args.chunk)
@@ -149,13 +204,14 @@ def main() -> None:
         with engine.connect() as conn:
             chunk_inputs = [read_chunk(conn, ids[i:i + args.chunk], now=now) for i in range(0, n_c, args.chunk)]
         ad_c = sum(c.athlete_days for c in chunk_inputs)
-        times, times_d = [], []
+        times, times_d, cpu = [], [], []
         for _ in range(args.repeat):
-            t = time.perf_counter()
+            t, c0 = time.perf_counter(), _own_cpu_s()
             pmc_out: dict[str, np.ndarray] = {}
             for c in chunk_inputs:
                 metric_arrays(c.inputs, pmc_out=pmc_out)
             times.append(time.perf_counter() - t)
+            cpu.append(_own_cpu_s() - c0)
             t = time.perf_counter()
             for c in chunk_inputs:
                 compute_chunk(c, detail_days=args.detail_days)
@@ -163,21 +219,45 @@ def main() -> None:
         a_rate = ad_c / statistics.median(times)
         a_rate_d = ad_c / statistics.median(times_d)
         print(f"(a) computation, 1 process ({n_c:,} athletes): {a_rate:,.0f} athlete-days/s "
-              f"(with detail JSON for the last {args.detail_days} days: {a_rate_d:,.0f})")
+              f"({ad_c / statistics.median(cpu):,.0f} per CPU-second; with detail JSON for the last "
+              f"{args.detail_days} days: {a_rate_d:,.0f}); load average {os.getloadavg()[0]:.1f}")
+
+        # (d) one chunk's phases in this process (written, then removed again)
+        part = ids[:args.chunk]
+        t0 = time.perf_counter()
+        with engine.connect() as conn:
+            ci = read_chunk(conn, part, now=now)
+        t1 = time.perf_counter()
+        res = compute_chunk(ci, detail_days=args.detail_days)
+        t2 = time.perf_counter()
+        with engine.begin() as conn:
+            write_chunk(conn, res, since=None, computed_at=now)
+        t3 = time.perf_counter()
+        n_ad = ci.athlete_days
+        print(f"(d) one chunk ({len(part)} athletes, {n_ad:,} athlete-days): read {t1 - t0:.2f} s "
+              f"({n_ad / (t1 - t0):,.0f}/s), compute {t2 - t1:.2f} s ({n_ad / (t2 - t1):,.0f}/s), "
+              f"write {t3 - t2:.2f} s ({n_ad / (t3 - t2):,.0f}/s)")
 
         # (b), (c) end to end on LocalClusters
         rates: dict[int, float] = {}
         for workers in (1, 2):
             runs = []
-            with make_client(n_workers=workers, processes=True, memory_limit="3GiB") as client:
+            with make_client(n_workers=workers, processes=True, memory_limit="3GiB",
+                             malloc_tuning=tuned) as client:
                 for _ in range(args.repeat):
                     with engine.begin() as conn:
                         conn.execute(sa.text("TRUNCATE daily_metrics"))
+                    w0 = sum(client.run(_own_cpu_s).values())
+                    p0 = _postgres_cpu_s()
                     report = recompute(client, url, athlete_ids=ids, now=now, chunk_athletes=args.chunk,
                                        detail_days=args.detail_days)
+                    w_cpu = sum(client.run(_own_cpu_s).values()) - w0
+                    p_cpu = _postgres_cpu_s() - p0
                     assert report.rows_written == report.athlete_days
                     runs.append(report.athlete_days / report.seconds)
-                    print(f"    {workers} worker(s): {report.seconds:.1f} s, {runs[-1]:,.0f} athlete-days/s, "
+                    print(f"    {workers} worker(s): {report.seconds:.1f} s, {runs[-1]:,.0f} athlete-days/s; "
+                          f"CPU: workers {w_cpu:.1f} s, PostgreSQL {p_cpu:.1f} s "
+                          f"({report.athlete_days / (w_cpu + p_cpu):,.0f} athlete-days per CPU-second); "
                           f"load average {os.getloadavg()[0]:.1f}")
             rates[workers] = statistics.median(runs)
         print(f"(b) end to end, 1 worker process: {rates[1]:,.0f} athlete-days/s")

@@ -1,8 +1,9 @@
 """Web latency under concurrency: Today, Trends and the coach's roster.
 
 Seeds a coach following ``--athletes`` simulated athletes with ``--days`` of history through
-the bulk path (``lydiard.services.demo.seed_cohort``: COPY/executemany, metrics computed once,
-as ``recompute_athlete`` would store them), starts ``uvicorn`` in a separate process on the
+the bulk path (``lydiard.services.demo.seed_cohort``: COPY/executemany, daily metrics computed
+by the batch kernels and written as ``lydiard recompute`` writes them, with evidence JSON for
+each athlete's last ``--detail-days`` days), starts ``uvicorn`` in a separate process on the
 loopback, then drives it with ``--clients`` concurrent httpx clients (bounded by a request
 count and a time limit per endpoint) and prints p50/p95 per page.
 
@@ -36,7 +37,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def seed(home: Path, database_url: str | None, athletes: int, days: int) -> tuple[list[str], str]:
+def seed(home: Path, database_url: str | None, athletes: int, days: int, detail_days: int) -> tuple[list[str], str]:
     from lydiard.config import Settings
     from lydiard.services import users as user_svc
     from lydiard.services.context import open_context
@@ -45,7 +46,7 @@ def seed(home: Path, database_url: str | None, athletes: int, days: int) -> tupl
     settings = Settings(home=home, database_url=database_url, secret_key="bench-" + "k" * 40)
     ctx = open_context(settings)
     t0 = time.perf_counter()
-    info = seed_cohort(ctx, athletes_n=athletes, days=days)
+    info = seed_cohort(ctx, athletes_n=athletes, days=days, detail_days=detail_days)
     print(f"seeded {athletes} athletes × {days} days in {time.perf_counter() - t0:.1f} s (bulk path)")
     token = user_svc.login(ctx, email=info.coach_email, password=info.coach_password, address="127.0.0.1").token
     ctx.close()
@@ -94,12 +95,13 @@ def main() -> int:
     ap.add_argument("--requests", type=int, default=400, help="responses per page kind")
     ap.add_argument("--limit-s", type=float, default=60.0, help="time limit per page kind")
     ap.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
+    ap.add_argument("--detail-days", type=int, default=7, help="days with evidence JSON per athlete (seeding)")
     ap.add_argument("--database-url", default=None, help="default: SQLite in a temporary directory")
     args = ap.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="lydiard-bench-") as tmp:
         home = Path(tmp)
-        athlete_ids, token = seed(home, args.database_url, args.athletes, args.days)
+        athlete_ids, token = seed(home, args.database_url, args.athletes, args.days, args.detail_days)
         port = free_port()
         env = dict(os.environ, LYDIARD_HOME=str(home), LYDIARD_SECRET_KEY="bench-" + "k" * 40)
         if args.database_url:

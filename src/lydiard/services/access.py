@@ -18,6 +18,7 @@ athlete exists), except a read-only token attempting a write, which raises
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Connection, and_, or_, select
 
@@ -68,3 +69,13 @@ def check_athlete(conn: Connection, actor: Actor, athlete_id: str, *, write: boo
     ).first()
     if row is None:
         raise NotFoundError("athlete not found", athlete_id=athlete_id)
+
+
+def visible_athlete_row(conn: Connection, actor: Actor, athlete_id: str) -> Any:
+    """The athlete's row when ``actor`` may read it (``check_athlete`` and the read in one query)."""
+    row = conn.execute(
+        select(athletes).where(athletes.c.id == athlete_id).where(visible_athletes_clause(actor))
+    ).first()
+    if row is None:
+        raise NotFoundError("athlete not found", athlete_id=athlete_id)
+    return row

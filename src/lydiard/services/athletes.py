@@ -11,7 +11,12 @@ from sqlalchemy import Connection, delete, insert, select, update
 
 from lydiard.errors import ConflictError, InvalidInputError, NotFoundError
 from lydiard.services import audit
-from lydiard.services.access import Actor, check_athlete, visible_athletes_clause
+from lydiard.services.access import (
+    Actor,
+    check_athlete,
+    visible_athlete_row,
+    visible_athletes_clause,
+)
 from lydiard.services.context import Context, new_id
 from lydiard.storage.engine import translate_db_errors
 from lydiard.storage.tables import athletes, thresholds
@@ -107,9 +112,12 @@ def create_athlete(
 
 def get_athlete(ctx: Context, actor: Actor, athlete_id: str) -> AthleteInfo:
     with translate_db_errors(), ctx.engine.connect() as conn:
-        check_athlete(conn, actor, athlete_id)
-        row = conn.execute(select(athletes).where(athletes.c.id == athlete_id)).one()
-    return _info(row)
+        return _info(visible_athlete_row(conn, actor, athlete_id))
+
+
+def visible_athlete(conn: Connection, actor: Actor, athlete_id: str) -> AthleteInfo:
+    """The athlete, when ``actor`` may read it (access check and read in one query)."""
+    return _info(visible_athlete_row(conn, actor, athlete_id))
 
 
 def load_athlete(conn: Connection, athlete_id: str) -> AthleteInfo:

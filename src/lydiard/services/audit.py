@@ -1,13 +1,34 @@
-"""The audit log: who viewed or changed an athlete's data."""
+"""The audit log: who viewed or changed an athlete's data.
+
+Changes are recorded one entry per change, in the transaction making the change. Views
+are recorded at most once per actor, athlete, action and UTC day (:func:`record_view`):
+a coach opening an athlete's Today page forty times a day leaves one entry saying that
+they looked that day, which is what the athlete needs to know, and a page view costs no
+database write after the first. The check is an indexed read (``ix_audit_log_athlete_at``)
+remembered in-process, so repeated views cost nothing; two server processes racing on the
+very first view of a day may each write one entry.
+"""
 
 from __future__ import annotations
 
+import threading
+import weakref
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, insert
+from sqlalchemy import Connection, Engine, insert, select
 
 from lydiard.services.access import Actor
+from lydiard.storage.engine import translate_db_errors
 from lydiard.storage.tables import audit_log
+
+_SEEN_MAX = 50_000  #: remembered (actor, athlete, action, day) keys per engine before the memo is reset
+_seen: weakref.WeakKeyDictionary[Engine, set[tuple[str, str, str, str]]] = weakref.WeakKeyDictionary()
+_seen_lock = threading.Lock()
+
+
+def _actor_key(actor: Actor) -> str:
+    return actor.user_id if not actor.is_system and actor.user_id is not None else "system"
 
 
 def record(conn: Connection, actor: Actor, *, athlete_id: str | None, action: str, at: Any, **detail: Any) -> None:
@@ -21,3 +42,40 @@ def record(conn: Connection, actor: Actor, *, athlete_id: str | None, action: st
             detail=detail or None,
         )
     )
+
+
+def record_view(engine: Engine, actor: Actor, *, athlete_id: str, action: str, at: datetime, **detail: Any) -> bool:
+    """Record that ``actor`` viewed the athlete's data, unless already recorded on ``at``'s UTC day.
+
+    Returns True when an entry was written. System actors (the operator's CLI) are not
+    recorded, as before.
+    """
+    if actor.is_system:
+        return False
+    at_utc = at.astimezone(UTC)
+    who = _actor_key(actor)
+    key = (who, athlete_id, action, at_utc.date().isoformat())
+    with _seen_lock:
+        seen = _seen.setdefault(engine, set())
+        if key in seen:
+            return False
+    start = datetime.combine(at_utc.date(), time(), tzinfo=UTC)
+    with translate_db_errors(), engine.connect() as conn:
+        exists = conn.execute(
+            select(audit_log.c.id).where(
+                audit_log.c.athlete_id == athlete_id, audit_log.c.at >= start,
+                audit_log.c.at < start + timedelta(days=1), audit_log.c.actor_user_id == who,
+                audit_log.c.action == action,
+            ).limit(1)
+        ).first()
+    written = False
+    if exists is None:
+        with translate_db_errors(), engine.begin() as conn:
+            record(conn, actor, athlete_id=athlete_id, action=action, at=at, **detail)
+        written = True
+    with _seen_lock:
+        seen = _seen.setdefault(engine, set())
+        if len(seen) >= _SEEN_MAX:
+            seen.clear()
+        seen.add(key)
+    return written

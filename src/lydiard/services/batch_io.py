@@ -27,7 +27,7 @@ import json
 import struct
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -64,6 +64,7 @@ from lydiard.services.metrics import (
     logged_session_loads,
     metric_arrays,
 )
+from lydiard.services.summaries import refresh_summaries
 from lydiard.storage.engine import make_engine, translate_db_errors
 from lydiard.storage.tables import (
     activities,
@@ -133,30 +134,51 @@ def _day_numbers(values: pd.Series) -> npt.NDArray[np.int64]:
     """Days since 1970-01-01 of ISO strings or ``date`` objects (converting each distinct day once)."""
     if len(values) == 0:
         return np.zeros(0, dtype=np.int64)
+    if pd.api.types.is_integer_dtype(values.dtype):  # already day numbers (the PostgreSQL reader)
+        return values.to_numpy(dtype=np.int64)
     codes, uniques = pd.factorize(values)
     as_days = np.array([str(u)[:10] for u in uniques], dtype="datetime64[D]")
     days: npt.NDArray[np.int64] = (as_days - _EPOCH).astype(np.int64)[codes]
     return days
 
 
-def _read_frame(conn: Connection, stmt: Select[Any], columns: Sequence[str]) -> pd.DataFrame:
-    """Rows of ``stmt`` as a frame; on PostgreSQL through ``COPY … TO STDOUT`` (CSV, C parser)."""
+def _read_frame(conn: Connection, stmt: Select[Any], columns: Sequence[str], *,
+                text_columns: frozenset[str] = frozenset()) -> pd.DataFrame:
+    """Rows of ``stmt`` as a frame (column 0: athlete id, column 1: day).
+
+    On PostgreSQL the rows are aggregated server-side into one CSV text per athlete
+    (``string_agg``), with the day as an integer (days since 1970-01-01), so the client
+    handles a few hundred values per chunk instead of one message per athlete-day, and
+    pandas' C parser reads the result. ``text_columns`` are quoted as CSV strings.
+    """
     if conn.dialect.name != "postgresql":
         return pd.DataFrame(conn.execute(stmt).all(), columns=list(columns))
     sql = str(stmt.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
+    names = [f"c{k}" for k in range(len(columns))]
+    parts = ["(q.c1 - DATE '1970-01-01')::text"]
+    for c, name in zip(columns[2:], names[2:], strict=True):
+        if c in text_columns:
+            parts.append(f"COALESCE('\"' || replace(q.{name}::text, '\"', '\"\"') || '\"', '')")
+        else:
+            parts.append(f"COALESCE(q.{name}::text, '')")
+    line = " || ',' || ".join(parts)
+    agg = (f"SELECT q.c0, count(*), string_agg({line}, E'\\n') FROM ({sql}) AS q({', '.join(names)}) "
+           "GROUP BY q.c0")
     dbapi = conn.connection.dbapi_connection
     assert dbapi is not None
-    buf = io.BytesIO()
     cur = dbapi.cursor()
-    with cur.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)") as cp:  # type: ignore[attr-defined]
-        for data in cp:
-            buf.write(data)
-    cur.close()
-    buf.seek(0)
-    if buf.getbuffer().nbytes == 0:
+    try:
+        cur.execute(agg)
+        per_athlete = cur.fetchall()
+    finally:
+        cur.close()
+    if not per_athlete:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
-    return pd.read_csv(buf, header=None, names=list(columns), keep_default_na=False,
-                       na_values=[""], dtype={columns[0]: str, columns[1]: str})
+    ids = np.repeat(np.array([r[0] for r in per_athlete], dtype=object), [int(r[1]) for r in per_athlete])
+    frame = pd.read_csv(io.StringIO("\n".join(r[2] for r in per_athlete)), header=None, names=list(columns[1:]),
+                        keep_default_na=False, na_values=[""], dtype={columns[1]: np.int64})
+    frame.insert(0, columns[0], ids)
+    return frame
 
 
 def athlete_ids(engine: Engine, *, athlete_id: str | None = None) -> list[str]:
@@ -206,7 +228,7 @@ def read_chunk(conn: Connection, ids: Sequence[str], *, now: datetime) -> ChunkI
         select(session_logs.c.athlete_id, session_logs.c.day, session_logs.c.sport, session_logs.c.duration_s,
                session_logs.c.rpe)
         .where(session_logs.c.athlete_id.in_(ids), session_logs.c.activity_id.is_(None)),
-        ["athlete_id", "day", "sport", "duration_s", "rpe"],
+        ["athlete_id", "day", "sport", "duration_s", "rpe"], text_columns=frozenset(("sport",)),
     )
     obs_cols = [cast(daily_observations.c[c], Integer) if c in _FLAGS else daily_observations.c[c]
                 for c in OBS_INPUTS]
@@ -214,7 +236,7 @@ def read_chunk(conn: Connection, ids: Sequence[str], *, now: datetime) -> ChunkI
         conn,
         select(daily_observations.c.athlete_id, daily_observations.c.day, daily_observations.c.source, *obs_cols)
         .where(daily_observations.c.athlete_id.in_(ids)),
-        ["athlete_id", "day", "source", *OBS_INPUTS],
+        ["athlete_id", "day", "source", *OBS_INPUTS], text_columns=frozenset(("source",)),
     )
 
     load_rows = pd.DataFrame({
@@ -344,8 +366,11 @@ def write_chunk(conn: Connection, result: ChunkResult, *, since: date | None, co
     Returns the number of rows written.
     """
     if conn.dialect.name == "postgresql":
-        return _write_postgresql(conn, result, since=since, computed_at=computed_at)
-    return _write_generic(conn, result, since=since, computed_at=computed_at)
+        written = _write_postgresql(conn, result, since=since, computed_at=computed_at)
+    else:
+        written = _write_generic(conn, result, since=since, computed_at=computed_at)
+    refresh_summaries(conn, [result.athlete_ids[i] for i in _written_athletes(result)], now=computed_at)
+    return written
 
 
 def _since_days(result: ChunkResult, since: date | None) -> list[tuple[str, date]]:
@@ -389,37 +414,153 @@ def _write_generic(conn: Connection, result: ChunkResult, *, since: date | None,
     return len(records)
 
 
-def _pg_binary_rows(result: ChunkResult, rows: npt.NDArray[np.intp], cols: npt.NDArray[np.intp]) -> bytes:
-    """PostgreSQL binary COPY of fixed-width rows: (athlete row int4, day date, floats…, codes int2)."""
-    fields: list[tuple[str, str]] = [("n", ">i2"), ("la", ">i4"), ("a", ">i4"), ("ld", ">i4"), ("d", ">i4")]
-    for k, _name in enumerate(FLOAT_COLUMNS):
-        fields += [(f"l{k}", ">i4"), (f"f{k}", ">f8")]
-    for code in ("stage", "rec_code", "data_feel_agree"):
-        fields += [(f"l_{code}", ">i4"), (code, ">i2")]
-    rec = np.empty(len(rows), dtype=np.dtype(fields))
-    rec["n"] = 2 + len(FLOAT_COLUMNS) + 3
-    rec["la"], rec["ld"] = 4, 4
-    rec["a"] = rows
-    rec["d"] = result.first_day[rows] + cols - _PG_EPOCH_DAYS
-    for k, name in enumerate(FLOAT_COLUMNS):
-        rec[f"l{k}"] = 8
-        rec[f"f{k}"] = result.arrays[name][rows, cols]
-    for code in ("stage", "rec_code", "data_feel_agree"):
-        rec[f"l_{code}"] = 2
-        rec[code] = result.arrays[code][rows, cols]
-    header = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
-    return header + rec.tobytes() + struct.pack(">h", -1)
+_COPY_BLOCK_ROWS = 2048
+_PG_COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
 
 
-def _code_array(names: dict[int, str]) -> tuple[str, int]:
-    """An SQL ``ARRAY[...]`` literal of code names and the offset making the codes 1-based."""
-    lo, hi = min(names), max(names)
-    items = ", ".join("'" + names[c] + "'" if c in names else "NULL" for c in range(lo, hi + 1))
-    return f"(ARRAY[{items}]::text[])", 1 - lo
+def _be(values: npt.NDArray[Any], dtype: str) -> npt.NDArray[np.uint8]:
+    """``values`` as big-endian ``dtype``, one row of raw bytes per value."""
+    be = np.ascontiguousarray(values, dtype=dtype)
+    return be.view(np.uint8).reshape(len(be), -1)
+
+
+def _pg_copy_rows(result: ChunkResult, rows: npt.NDArray[np.intp], cols: npt.NDArray[np.intp],
+                  details: dict[int, bytes], computed_at: datetime) -> tuple[list[str], memoryview]:
+    """The binary COPY of the cells (``rows``, ``cols``): every ``daily_metrics`` column.
+
+    NaN → NULL (0.0 in the NOT NULL columns, as the per-athlete path), unknown codes → NULL.
+    ``details``: index in ``rows`` → detail JSON (UTF-8), for the few recent days that keep it.
+
+    A binary COPY row is variable-width (a NULL is a length of −1 without data, strings have
+    their own length), but row order is free: rows are sorted by layout (which floats are
+    NULL, the stage and recommendation codes, agreement, id length) and each group is a
+    fixed-width byte matrix filled column block by column block. ``detail`` comes last, so
+    a row that keeps it is its group's bytes followed by the JSON.
+    """
+    n = len(rows)
+    columns = ["athlete_id", "day", *FLOAT_COLUMNS, "stage", "recommendation_code", "data_feel_agree",
+               "computed_at", "detail"]
+    floats: dict[str, npt.NDArray[np.float64]] = {}
+    null_bits = np.zeros(n, dtype=np.int64)
+    for name in FLOAT_COLUMNS:
+        v = result.arrays[name][rows, cols]
+        floats[name] = np.nan_to_num(v, nan=0.0) if name in NOT_NULL_FLOATS else v
+    nullable = [c for c in FLOAT_COLUMNS if c not in NOT_NULL_FLOATS]
+    for bit, name in enumerate(nullable):
+        null_bits |= np.isnan(floats[name]).astype(np.int64) << bit
+    ids = [a.encode() for a in result.athlete_ids]
+    id_len = np.array([len(x) for x in ids], dtype=np.int64)[rows]
+    stage = result.arrays["stage"][rows, cols].astype(np.int64)
+    rec = result.arrays["rec_code"][rows, cols].astype(np.int64)
+    agree = result.arrays["data_feel_agree"][rows, cols].astype(np.int64)
+    has_detail = np.zeros(n, dtype=np.int64)
+    has_detail[list(details)] = 1
+    key = (null_bits | (stage & 0xFF) << 20 | (rec & 0xFF) << 28 | (np.sign(agree) + 1) << 36
+           | id_len << 40 | has_detail << 50)
+    order = np.argsort(key, kind="stable")
+    key = key[order]
+    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+    bounds = np.r_[starts, n]
+    # every per-row value as raw big-endian bytes, in layout order (a group = consecutive rows)
+    id_bytes = np.array(ids, dtype=f"S{max(1, max(len(x) for x in ids))}")
+    srt_rows = rows[order]
+    src: dict[str, npt.NDArray[Any]] = {  # raw big-endian bits in native unsigned ints: copied, not converted
+        "id": id_bytes[srt_rows],
+        "day": np.ascontiguousarray(result.first_day[srt_rows] + cols[order] - _PG_EPOCH_DAYS, dtype=">i4").view("u4"),
+    }
+    for c in FLOAT_COLUMNS:
+        src[c] = np.ascontiguousarray(floats[c][order], dtype=">f8").view("u8")
+    at_us = (computed_at - datetime(2000, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
+
+    def i4(value: int) -> bytes:
+        return struct.pack(">i", value)
+
+    plans: list[tuple[int, int, int, list[bytes | tuple[str, int]]]] = []
+    size = len(_PG_COPY_HEADER) + 2
+    for g in range(len(starts)):
+        b0, b1 = int(bounds[g]), int(bounds[g + 1])
+        r0 = int(order[b0])
+        width = int(id_len[r0])
+        # the row layout of this group: bytes (the same in every row) or (source, width)
+        layout: list[bytes | tuple[str, int]] = [struct.pack(">h", len(columns)) + i4(width), ("id", width),
+                                                 i4(4), ("day", 4)]
+        for c in FLOAT_COLUMNS:
+            if c in NOT_NULL_FLOATS or not np.isnan(floats[c][r0]):
+                layout += [i4(8), (c, 8)]
+            else:
+                layout.append(i4(-1))
+        tail = b""
+        for code, names in ((stage, STAGE_NAMES), (rec, REC_CODES)):
+            text_value = names.get(int(code[r0]))
+            tail += i4(-1) if text_value is None else i4(len(text_value.encode())) + text_value.encode()
+        tail += i4(-1) if agree[r0] < 0 else i4(1) + bytes([int(agree[r0] > 0)])
+        tail += i4(8) + struct.pack(">q", at_us)
+        if not has_detail[r0]:
+            tail += i4(-1)
+        layout.append(tail)
+        row_w = sum(len(x) if isinstance(x, bytes) else x[1] for x in layout)
+        plans.append((b0, b1, row_w, layout))
+        size += row_w * (b1 - b0)
+        if has_detail[r0]:
+            size += sum(4 + len(details[int(k)]) for k in order[b0:b1])
+
+    buf = np.empty(size, dtype=np.uint8)
+    buf[: len(_PG_COPY_HEADER)] = np.frombuffer(_PG_COPY_HEADER, dtype=np.uint8)
+    pos = len(_PG_COPY_HEADER)
+    for b0, b1, row_w, layout in plans:
+        detail_rows = bool(has_detail[order[b0]])  # sorted last: after every row without detail
+        out = buf[pos : pos + row_w * (b1 - b0)].reshape(b1 - b0, row_w) if not detail_rows else \
+            np.empty((b1 - b0, row_w), dtype=np.uint8)
+        template = np.zeros(row_w, dtype=np.uint8)
+        fields: list[str] = []
+        spec: dict[str, Any] = {"names": fields, "formats": [], "offsets": [], "itemsize": row_w}
+        at = 0
+        for item in layout:
+            if isinstance(item, bytes):
+                template[at : at + len(item)] = np.frombuffer(item, dtype=np.uint8)
+                at += len(item)
+            else:
+                fields.append(item[0])
+                spec["formats"].append(f"S{item[1]}" if item[0] == "id" else f"u{item[1]}")
+                spec["offsets"].append(at)
+                at += item[1]
+        records: npt.NDArray[Any] = out.view(np.dtype(spec))[:, 0]  # type: ignore[call-overload]
+        for k0 in range(0, b1 - b0, _COPY_BLOCK_ROWS):  # blocks that stay in cache while every field is written
+            k1 = min(b1 - b0, k0 + _COPY_BLOCK_ROWS)
+            out[k0:k1] = template
+            for field_name in fields:
+                records[field_name][k0:k1] = src[field_name][b0 + k0 : b0 + k1]
+        if not detail_rows:
+            pos += row_w * (b1 - b0)
+            continue
+        for j in range(b1 - b0):
+            raw = details[int(order[b0 + j])]
+            buf[pos : pos + row_w] = out[j]
+            buf[pos + row_w : pos + row_w + 4] = np.frombuffer(i4(len(raw)), dtype=np.uint8)
+            buf[pos + row_w + 4 : pos + row_w + 4 + len(raw)] = np.frombuffer(raw, dtype=np.uint8)
+            pos += row_w + 4 + len(raw)
+    buf[pos:] = 255  # trailer: int16 −1
+    assert pos + 2 == size
+    return columns, buf.data
 
 
 def _write_postgresql(conn: Connection, result: ChunkResult, *, since: date | None, computed_at: datetime) -> int:
+    """``DELETE`` the chunk's days on or after ``since``, then one binary ``COPY`` into ``daily_metrics``.
+
+    ``daily_metrics`` has no foreign key to ``athletes`` (a per-row check doubled the cost of
+    the bulk write): the chunk's athlete rows are locked ``FOR SHARE`` instead, once per
+    athlete, and athletes deleted meanwhile are skipped. Deleting an athlete
+    (``services.privacy``) locks the athlete row before deleting its rows, so it either
+    waits for this transaction and then deletes what it wrote, or commits first and this
+    transaction finds the athlete gone.
+    """
     since_days = _since_days(result, since)
+    if not since_days:
+        return 0
+    present = {str(r[0]) for r in conn.execute(
+        text("SELECT id FROM athletes WHERE id = ANY(CAST(:ids AS text[])) ORDER BY id FOR SHARE"),
+        {"ids": [a for a, _ in since_days]})}
+    since_days = [(a, d) for a, d in since_days if a in present]
     if not since_days:
         return 0
     conn.execute(
@@ -428,44 +569,27 @@ def _write_postgresql(conn: Connection, result: ChunkResult, *, since: date | No
         {"ids": [a for a, _ in since_days], "days": [d for _, d in since_days]},
     )
     rows, cols = _selection(result, since)
+    keep = np.array([aid in present for aid in result.athlete_ids], dtype=bool)[rows]
+    if not keep.all():
+        rows, cols = rows[keep], cols[keep]
     if len(rows) == 0:
         return 0
-    float_defs = ", ".join(f"{c} float8" for c in FLOAT_COLUMNS)
-    conn.execute(text("CREATE TEMP TABLE IF NOT EXISTS _batch_dm (a int4, day date, "
-                      f"{float_defs}, stage int2, rec int2, agree int2) ON COMMIT DELETE ROWS"))
+    details: dict[int, bytes] = {}
+    if result.details:
+        counts = np.bincount(rows, minlength=len(result.athlete_ids))
+        starts = np.cumsum(counts) - counts  # each athlete's cells are consecutive in ``rows``
+        for (i, d), value in result.details.items():
+            if counts[i] and d >= cols[starts[i]]:
+                k = int(starts[i] + d - cols[starts[i]])
+                assert rows[k] == i and cols[k] == d
+                details[k] = json.dumps(value).encode()
+    columns, payload = _pg_copy_rows(result, rows, cols, details, computed_at)
     dbapi = conn.connection.dbapi_connection
     assert dbapi is not None
-    cur = dbapi.cursor()
-    with cur.copy("COPY _batch_dm FROM STDIN WITH (FORMAT binary)") as cp:  # type: ignore[attr-defined]
-        cp.write(_pg_binary_rows(result, rows, cols))
-    stages, stage_off = _code_array(STAGE_NAMES)
-    recs, rec_off = _code_array(REC_CODES)
-    floats = ", ".join(
-        f"COALESCE(NULLIF(t.{c}, 'NaN'), 0.0)" if c in NOT_NULL_FLOATS else f"NULLIF(t.{c}, 'NaN')"
-        for c in FLOAT_COLUMNS
-    )
-    columns = ("athlete_id", "day", *FLOAT_COLUMNS, "stage", "recommendation_code", "data_feel_agree",
-               "detail", "computed_at")
-    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns[2:])
-    conn.execute(
-        text(f"INSERT INTO daily_metrics ({', '.join(columns)}) "
-             f"SELECT (CAST(:ids AS text[]))[t.a + 1], t.day, {floats}, {stages}[t.stage + {stage_off}], {recs}[t.rec + {rec_off}], "
-             "CASE t.agree WHEN 1 THEN true WHEN 0 THEN false END, NULL, :at "
-             "FROM _batch_dm t "
-             f"ON CONFLICT (athlete_id, day) DO UPDATE SET {updates}"),
-        {"ids": list(result.athlete_ids), "at": computed_at},
-    )
-    if result.details:
-        conn.execute(text("CREATE TEMP TABLE IF NOT EXISTS _batch_detail (athlete_id text, day date, detail text) "
-                          "ON COMMIT DELETE ROWS"))
-        with cur.copy("COPY _batch_detail FROM STDIN") as cp:  # type: ignore[attr-defined]
-            for (i, d), value in result.details.items():
-                day = (_EPOCH + np.timedelta64(int(result.first_day[i] + d), "D")).astype(date)
-                if since is None or day >= since:
-                    cp.write_row((result.athlete_ids[i], day, json.dumps(value)))
-        conn.execute(text("UPDATE daily_metrics m SET detail = CAST(t.detail AS json) FROM _batch_detail t "
-                          "WHERE m.athlete_id = t.athlete_id AND m.day = t.day"))
-    cur.close()
+    with dbapi.cursor() as cur, cur.copy(  # type: ignore[attr-defined]
+        f"COPY daily_metrics ({', '.join(columns)}) FROM STDIN WITH (FORMAT binary)"
+    ) as cp:
+        cp.write(payload)
     return len(rows)
 
 

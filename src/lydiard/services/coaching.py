@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import func, insert, or_, select, update
 
 from lydiard.errors import AuthenticationError, ConflictError, InvalidInputError, NotFoundError
 from lydiard.services import audit
@@ -20,12 +20,12 @@ from lydiard.services.access import Actor, check_athlete, visible_athletes_claus
 from lydiard.services.context import Context, new_id
 from lydiard.services.metrics import local_today
 from lydiard.services.readiness import STAGE_ORDER, STAGE_TITLES
+from lydiard.services.summaries import ensure_summaries
 from lydiard.services.users import find_user_by_email, normalise_email
 from lydiard.storage.engine import translate_db_errors
 from lydiard.storage.tables import (
     athletes,
     coach_links,
-    daily_metrics,
     daily_observations,
     plan_changes,
     users,
@@ -211,39 +211,52 @@ def hand_over_athlete(ctx: Context, coach: Actor, athlete_id: str, *, user_email
 
 
 def roster(ctx: Context, coach: Actor) -> list[RosterEntry]:
-    """The athletes the coach may see (not their own profile), those needing attention first."""
+    """The athletes the coach may see (not their own profile), those needing attention first.
+
+    Three queries whatever the roster's size: the visible athletes with their summaries
+    (stage and its run length, precomputed with the daily metrics), the check-in days of
+    the last week and the proposed plan changes per athlete.
+    """
     uid = _uid(coach)
     out: list[RosterEntry] = []
     with translate_db_errors(), ctx.engine.connect() as conn:
-        rows = conn.execute(select(athletes).where(visible_athletes_clause(coach),
-                                                   or_(athletes.c.user_id.is_(None), athletes.c.user_id != uid))
+        rows = conn.execute(select(athletes.c.id, athletes.c.name, athletes.c.tz)
+                            .where(visible_athletes_clause(coach),
+                                   or_(athletes.c.user_id.is_(None), athletes.c.user_id != uid))
                             .order_by(athletes.c.name)).all()
-        for a in rows:
-            today = local_today(ctx, a.tz)
-            recent = conn.execute(
-                select(daily_metrics.c.day, daily_metrics.c.stage).where(daily_metrics.c.athlete_id == a.id)
-                .order_by(daily_metrics.c.day.desc()).limit(120)
-            ).all()
-            stage = recent[0].stage if recent else None
-            days = 0
-            for r in recent:
-                if r.stage != stage:
-                    break
-                days += 1
-            since = today - timedelta(days=ROSTER_MISSING_WINDOW_D - 1)
-            checked = int(conn.execute(
-                select(func.count()).select_from(daily_observations).where(and_(
-                    daily_observations.c.athlete_id == a.id, daily_observations.c.source == "checkin",
-                    daily_observations.c.day >= since, daily_observations.c.day <= today))
-            ).scalar_one())
-            proposed = int(conn.execute(select(func.count()).select_from(plan_changes).where(
-                plan_changes.c.athlete_id == a.id, plan_changes.c.status == "proposed")).scalar_one())
-            missing = ROSTER_MISSING_WINDOW_D - checked
-            severity = STAGE_ORDER.get(stage, 0) if stage else 0
-            score = severity * 10.0 + min(days, 28) * 0.25 + proposed * 3.0 + missing * 1.0
-            out.append(RosterEntry(athlete_id=a.id, name=a.name, stage=stage,
-                                   stage_title=STAGE_TITLES.get(stage, stage) if stage else None,
-                                   stage_days=days, missing_checkins_7d=missing, proposed_changes=proposed,
-                                   last_day=recent[0].day if recent else None, need_score=score))
+        if not rows:
+            return []
+        ids = [a.id for a in rows]
+        summaries = ensure_summaries(ctx, conn, ids, with_recent=False)
+        today_of = {a.id: local_today(ctx, a.tz) for a in rows}
+        window_d = ROSTER_MISSING_WINDOW_D - 1
+        lo = min(today_of.values()) - timedelta(days=window_d)
+        hi = max(today_of.values())
+        checked: dict[str, int] = {}
+        for i in range(0, len(ids), 500):
+            for r in conn.execute(select(daily_observations.c.athlete_id, daily_observations.c.day).where(
+                    daily_observations.c.athlete_id.in_(ids[i:i + 500]), daily_observations.c.source == "checkin",
+                    daily_observations.c.day >= lo, daily_observations.c.day <= hi)):
+                today = today_of[r.athlete_id]
+                if today - timedelta(days=window_d) <= r.day <= today:
+                    checked[r.athlete_id] = checked.get(r.athlete_id, 0) + 1
+        proposed: dict[str, int] = {}
+        for i in range(0, len(ids), 500):
+            proposed.update((r[0], int(r[1])) for r in conn.execute(
+                select(plan_changes.c.athlete_id, func.count()).where(
+                    plan_changes.c.athlete_id.in_(ids[i:i + 500]), plan_changes.c.status == "proposed")
+                .group_by(plan_changes.c.athlete_id)))
+    for a in rows:
+        summary = summaries.get(a.id)
+        stage = summary.stage if summary is not None else None
+        days = summary.stage_days if summary is not None else 0
+        n_proposed = proposed.get(a.id, 0)
+        missing = ROSTER_MISSING_WINDOW_D - checked.get(a.id, 0)
+        severity = STAGE_ORDER.get(stage, 0) if stage else 0
+        score = severity * 10.0 + min(days, 28) * 0.25 + n_proposed * 3.0 + missing * 1.0
+        out.append(RosterEntry(athlete_id=a.id, name=a.name, stage=stage,
+                               stage_title=STAGE_TITLES.get(stage, stage) if stage else None,
+                               stage_days=days, missing_checkins_7d=missing, proposed_changes=n_proposed,
+                               last_day=summary.last_day if summary is not None else None, need_score=score))
     out.sort(key=lambda e: (-e.need_score, e.name))
     return out

@@ -30,6 +30,7 @@ from lydiard.domain.daily import (
 )
 from lydiard.domain.load.srpe import SRPE_AU_PER_TSS
 from lydiard.domain.simulate import simulate_athlete, simulate_cohort
+from lydiard.services import batch_io
 from lydiard.services import users as user_svc
 from lydiard.services.access import Actor
 from lydiard.services.athletes import create_athlete, set_threshold
@@ -279,20 +280,54 @@ class CohortInfo:
     athlete_ids: tuple[str, ...]
 
 
+def _cohort_rows(aid: str, inputs: dict[str, Any], i: int, day_list: list[date], now: Any,
+                 ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """Athlete ``i``'s observation and logged-session rows: what :func:`simulated_import` makes, vectorised."""
+    n = len(day_list)
+
+    def values(name: str) -> list[float | None]:
+        v = np.round(np.asarray(inputs[name][i], dtype=np.float64), 3)
+        obj = v.astype(object)
+        obj[~np.isfinite(v)] = None
+        return list(obj)
+
+    numeric = {c: values(c) for c in ("rmssd_ms", "rhr_bpm", "sleep_h", *CHECKIN_ITEMS, "readiness")}
+    flags = {c: [True if f else None for f in (np.asarray(inputs[c][i]) > 0.5)] for c in CHECKIN_FLAGS}
+    kind = ["morning" if v is not None else None for v in numeric["rmssd_ms"]]
+    obs_rows = list(zip([aid] * n, day_list, [DEMO_SOURCE] * n, numeric["rmssd_ms"], kind, numeric["rhr_bpm"],
+                        numeric["sleep_h"], *(numeric[c] for c in CHECKIN_ITEMS), numeric["readiness"],
+                        *(flags[c] for c in CHECKIN_FLAGS), [now] * n, strict=True))
+    load = np.round(np.asarray(inputs["load_au"][i], dtype=np.float64), 3)
+    sess_rows: list[tuple[Any, ...]] = []
+    for k in np.flatnonzero(np.isfinite(load) & (load > 0.5)):
+        value = float(load[k])
+        rpe = float(min(8.0, max(2.0, round(2.0 + value / 30.0))))
+        minutes = value * SRPE_AU_PER_TSS / rpe
+        day = day_list[int(k)]
+        sess_rows.append((new_id(), aid, day, DEMO_SOURCE, "run", round(minutes * 60.0, 1), rpe,
+                          "Hard session" if rpe >= 6 else "Easy run", f"{DEMO_SOURCE}-{day.isoformat()}", now))
+    return obs_rows, sess_rows
+
+
 def seed_cohort(ctx: Context, *, athletes_n: int = 200, days: int = 730, seed: int = 1,
-                coach_email: str = "bench-coach@demo.lydiard.org") -> CohortInfo:
+                coach_email: str = "bench-coach@demo.lydiard.org", detail_days: int | None = None,
+                chunk_athletes: int = 50) -> CohortInfo:
     """A coach following ``athletes_n`` simulated athletes with ``days`` of history, written in bulk.
 
-    Observations, logged sessions and the computed daily metrics go in with the bulk path
-    (COPY on PostgreSQL, executemany on SQLite), one transaction per table and chunk.
+    Observations and logged sessions go in with the bulk path (COPY on PostgreSQL,
+    executemany on SQLite); the daily metrics are computed by the batch kernels, chunk by
+    chunk of athletes, and written as the batch recompute writes them
+    (:mod:`lydiard.services.batch_io`: one transaction per chunk, summaries included).
+    ``detail_days``: days (from each athlete's latest) whose evidence JSON is built, as
+    ``lydiard recompute --detail-days``; None = every day, exactly what
+    ``recompute_athlete`` stores (slower: about 1 ms per athlete-day).
     """
     system = Actor.system()
     password = _password()
     coach = user_svc.create_user(ctx, system, email=coach_email, password=password, display_name="Bench Coach")
     today = local_today(ctx, DEMO_TZ)
     start = today - timedelta(days=days - 1)
-    day_index = pd.date_range(start, periods=days, freq="D")
-    day_list = [d.date() for d in day_index]
+    day_list = [start + timedelta(days=k) for k in range(days)]
     inputs = simulate_cohort(seed, athletes_n, days)
     now = ctx.clock()
     ids = [new_id() for _ in range(athletes_n)]
@@ -301,32 +336,26 @@ def seed_cohort(ctx: Context, *, athletes_n: int = 200, days: int = 730, seed: i
             {"id": aid, "name": f"Athlete {i + 1:03d}", "tz": DEMO_TZ, "managed_by_user_id": coach.id,
              "hrv_guided": False, "created_at": now} for i, aid in enumerate(ids)
         ])
-    obs_cols = ["rmssd_ms", "rhr_bpm", "sleep_h", *CHECKIN_ITEMS, "readiness"]
-    flag_cols = list(CHECKIN_FLAGS)
-    for i, aid in enumerate(ids):
-        frame = pd.DataFrame({"day": day_list})
-        for c in ("load_au", *obs_cols):
-            frame[c] = np.round(inputs[c][i], 3)
-        for c in flag_cols:
-            frame[c] = inputs[c][i] > 0.5
-        frame["hrv_kind"] = ["morning" if np.isfinite(v) else None for v in inputs["rmssd_ms"][i]]
-        imp = simulated_import(frame, source=DEMO_SOURCE)
-        out = compute_daily(daily_frame(imp, start=start, end=today))
+    obs_columns = ["athlete_id", "day", "source", "rmssd_ms", "hrv_kind", "rhr_bpm", "sleep_h", *CHECKIN_ITEMS,
+                   "readiness", *CHECKIN_FLAGS, "updated_at"]
+    session_columns = ["id", "athlete_id", "day", "source", "sport", "duration_s", "rpe", "name", "external_id",
+                       "created_at"]
+    for c0 in range(0, athletes_n, max(1, chunk_athletes)):
+        part = ids[c0:c0 + chunk_athletes]
+        obs_rows: list[tuple[Any, ...]] = []
+        sess_rows: list[tuple[Any, ...]] = []
+        for k, aid in enumerate(part):
+            o, sl = _cohort_rows(aid, inputs, c0 + k, day_list, now)
+            obs_rows += o
+            sess_rows += sl
         with translate_db_errors(), ctx.engine.begin() as conn:
-            obs_rows = [
-                (aid, o.day, o.source, o.rmssd_ms, o.hrv_kind, o.rhr_bpm, o.sleep_h, *(getattr(o, c) for c in CHECKIN_ITEMS),
-                 o.readiness, o.illness, o.injury, o.travel, now)
-                for o in imp.observations
-            ]
-            copy_rows(conn, daily_observations,
-                      ["athlete_id", "day", "source", "rmssd_ms", "hrv_kind", "rhr_bpm", "sleep_h", *CHECKIN_ITEMS,
-                       "readiness", "illness", "injury", "travel", "updated_at"], obs_rows)
-            copy_rows(conn, session_logs,
-                      ["id", "athlete_id", "day", "source", "sport", "duration_s", "rpe", "name", "external_id",
-                       "created_at"],
-                      [(new_id(), aid, s.day, s.source, s.sport, s.duration_s, s.rpe, s.name, s.external_id, now)
-                       for s in imp.sessions])
-        write_daily_metrics(ctx, aid, out, since=None)
+            copy_rows(conn, daily_observations, obs_columns, obs_rows)
+            copy_rows(conn, session_logs, session_columns, sess_rows)
+        with translate_db_errors(), ctx.engine.connect() as conn:
+            chunk = batch_io.read_chunk(conn, part, now=now)
+        result = batch_io.compute_chunk(chunk, detail_days=days if detail_days is None else detail_days)
+        with translate_db_errors(), ctx.engine.begin() as conn:
+            batch_io.write_chunk(conn, result, since=None, computed_at=now)
     return CohortInfo(coach_email=coach_email, coach_password=password, athlete_ids=tuple(ids))
 
 

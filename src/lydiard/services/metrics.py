@@ -30,6 +30,7 @@ from lydiard.domain.recovery import REC_CODES, STAGE_NAMES, assess_days, stage_m
 from lydiard.services.access import Actor, check_athlete
 from lydiard.services.athletes import load_athlete
 from lydiard.services.context import Context
+from lydiard.services.summaries import refresh_summaries
 from lydiard.storage.engine import translate_db_errors
 from lydiard.storage.tables import (
     activities,
@@ -349,6 +350,8 @@ def _write_daily_metrics(conn: Connection, ctx: Context, athlete_id: str, out: p
                                                       daily_metrics.c.day.in_(days_to_delete[i:i + 500]))))
     if to_write:
         conn.execute(insert(daily_metrics), [{"athlete_id": athlete_id, "computed_at": now, **v} for v in to_write])
+    if to_write or stale:
+        refresh_summaries(conn, [athlete_id], now=now)
     written = len(to_write)
     last = out.index.max().date()
     return RecomputeResult(athlete_id, since, last, written, unchanged)

@@ -1206,9 +1206,14 @@ def day_plan(ctx: Context, actor: Actor, athlete_id: str, *, day: date) -> DayPl
     """``day``'s sessions and the pending change when it touches that day."""
     with translate_db_errors(), ctx.engine.connect() as conn:
         check_athlete(conn, actor, athlete_id)
-        sessions = [_view(r) for r in _rows(conn, athlete_id, start=day, end=day)]
-        rows = conn.execute(select(plan_changes).where(
-            plan_changes.c.athlete_id == athlete_id, plan_changes.c.status == "proposed")
-            .order_by(plan_changes.c.created_at.desc())).all()
+        return read_day_plan(conn, athlete_id, day=day)
+
+
+def read_day_plan(conn: Connection, athlete_id: str, *, day: date) -> DayPlan:
+    """:func:`day_plan` on the caller's connection, without the access check (callers have checked)."""
+    sessions = [_view(r) for r in _rows(conn, athlete_id, start=day, end=day)]
+    rows = conn.execute(select(plan_changes).where(
+        plan_changes.c.athlete_id == athlete_id, plan_changes.c.status == "proposed")
+        .order_by(plan_changes.c.created_at.desc())).all()
     changes = [c for c in (_change_view(r) for r in rows) if any(d.day == day for d in c.diffs)]
     return DayPlan(day=day, sessions=sessions, changes=changes)

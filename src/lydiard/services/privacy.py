@@ -164,6 +164,10 @@ def export_athlete(ctx: Context, actor: Actor, athlete_id: str) -> bytes:
 
 def _delete_athlete_rows(conn: Connection, athlete_id: str) -> set[str]:
     """Delete every row of the athlete; return the file hashes they referenced."""
+    # Lock the athlete row first: writers of daily_metrics (no foreign key) lock it too, so a
+    # concurrent batch either commits before the deletes below (which then see its rows) or
+    # finds the athlete gone.
+    conn.execute(select(athletes.c.id).where(athletes.c.id == athlete_id).with_for_update())
     shas = {r.sha256 for r in conn.execute(select(stored_files.c.sha256).where(stored_files.c.athlete_id == athlete_id))}
     shas |= {r.file_sha256 for r in conn.execute(select(activities.c.file_sha256).where(
         activities.c.athlete_id == athlete_id, activities.c.file_sha256.is_not(None)))}

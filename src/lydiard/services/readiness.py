@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, func, select
 
 from lydiard.errors import NotFoundError
 from lydiard.services import audit
 from lydiard.services.access import Actor, check_athlete
-from lydiard.services.athletes import load_athlete
+from lydiard.services.athletes import AthleteInfo, visible_athlete
+from lydiard.services.checkin import SOURCE as CHECKIN_SOURCE
 from lydiard.services.context import Context
 from lydiard.services.metrics import local_today
+from lydiard.services.planning import DayPlan, read_day_plan
+from lydiard.services.summaries import ensure_summaries
 from lydiard.storage.engine import translate_db_errors
-from lydiard.storage.tables import daily_metrics
+from lydiard.storage.tables import daily_metrics, daily_observations
 
 STAGE_TITLES: dict[str, str] = {
     "calibrating": "Calibrating",
@@ -53,34 +55,88 @@ class DayView:
 
 
 def day_view(ctx: Context, actor: Actor, athlete_id: str, *, day: date | None = None) -> DayView:
-    """The stage and recommendation for ``day`` (default: the athlete's local today)."""
-    with translate_db_errors(), ctx.engine.begin() as conn:
-        check_athlete(conn, actor, athlete_id)
-        athlete = load_athlete(conn, athlete_id)
+    """The stage and recommendation for ``day`` (default: the athlete's local today).
+
+    Reads one ``daily_metrics`` row and the athlete's summary (the stage's run length,
+    precomputed when the metrics were written); only a day other than the latest needs
+    two more indexed reads for its run length. The view is audited once per viewer,
+    athlete and day (:func:`lydiard.services.audit.record_view`).
+    """
+    with translate_db_errors(), ctx.engine.connect() as conn:
+        athlete = visible_athlete(conn, actor, athlete_id)
         day = day or local_today(ctx, athlete.tz)
-        rows = conn.execute(
-            select(daily_metrics).where(daily_metrics.c.athlete_id == athlete_id, daily_metrics.c.day <= day)
-            .order_by(daily_metrics.c.day.desc()).limit(400)
-        ).all()
-        if not actor.is_system:
-            audit.record(conn, actor, athlete_id=athlete_id, action="view.today", at=ctx.clock(), day=day.isoformat())
-    if not rows or rows[0].day != day:
-        raise NotFoundError(f"no assessment for {day.isoformat()} yet: import data or check in first",
-                            athlete_id=athlete_id, day=day.isoformat())
-    return _view(athlete_id, rows)
+        view = _read_view(ctx, conn, athlete_id, day)
+    audit.record_view(ctx.engine, actor, athlete_id=athlete_id, action="view.today", at=ctx.clock(),
+                      day=day.isoformat())
+    if view is None:
+        raise NotFoundError(_missing(day), athlete_id=athlete_id, day=day.isoformat())
+    return view
 
 
-def _view(athlete_id: str, rows: Sequence[Any]) -> DayView:
-    today = rows[0]
-    n = 0
-    for r in rows:
-        if r.stage != today.stage:
-            break
-        n += 1
+@dataclass(frozen=True, slots=True)
+class TodayPage:
+    """Everything the Today page shows, read on one connection with one access check."""
+
+    athlete: AthleteInfo
+    today: date  #: the athlete's local today
+    day: date  #: the day shown
+    view: DayView | None  #: None when the day has no assessment (``missing_reason`` says why)
+    missing_reason: str
+    checked_in: bool
+    plan: DayPlan  #: the day's planned sessions and the proposed changes touching it
+
+
+def today_page(ctx: Context, actor: Actor, athlete_id: str, *, day: date | None = None) -> TodayPage:
+    """The Today page of ``day`` (default: the athlete's local today); audited like :func:`day_view`."""
+    with translate_db_errors(), ctx.engine.connect() as conn:
+        athlete = visible_athlete(conn, actor, athlete_id)
+        today = local_today(ctx, athlete.tz)
+        day = day or today
+        view = _read_view(ctx, conn, athlete_id, day)
+        checked_in = conn.execute(select(daily_observations.c.day).where(
+            daily_observations.c.athlete_id == athlete_id, daily_observations.c.day == day,
+            daily_observations.c.source == CHECKIN_SOURCE)).first() is not None
+        plan = read_day_plan(conn, athlete_id, day=day)
+    audit.record_view(ctx.engine, actor, athlete_id=athlete_id, action="view.today", at=ctx.clock(),
+                      day=day.isoformat())
+    return TodayPage(athlete=athlete, today=today, day=day, view=view,
+                     missing_reason="" if view is not None else _missing(day), checked_in=checked_in, plan=plan)
+
+
+def _missing(day: date) -> str:
+    return f"no assessment for {day.isoformat()} yet: import data or check in first"
+
+
+def _read_view(ctx: Context, conn: Connection, athlete_id: str, day: date) -> DayView | None:
+    row = conn.execute(
+        select(daily_metrics).where(daily_metrics.c.athlete_id == athlete_id, daily_metrics.c.day == day)
+    ).first()
+    if row is None:
+        return None
+    summary = ensure_summaries(ctx, conn, [athlete_id], with_recent=False).get(athlete_id)
+    if summary is not None and summary.last_day == day and summary.stage == row.stage:
+        run = summary.stage_days
+    else:
+        run = _stage_run(conn, athlete_id, day=day, stage=row.stage)
+    return _view(athlete_id, row, run)
+
+
+def _stage_run(conn: Connection, athlete_id: str, *, day: date, stage: str) -> int:
+    """Consecutive stored days in ``stage`` ending on ``day`` (two indexed reads)."""
+    dm = daily_metrics
+    before = conn.execute(select(func.max(dm.c.day)).where(
+        dm.c.athlete_id == athlete_id, dm.c.day <= day, dm.c.stage != stage)).scalar_one()
+    q = select(func.count()).select_from(dm).where(dm.c.athlete_id == athlete_id, dm.c.day <= day)
+    if before is not None:
+        q = q.where(dm.c.day > before)
+    return int(conn.execute(q).scalar_one())
+
+
+def _view(athlete_id: str, today: Any, stage_days: int) -> DayView:
     detail = today.detail or {}
     return DayView(
         athlete_id=athlete_id, day=today.day, stage=today.stage, stage_title=STAGE_TITLES.get(today.stage, today.stage),
-        stage_days=n, confidence=float(today.confidence), risk_score=today.risk_score,
+        stage_days=stage_days, confidence=float(today.confidence), risk_score=today.risk_score,
         data_feel_agree=today.data_feel_agree, recommendation=detail.get("recommendation") or {},
         evidence=detail.get("evidence") or {},
         numbers={k: getattr(today, k) for k in ("load_au", "ctl", "atl", "tsb", "ramp", "acwr", "monotony", "strain",
@@ -98,9 +154,9 @@ def replay(ctx: Context, actor: Actor, athlete_id: str, *, start: date, end: dat
             .order_by(daily_metrics.c.day)
         ).all()
     out: list[DayView] = []
+    run = 0
     for i, r in enumerate(rows):
-        if r.day < start:
-            continue
-        window = rows[max(0, i - 399): i + 1][::-1]
-        out.append(_view(athlete_id, window))
+        run = run + 1 if i > 0 and rows[i - 1].stage == r.stage else 1
+        if r.day >= start:
+            out.append(_view(athlete_id, r, run))
     return out

@@ -245,12 +245,18 @@ daily_observations = Table(
     Column("travel", Boolean),
     Column("note", Text),
     Column("updated_at", UTC, nullable=False),
+    # The Trends data version reads MAX(updated_at) per athlete: an index makes it O(log n).
+    Index("ix_daily_observations_athlete_updated", "athlete_id", "updated_at"),
 )
 
+# No foreign key to ``athletes``: the batch recompute bulk-writes millions of rows and a
+# per-row check doubled its cost. Writers lock the athlete row instead (the batch ``FOR
+# SHARE`` once per athlete, the per-athlete path ``lock_athlete``), and deleting an athlete
+# (``services.privacy``) locks it before deleting its rows here explicitly (migration 0003).
 daily_metrics = Table(
     "daily_metrics",
     metadata,
-    Column("athlete_id", ID, ForeignKey("athletes.id", ondelete="CASCADE"), primary_key=True),
+    Column("athlete_id", ID, primary_key=True),
     Column("day", Date, primary_key=True),
     Column("load_au", Float, nullable=False),
     Column("ctl", Float, nullable=False),
@@ -273,6 +279,22 @@ daily_metrics = Table(
     Column("recommendation_code", String(32)),
     Column("detail", JSON),  # evidence + recommendation text/params (only for recent days)
     Column("computed_at", UTC, nullable=False),
+)
+
+# One row per athlete with daily metrics, rewritten in the transaction that writes them
+# (``services.summaries.refresh_summaries``): the latest stage and its run length, and the
+# last ``SPARK_DAYS`` days of the roster's sparkline series. The roster and Today read it
+# instead of scanning an athlete's history on every request.
+athlete_summaries = Table(
+    "athlete_summaries",
+    metadata,
+    Column("athlete_id", ID, ForeignKey("athletes.id", ondelete="CASCADE"), primary_key=True),
+    Column("last_day", Date, nullable=False),  # the latest daily_metrics day
+    Column("stage", String(32), nullable=False),  # its stage
+    Column("stage_days", Integer, nullable=False),  # consecutive days in that stage, ending on last_day
+    Column("recent", JSON, nullable=False),  # {"first_day": iso, <series>: [values...]} ending on last_day
+    Column("updated_at", UTC, nullable=False),  # when the athlete's daily metrics were last written
+    Column("version", String(32), nullable=False),  # random, new on every rewrite (a clock may stand still)
 )
 
 planned_sessions = Table(

@@ -32,7 +32,7 @@ from lydiard.interfaces.web.render import Renderer, fmt
 from lydiard.services import activities as activity_svc
 from lydiard.services import athletes as athlete_svc
 from lydiard.services import checkin as checkin_svc
-from lydiard.services import coaching, importing, readiness, trends
+from lydiard.services import coaching, importing, planning, readiness, trends
 from lydiard.services import users as user_svc
 from lydiard.services.access import Actor
 from lydiard.services.context import Context
@@ -177,29 +177,25 @@ def criteria_lines(rec: dict[str, Any]) -> list[str]:
     return lines
 
 
-def plan_for_day(ctx: Context, actor: Actor, athlete_id: str, day: date) -> dict[str, Any] | None:
-    """Today's planned sessions and proposed changes, when the planning service exists."""
-    try:
-        from lydiard.services import planning  # type: ignore[attr-defined, unused-ignore]
-    except ImportError:
-        return None
-    fn = getattr(planning, "day_plan", None) or getattr(planning, "plan_for_day", None)
-    if fn is None:
-        return None
-    try:
-        result = fn(ctx, actor, athlete_id, day=day)
-    except NotFoundError:
-        return {"sessions": [], "changes": []}
+def plan_for_day(ctx: Context, actor: Actor, athlete_id: str, day: date) -> dict[str, Any]:
+    """The day's planned sessions and the proposed changes touching that day (planning service)."""
+    return day_plan_rows(planning.day_plan(ctx, actor, athlete_id, day=day))
+
+
+def day_plan_rows(result: planning.DayPlan) -> dict[str, Any]:
+    """A day's plan as template rows: sessions (title, detail) and proposed changes (summary, lines)."""
+    day = result.day
     sessions = []
-    for s in getattr(result, "sessions", None) or []:
-        title = f"{getattr(s, 'session_type', '')} {getattr(s, 'sport', '')}".strip().capitalize()
-        duration = getattr(s, "duration_s", None)
-        detail = " · ".join(x for x in (f"{round(duration / 60)} min" if duration else "",
-                                         getattr(s, "intensity_target", None) or "",
-                                         getattr(s, "notes", None) or "") if x)
-        sessions.append({"title": title or "Session", "detail": detail})
-    changes = [str(getattr(c, "summary", None) or getattr(c, "reason", None) or c)
-               for c in getattr(result, "changes", None) or []]
+    for s in result.sessions:
+        detail = " · ".join(x for x in (f"{round(s.duration_min)} min" if s.duration_s else "",
+                                         f"{s.expected_load_au:.0f} AU planned" if s.expected_load_au else "",
+                                         s.intensity_target, s.notes) if x)
+        sessions.append({"title": f"{s.title} ({s.sport})" if s.sport else s.title, "detail": detail,
+                         "adapted": s.origin == "adapted"})
+    changes = []
+    for c in result.changes:
+        lines = [d.describe for d in c.diffs if d.day == day]
+        changes.append({"id": c.id, "summary": c.summary, "lines": lines, "stage": c.stage})
     return {"sessions": sessions, "changes": changes}
 
 
@@ -253,26 +249,16 @@ def build_router(renderer: Renderer, cache: JsonCache) -> APIRouter:
     @router.get("/athletes/{athlete_id}/today")
     def today_page(request: Request, ctx: CtxDep, actor: ActorDep, athlete_id: str,
                    day: str | None = None) -> Response:
-        athlete = athlete_for(ctx, actor, athlete_id)
-        today = trends.athlete_today(ctx, actor, athlete_id)
-        the_day = _parse_day(day) or today
-        view: readiness.DayView | None
-        missing = ""
-        try:
-            view = readiness.day_view(ctx, actor, athlete_id, day=the_day)
-        except NotFoundError as exc:
-            view, missing = None, str(exc)
-        try:
-            checkin_svc.get_checkin(ctx, actor, athlete_id, day=the_day)
-            checked_in = True
-        except NotFoundError:
-            checked_in = False
+        if actor.user_id is None and not actor.is_system:
+            raise AuthenticationError("log in first")
+        page = readiness.today_page(ctx, actor, athlete_id, day=_parse_day(day))
+        view = page.view
         return renderer.page(
-            request, "today.html", athlete=athlete, nav="today", view=view, missing_reason=missing,
-            is_today=the_day == today, checked_in=checked_in,
+            request, "today.html", athlete=page.athlete, nav="today", view=view, missing_reason=page.missing_reason,
+            is_today=page.day == page.today, checked_in=page.checked_in,
             markers=marker_rows(view.evidence) if view else [],
             criteria=criteria_lines(view.recommendation) if view else [],
-            plan=plan_for_day(ctx, actor, athlete_id, the_day),
+            plan=day_plan_rows(page.plan),
         )
 
     @router.get("/athletes/{athlete_id}/checkin")
@@ -561,9 +547,11 @@ def _spark_svg(line: trends.Sparkline | None) -> dict[str, Any] | None:
         lo, hi = min(lo, line.band[0]), max(hi, line.band[1])
     span = (hi - lo) or 1.0
     n = max(1, len(vals) - 1)
+    # Plain arithmetic and one format per point: the roster draws 200 of these per view.
+    sx, sy = 120.0 / n, 28.0 / span
 
     def y(v: float) -> float:
-        return round(30 - 28 * (v - lo) / span, 1)
+        return round(30 - sy * (v - lo), 1)
 
     segments: list[str] = []
     current: list[str] = []
@@ -573,7 +561,7 @@ def _spark_svg(line: trends.Sparkline | None) -> dict[str, Any] | None:
                 segments.append(" ".join(current))
             current = []
             continue
-        current.append(f"{round(120 * i / n, 1)},{y(v)}")
+        current.append(f"{i * sx:.1f},{30 - sy * (v - lo):.1f}")
     if len(current) > 1:
         segments.append(" ".join(current))
     band = None
