@@ -43,3 +43,22 @@ def test_revisions_are_linear() -> None:
     revs = all_revisions(engine)
     assert revs and revs[-1] == head_revision(engine)
     assert len(revs) == len(set(revs))
+
+
+def test_concurrent_upgrades_of_a_fresh_store_do_not_fail(db_url: str) -> None:
+    """Several server workers start at once on an empty store: each upgrade waits its turn."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one() -> str | None:
+        engine = make_engine(db_url)
+        try:
+            upgrade(engine)
+            return current_revision(engine)
+        finally:
+            engine.dispose()
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        results = list(pool.map(lambda _: one(), range(3)))
+    engine = make_engine(db_url)
+    assert results == [head_revision(engine)] * 3
+    engine.dispose()
