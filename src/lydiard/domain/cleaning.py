@@ -73,7 +73,6 @@ velocity relationships in cycling, Int J Sports Med 26:739-746 (sprint power).
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -81,6 +80,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from lydiard.domain.activity import CleaningReport
 from lydiard.domain.columns import Col
+from lydiard.domain.frames import fast_frame
 
 #: Mean Earth radius (IUGG), metres.
 EARTH_RADIUS_M = 6_371_008.8
@@ -100,26 +100,6 @@ FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
 
 
-#: Column indexes by names: building a string Index costs ~1 ms (pyarrow strings), more
-#: than the rest of a frame; each frame gets its own view (renaming one is harmless).
-_COLUMN_INDEXES: dict[tuple[Hashable, ...], pd.Index] = {}
-
-
-def _frame(columns: dict[Hashable, Any], n: int) -> pd.DataFrame:
-    """``pd.DataFrame(columns)`` (same frame) with the column index cached."""
-    key = tuple(columns)
-    index = _COLUMN_INDEXES.get(key)
-    if index is None:
-        if len(_COLUMN_INDEXES) >= 64:
-            _COLUMN_INDEXES.clear()
-        index = _COLUMN_INDEXES[key] = pd.Index(list(key))
-    try:
-        frame: pd.DataFrame = pd.DataFrame._from_arrays(  # type: ignore[attr-defined]
-            list(columns.values()), columns=index.view(), index=pd.RangeIndex(n), verify_integrity=True
-        )
-    except (AttributeError, TypeError):  # pragma: no cover - a pandas without _from_arrays
-        frame = pd.DataFrame(columns, copy=False)
-    return frame
 
 
 def haversine_m(
@@ -339,6 +319,6 @@ def clean_records(
             continue
         data = series[name].array
         columns[name] = data.take(rows) if rows is not None else data.copy()
-    frame = _frame(columns, len(rows) if rows is not None else len(records))
+    frame = fast_frame(columns, len(rows) if rows is not None else len(records))
     frame.attrs = dict(records.attrs)
     return frame, CleaningReport(counts=counts)

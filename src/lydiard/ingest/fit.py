@@ -46,6 +46,7 @@ from lydiard.domain.activity import (
     empty_laps,
 )
 from lydiard.domain.columns import LAP_COLUMNS, SAMPLE_COLUMNS, Col, LapCol
+from lydiard.domain.frames import fast_frame
 from lydiard.errors import (
     ChecksumError,
     CorruptFileError,
@@ -1135,33 +1136,13 @@ def _utc_index(values: NDArray[Any]) -> pd.DatetimeIndex:
     return pd.DatetimeIndex(np.asarray(values, dtype="datetime64[ns]"), tz=UTC, copy=False)
 
 
-#: Column indexes by names: building a string Index costs ~1 ms (pyarrow strings), more
-#: than the rest of a frame; each frame gets its own view (renaming one is harmless).
-_COLUMN_INDEXES: dict[tuple[Hashable, ...], pd.Index] = {}
-
-
-def _frame(columns: dict[Hashable, Any], n: int) -> pd.DataFrame:
-    """``pd.DataFrame(columns)`` (same frame) with the column index cached."""
-    key = tuple(columns)
-    index = _COLUMN_INDEXES.get(key)
-    if index is None:
-        if len(_COLUMN_INDEXES) >= 64:
-            _COLUMN_INDEXES.clear()
-        index = _COLUMN_INDEXES[key] = pd.Index(list(key))
-    try:
-        frame: pd.DataFrame = pd.DataFrame._from_arrays(  # type: ignore[attr-defined]
-            list(columns.values()), columns=index.view(), index=pd.RangeIndex(n), verify_integrity=True
-        )
-    except (AttributeError, TypeError):  # pragma: no cover - a pandas without _from_arrays
-        frame = pd.DataFrame(columns, copy=False)
-    return frame
 
 
 def _records_frame(records: dict[str, NDArray[Any]]) -> pd.DataFrame:
     columns: dict[Hashable, object] = {Col.TIME.value: _utc_index(records[Col.TIME.value])}
     for name in SAMPLE_COLUMNS:
         columns[name] = np.asarray(records[name], dtype=np.float64)
-    return _frame(columns, len(records[Col.TIME.value]))
+    return fast_frame(columns, len(records[Col.TIME.value]))
 
 
 def _laps_frame(laps: dict[str, NDArray[Any]]) -> pd.DataFrame:
@@ -1170,7 +1151,7 @@ def _laps_frame(laps: dict[str, NDArray[Any]]) -> pd.DataFrame:
     columns: dict[Hashable, object] = {LapCol.STARTED_AT.value: _utc_index(laps["started_at"])}
     for name in LAP_COLUMNS[1:]:
         columns[name] = np.asarray(laps[name], dtype=np.float64)
-    return _frame(columns, len(laps["started_at"]))
+    return fast_frame(columns, len(laps["started_at"]))
 
 
 def read_fit(
