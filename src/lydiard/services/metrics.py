@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -375,11 +375,3 @@ def daily_series(ctx: Context, actor: Actor, athlete_id: str, *, start: date | N
     frame.index = pd.DatetimeIndex(pd.to_datetime(frame.pop("day")), name="day")
     frame = frame.drop(columns=["athlete_id"])
     return frame.join(obs, how="left")
-
-
-def stale_since(days: list[date]) -> date | None:
-    return min(days) if days else None
-
-
-def days_between(a: date, b: date) -> list[date]:
-    return [a + timedelta(days=i) for i in range((b - a).days + 1)]

@@ -6,7 +6,7 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy import delete, insert, select
 
 from lydiard.domain.activity import Activity, ActivitySummary, CleaningReport, empty_laps
 from lydiard.services.access import Actor, check_athlete
@@ -16,11 +16,6 @@ from lydiard.services.session_metrics import compute_session_metrics, session_me
 from lydiard.storage.engine import translate_db_errors
 from lydiard.storage.streams import read_streams
 from lydiard.storage.tables import activities, session_metrics
-
-
-def load_records(conn: Connection, activity_id: str, started_at: pd.Timestamp) -> pd.DataFrame:
-    """The stored samples of one activity as a records frame (UTC ``time`` + unit-named columns)."""
-    return read_streams(conn, activity_id, started_at=started_at)
 
 
 def rescore_sessions(ctx: Context, actor: Actor, athlete_id: str, *, since: date | None = None) -> int:
@@ -37,7 +32,7 @@ def rescore_sessions(ctx: Context, actor: Actor, athlete_id: str, *, since: date
             started = pd.Timestamp(a.started_at)
             if started.tzinfo is None:
                 started = started.tz_localize("UTC")
-            records = load_records(conn, a.id, started)
+            records = read_streams(conn, a.id, started_at=started)
             act = Activity(
                 records=records,
                 summary=ActivitySummary(sport=a.sport, started_at=started.to_pydatetime(), duration_s=a.duration_s,

@@ -7,8 +7,6 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
-import pandas as pd
 from sqlalchemy import Connection, Table
 
 
@@ -23,24 +21,6 @@ def _pg_text(value: Any) -> str:
         return "t" if value else "f"
     text = str(value)
     return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-
-
-def frame_to_rows(frame: pd.DataFrame, columns: Sequence[str]) -> list[tuple[Any, ...]]:
-    """Rows as tuples with NaN/NaT turned into ``None``."""
-    cols = []
-    for c in columns:
-        s = frame[c]
-        if pd.api.types.is_float_dtype(s.dtype):
-            arr = s.to_numpy(dtype=np.float64)
-            obj = arr.astype(object)
-            obj[np.isnan(arr)] = None
-            cols.append(obj)
-        else:
-            obj = s.astype(object).to_numpy().copy()
-            mask = pd.isna(s).to_numpy()
-            obj[mask] = None
-            cols.append(obj)
-    return list(zip(*cols, strict=True)) if cols else []
 
 
 def copy_rows(conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> None:

@@ -62,16 +62,6 @@ class PlanSessionIn(BaseModel):
     notes: str = Field(default="", max_length=2000)
 
 
-class PlanSessionPatch(BaseModel):
-    day: date | None = None
-    sport: str | None = Field(default=None, max_length=16)
-    session_type: SessionType | None = None
-    duration_s: float | None = Field(default=None, ge=0, le=planning.MAX_SESSION_DURATION_S)
-    intensity_target: str | None = Field(default=None, max_length=100)
-    expected_load_au: float | None = Field(default=None, ge=0)
-    notes: str | None = Field(default=None, max_length=2000)
-
-
 class GenerateIn(BaseModel):
     goal_day: date
     goal_sport: str = Field(default="run", max_length=16)
@@ -138,6 +128,10 @@ class SessionEditIn(BaseModel):
     intensity_target: str | None = Field(default=None, max_length=100)
     expected_load_au: float | None = Field(default=None, ge=0)
     notes: str | None = Field(default=None, max_length=2000)
+
+
+class PlanSessionPatch(SessionEditIn):
+    day: date | None = None
 
 
 class EditIn(BaseModel):
