@@ -124,15 +124,18 @@ def test_recompute_after_late_import_updates_exactly_the_affected_days(ctx, cloc
 
 
 def test_logged_session_load_matches_session_metrics_without_records() -> None:
+    import pandas as pd
+
     from lydiard.domain.activity import empty_records
     from lydiard.domain.load.session import Thresholds, session_metrics
-    from lydiard.services.metrics import logged_session_load
+    from lydiard.services.metrics import logged_session_loads
 
     for sport, duration_s, rpe in (("run", 3600.0, 7.0), ("strength", 2700.0, 6.0), ("ride", 5400.0, None),
                                    ("kayak", 1800.0, None), ("swim", 1200.0, 0.0)):
         m = session_metrics(empty_records(), sport=sport, thresholds=Thresholds(), duration_s=duration_s, rpe=rpe)
-        load_au, source = logged_session_load(sport=sport, duration_s=duration_s, rpe=rpe)
-        assert (load_au, source) == (m.load_au, m.load_source)
+        loads = logged_session_loads(pd.Series([sport]), pd.Series([duration_s]), pd.Series([rpe], dtype=float))
+        assert float(loads[0]) == m.load_au
+        assert m.load_source == ("srpe" if rpe is not None else "duration_default")
 
 
 def test_batch_finds_duplicates_inside_one_archive_and_keeps_the_order(ctx) -> None:  # type: ignore[no-untyped-def]

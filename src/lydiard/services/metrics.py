@@ -106,13 +106,6 @@ def logged_session_loads(sport: pd.Series, duration_s: pd.Series, rpe: pd.Series
     return out
 
 
-def logged_session_load(*, sport: str, duration_s: float, rpe: float | None) -> tuple[float, str]:
-    """One logged session's ``(load_au, load_source)``; see :func:`logged_session_loads`."""
-    load = logged_session_loads(pd.Series([sport]), pd.Series([duration_s], dtype=np.float64),
-                                pd.Series([rpe], dtype=np.float64))
-    return float(load[0]), ("srpe" if rpe is not None else "duration_default")
-
-
 def merged_observations(conn: Connection, athlete_id: str) -> pd.DataFrame:
     """Daily observations merged across sources (``SOURCE_PRIORITY``), indexed by day."""
     rows = conn.execute(select(daily_observations).where(daily_observations.c.athlete_id == athlete_id)).all()
