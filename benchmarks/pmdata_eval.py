@@ -551,7 +551,39 @@ def diagnose(parts: Sequence[Participant], data: EvalData) -> list[str]:
         lw, lp, picks = _loao(per_w, data.pids)
         lines.append(f"  readiness {'IN' if rin else 'OUT'}: leave-one-athlete-out within {lw:.3f}, pooled {lp:.3f}; "
                      f"w picked: {', '.join(picks)}")
+
+    lines += ["", "Diagnosis 4 - readiness-centred scores (the athlete's own rating against their own causal "
+              "normal), alone and plus w × the engine's linear predictor, w chosen leave-one-athlete-out:"]
+    per_v: dict[str, dict[str, tuple[FloatArray, NDArray[np.bool_]]]] = {}
+    for pid in data.pids:
+        low, mask = masks[pid]
+        p = by_pid[pid]
+        level = _readiness_levels(p)
+        r = engine_risk(p.frame, readiness=True)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            lin = np.nan_to_num(2.0 + np.log(r / (1.0 - r)) / 1.5)
+        for lname, v in level.items():
+            for w in (0.0, 0.25, 0.5, 1.0):
+                per_v.setdefault(f"{lname} + {w:g}·engine", {})[pid] = (_rank_fill((v + w * lin)[mask]), low[mask])
+    for name, cand in per_v.items():
+        s_, y_ = [cand[q][0] for q in data.pids], [cand[q][1] for q in data.pids]
+        lines.append(f"  {name:<52}{pooled_auc(s_, y_):>8.3f}{within_auc(s_, y_):>8.3f}")
+    lw, lp, picks = _loao(per_v, data.pids)
+    lines.append(f"  chosen leave-one-athlete-out: within {lw:.3f}, pooled {lp:.3f}; picked: {'; '.join(sorted(set(picks)))}")
     return lines
+
+
+def _readiness_levels(p: Participant) -> dict[str, FloatArray]:
+    """Causal readiness-centred scores (higher = worse): −z of today's readiness (or of its 2-day
+    EWMA) against the athlete's expanding mean/SD of earlier days (≥ 7 readings, SD ≥ 0.5)."""
+    r = pd.to_numeric(p.frame["readiness"], errors="coerce").astype(float)
+    mean = r.expanding(min_periods=7).mean().shift(1)
+    sd = r.expanding(min_periods=7).std().shift(1).clip(lower=0.5)
+    ewm2 = r.ewm(span=2, ignore_na=True).mean().where(r.notna())
+    return {
+        "-z(readiness today)": (-(r - mean) / sd).to_numpy(dtype=np.float64),
+        "-z(readiness 2-day EWMA)": (-(ewm2 - mean) / sd).to_numpy(dtype=np.float64),
+    }
 
 
 def main() -> None:
