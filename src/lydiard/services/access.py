@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, and_, or_, select
+from sqlalchemy import BindParameter, Connection, and_, bindparam, or_, select
 
 from lydiard.errors import NotFoundError, PermissionDeniedError
 from lydiard.storage.tables import athletes, coach_links
@@ -50,32 +50,48 @@ def visible_athletes_clause(actor: Actor):  # type: ignore[no-untyped-def]
         return athletes.c.id.is_not(None)
     if actor.user_id is None:
         return athletes.c.id.is_(None)
+    return user_visible_clause(actor.user_id)
+
+
+def user_visible_clause(user_id: str | BindParameter[str]):  # type: ignore[no-untyped-def]
+    """The athletes user ``user_id`` may see (a value, or a bound parameter in prebuilt statements);
+    :func:`visible_athletes_clause` of a logged-in, non-system actor."""
     linked = select(coach_links.c.athlete_id).where(
-        and_(coach_links.c.coach_user_id == actor.user_id, coach_links.c.status == "active")
+        and_(coach_links.c.coach_user_id == user_id, coach_links.c.status == "active")
     )
     return or_(
-        athletes.c.user_id == actor.user_id,
-        and_(athletes.c.managed_by_user_id == actor.user_id, athletes.c.user_id.is_(None)),
+        athletes.c.user_id == user_id,
+        and_(athletes.c.managed_by_user_id == user_id, athletes.c.user_id.is_(None)),
         athletes.c.id.in_(linked),
     )
+
+
+# Prebuilt statements for the per-request checks (building a statement cost more than running it).
+_ID_BY_USER = select(athletes.c.id).where(athletes.c.id == bindparam("aid"), user_visible_clause(bindparam("uid")))
+_ID_SYSTEM = select(athletes.c.id).where(athletes.c.id == bindparam("aid"))
+_ROW_BY_USER = select(athletes).where(athletes.c.id == bindparam("aid"), user_visible_clause(bindparam("uid")))
+_ROW_SYSTEM = select(athletes).where(athletes.c.id == bindparam("aid"))
+
+
+def _visible(conn: Connection, actor: Actor, athlete_id: str, *, row: bool) -> Any:
+    if actor.is_system:
+        return conn.execute(_ROW_SYSTEM if row else _ID_SYSTEM, {"aid": athlete_id}).first()
+    if actor.user_id is None:
+        return None
+    return conn.execute(_ROW_BY_USER if row else _ID_BY_USER, {"aid": athlete_id, "uid": actor.user_id}).first()
 
 
 def check_athlete(conn: Connection, actor: Actor, athlete_id: str, *, write: bool = False) -> None:
     """Raise unless ``actor`` may read (or ``write``) athlete ``athlete_id``."""
     if write and actor.scope != "write" and not actor.is_system:
         raise PermissionDeniedError("this API token is read-only", athlete_id=athlete_id)
-    row = conn.execute(
-        select(athletes.c.id).where(athletes.c.id == athlete_id).where(visible_athletes_clause(actor))
-    ).first()
-    if row is None:
+    if _visible(conn, actor, athlete_id, row=False) is None:
         raise NotFoundError("athlete not found", athlete_id=athlete_id)
 
 
 def visible_athlete_row(conn: Connection, actor: Actor, athlete_id: str) -> Any:
     """The athlete's row when ``actor`` may read it (``check_athlete`` and the read in one query)."""
-    row = conn.execute(
-        select(athletes).where(athletes.c.id == athlete_id).where(visible_athletes_clause(actor))
-    ).first()
+    row = _visible(conn, actor, athlete_id, row=True)
     if row is None:
         raise NotFoundError("athlete not found", athlete_id=athlete_id)
     return row

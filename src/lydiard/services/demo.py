@@ -43,6 +43,7 @@ from lydiard.services.metrics import (
     recompute_athlete,
     write_daily_metrics,
 )
+from lydiard.services.trends import precompute_trends
 from lydiard.storage.bulk import copy_rows
 from lydiard.storage.engine import translate_db_errors
 from lydiard.storage.tables import (
@@ -356,6 +357,7 @@ def seed_cohort(ctx: Context, *, athletes_n: int = 200, days: int = 730, seed: i
         result = batch_io.compute_chunk(chunk, detail_days=days if detail_days is None else detail_days)
         with translate_db_errors(), ctx.engine.begin() as conn:
             batch_io.write_chunk(conn, result, since=None, computed_at=now)
+    precompute_trends(ctx, ids)  # the Trends documents, as recompute_athlete leaves them
     return CohortInfo(coach_email=coach_email, coach_password=password, athlete_ids=tuple(ids))
 
 

@@ -302,7 +302,12 @@ def recompute_athlete(ctx: Context, actor: Actor, athlete_id: str, *, since: dat
         until = local_today(ctx, athlete.tz)
         frame = daily_inputs(conn, athlete_id, until=until, sex=athlete.sex)
         out = compute_daily(frame)
-        return _write_daily_metrics(conn, ctx, athlete_id, out, since=since)
+        result = _write_daily_metrics(conn, ctx, athlete_id, out, since=since)
+    # The Trends document follows the metrics (after the commit: it reads them back).
+    from lydiard.services.trends import precompute_trends
+
+    precompute_trends(ctx, [athlete_id])
+    return result
 
 
 def write_daily_metrics(ctx: Context, athlete_id: str, out: pd.DataFrame, *, since: date | None) -> RecomputeResult:

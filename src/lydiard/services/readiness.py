@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, bindparam, exists, func, select
 
 from lydiard.errors import NotFoundError
 from lydiard.services import audit
@@ -18,7 +18,13 @@ from lydiard.services.metrics import local_today
 from lydiard.services.planning import DayPlan, read_day_plan
 from lydiard.services.summaries import ensure_summaries
 from lydiard.storage.engine import translate_db_errors
-from lydiard.storage.tables import daily_metrics, daily_observations
+from lydiard.storage.tables import (
+    athlete_summaries,
+    daily_metrics,
+    daily_observations,
+    plan_changes,
+    planned_sessions,
+)
 
 STAGE_TITLES: dict[str, str] = {
     "calibrating": "Calibrating",
@@ -87,30 +93,65 @@ class TodayPage:
 
 
 def today_page(ctx: Context, actor: Actor, athlete_id: str, *, day: date | None = None) -> TodayPage:
-    """The Today page of ``day`` (default: the athlete's local today); audited like :func:`day_view`."""
+    """The Today page of ``day`` (default: the athlete's local today); audited like :func:`day_view`.
+
+    Four prebuilt statements on one connection: the athlete (with the access check), the
+    day's metrics row, and one row of scalar subqueries (the summary's stage run, whether the
+    day has a check-in, a planned session or a proposed change). The plan itself is read
+    only when the day has a planned session or a change is proposed.
+    """
     with translate_db_errors(), ctx.engine.connect() as conn:
         athlete = visible_athlete(conn, actor, athlete_id)
         today = local_today(ctx, athlete.tz)
         day = day or today
-        view = _read_view(ctx, conn, athlete_id, day)
-        checked_in = conn.execute(select(daily_observations.c.day).where(
-            daily_observations.c.athlete_id == athlete_id, daily_observations.c.day == day,
-            daily_observations.c.source == CHECKIN_SOURCE)).first() is not None
-        plan = read_day_plan(conn, athlete_id, day=day)
+        params = {"aid": athlete_id, "day": day}
+        row = conn.execute(_METRICS_ROW, params).first()
+        facts = conn.execute(_DAY_FACTS, params).one()
+        view = None
+        if row is not None:
+            if facts.last_day is None:  # a store from before the summaries: compute the summary once
+                summary = ensure_summaries(ctx, conn, [athlete_id], with_recent=False).get(athlete_id)
+                head = (summary.last_day, summary.stage, summary.stage_days) if summary is not None else None
+            else:
+                head = (facts.last_day, facts.stage, facts.stage_days)
+            run = head[2] if head is not None and head[0] == day and head[1] == row.stage else \
+                _stage_run(conn, athlete_id, day=day, stage=row.stage)
+            view = _view(athlete_id, row, int(run))
+        plan = read_day_plan(conn, athlete_id, day=day) if facts.planned or facts.proposed else DayPlan(day=day)
     audit.record_view(ctx.engine, actor, athlete_id=athlete_id, action="view.today", at=ctx.clock(),
                       day=day.isoformat())
     return TodayPage(athlete=athlete, today=today, day=day, view=view,
-                     missing_reason="" if view is not None else _missing(day), checked_in=checked_in, plan=plan)
+                     missing_reason="" if view is not None else _missing(day), checked_in=bool(facts.checked_in),
+                     plan=plan)
 
 
 def _missing(day: date) -> str:
     return f"no assessment for {day.isoformat()} yet: import data or check in first"
 
 
+_METRICS_ROW = select(daily_metrics).where(daily_metrics.c.athlete_id == bindparam("aid"),
+                                           daily_metrics.c.day == bindparam("day"))
+
+
+def _summary_col(column: Any) -> Any:
+    return select(column).where(athlete_summaries.c.athlete_id == bindparam("aid")).scalar_subquery()
+
+
+_DAY_FACTS = select(
+    _summary_col(athlete_summaries.c.last_day).label("last_day"),
+    _summary_col(athlete_summaries.c.stage).label("stage"),
+    _summary_col(athlete_summaries.c.stage_days).label("stage_days"),
+    exists().where(daily_observations.c.athlete_id == bindparam("aid"), daily_observations.c.day == bindparam("day"),
+                   daily_observations.c.source == CHECKIN_SOURCE).label("checked_in"),
+    exists().where(planned_sessions.c.athlete_id == bindparam("aid"),
+                   planned_sessions.c.day == bindparam("day")).label("planned"),
+    exists().where(plan_changes.c.athlete_id == bindparam("aid"),
+                   plan_changes.c.status == "proposed").label("proposed"),
+)
+
+
 def _read_view(ctx: Context, conn: Connection, athlete_id: str, day: date) -> DayView | None:
-    row = conn.execute(
-        select(daily_metrics).where(daily_metrics.c.athlete_id == athlete_id, daily_metrics.c.day == day)
-    ).first()
+    row = conn.execute(_METRICS_ROW, {"aid": athlete_id, "day": day}).first()
     if row is None:
         return None
     summary = ensure_summaries(ctx, conn, [athlete_id], with_recent=False).get(athlete_id)

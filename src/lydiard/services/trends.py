@@ -1,33 +1,48 @@
 """Chart-ready daily series for the Trends page and the roster's sparklines.
 
 The daily metrics are precomputed by :func:`lydiard.services.metrics.recompute_athlete`;
-this module only reads them (columnar, no per-day Python objects) and offers a cheap
-``trends_version`` stamp so an interface can cache the serialised result until the
-athlete's data change.
+this module reads them (columnar, no per-day Python objects) and builds the Trends page's
+chart document (:func:`trends_figures`, plain data for plotly.js). The document is stored
+per athlete (``athlete_trends``, gzip-compressed, shared by every server process) labelled
+with the athlete's data stamp (:func:`trends_version`: one indexed round trip); it is built
+when the metrics are recomputed (:func:`precompute_trends`) and again on the first view
+after any other change (a check-in, an import, a plan edit, a new day), so a view never
+rebuilds a year of history unless something changed, and never serves an outdated one.
 """
 
 from __future__ import annotations
 
+import gzip
+import hashlib
+import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, timedelta
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import and_, bindparam, delete, func, insert, or_, select
+from sqlalchemy.exc import IntegrityError
 
 from lydiard.domain.daily import CHECKIN_ITEMS
 from lydiard.services import planning
-from lydiard.services.access import Actor, check_athlete, visible_athletes_clause
+from lydiard.services.access import (
+    Actor,
+    check_athlete,
+    user_visible_clause,
+    visible_athletes_clause,
+)
 from lydiard.services.athletes import load_athlete
 from lydiard.services.context import Context
 from lydiard.services.metrics import SOURCE_PRIORITY, local_today
+from lydiard.services.readiness import STAGE_TITLES
 from lydiard.services.summaries import SPARK_DAYS, Summary, ensure_summaries
 from lydiard.storage.engine import translate_db_errors
 from lydiard.storage.tables import (
     athlete_summaries,
+    athlete_trends,
     athletes,
     daily_metrics,
     daily_observations,
@@ -72,39 +87,135 @@ def _num(v: Any) -> float | None:
     return None if math.isnan(f) or math.isinf(f) else f
 
 
+def _athlete_scalar(column: Any, table: Any, *where: Any) -> Any:
+    return (select(column).select_from(table).where(table.c.athlete_id == bindparam("aid"), *where)
+            .scalar_subquery())
+
+
+_obs, _ps, _pc, _summ = daily_observations, planned_sessions, plan_changes, athlete_summaries
+#: Everything the Trends document depends on, in one round trip (built once: building a
+#: statement costs more than running it). The plan changes count every status change: a
+#: decision sets ``decided_at`` and a new proposal adds a row.
+_STAMP_QUERY = select(
+    select(athletes.c.tz).where(athletes.c.id == bindparam("aid")).scalar_subquery().label("tz"),
+    _athlete_scalar(_summ.c.version, _summ).label("metrics_v"),
+    _athlete_scalar(_summ.c.last_day, _summ).label("last_day"),
+    _athlete_scalar(func.count(), _obs).label("obs_n"),
+    _athlete_scalar(func.max(_obs.c.updated_at), _obs).label("obs_at"),
+    _athlete_scalar(func.count(), _ps).label("plan_n"),
+    _athlete_scalar(func.max(_ps.c.updated_at), _ps).label("plan_at"),
+    _athlete_scalar(func.count(), _pc).label("changes_n"),
+    _athlete_scalar(func.max(_pc.c.decided_at), _pc).label("decided_at"),
+    _athlete_scalar(func.max(_pc.c.id), _pc, _pc.c.status == "proposed").label("pending"),
+    _athlete_scalar(athlete_trends.c.version, athlete_trends).label("stored_v"),
+)
+_STORED_BODY = select(athlete_trends.c.version, athlete_trends.c.body_gzip).where(
+    athlete_trends.c.athlete_id == bindparam("aid"))
+
+
+def _stamp(ctx: Context, conn: Any, athlete_id: str) -> tuple[str, str | None]:
+    """The athlete's current data stamp and the stamp of the stored Trends document (no access check)."""
+    row = conn.execute(_STAMP_QUERY, {"aid": athlete_id}).one()
+    today = local_today(ctx, row.tz or "UTC")
+    text = (f"{row.metrics_v}|{row.last_day}|{row.obs_n}|{row.obs_at}|{row.plan_n}|{row.plan_at}|"
+            f"{row.changes_n}|{row.decided_at}|{row.pending}|{today}")
+    return hashlib.sha256(text.encode()).hexdigest()[:32], row.stored_v
+
+
 def trends_version(ctx: Context, actor: Actor, athlete_id: str) -> str:
     """A stamp that changes whenever the athlete's daily metrics, observations or plan change.
 
-    One indexed round trip: the summary's ``version`` (new whenever the daily metrics
-    are written), the observations' count and latest ``updated_at``, the planned sessions'
-    count and latest ``updated_at``, the pending plan change and the athlete's local
-    today (the plan forecast starts today).
+    One indexed round trip after the access check: the summary's ``version`` (new whenever
+    the daily metrics are written), the observations' count and latest ``updated_at``, the
+    planned sessions' count and latest ``updated_at``, the plan changes' count, latest
+    decision and pending proposal, and the athlete's local today (the plan forecast starts
+    today).
     """
-    obs, ps, pc, summ = daily_observations, planned_sessions, plan_changes, athlete_summaries
-
-    def scalar(column: Any, table: Any, *where: Any) -> Any:
-        return select(column).select_from(table).where(table.c.athlete_id == athlete_id, *where).scalar_subquery()
-
     with translate_db_errors(), ctx.engine.connect() as conn:
         check_athlete(conn, actor, athlete_id)
-        row = conn.execute(select(
-            select(athletes.c.tz).where(athletes.c.id == athlete_id).scalar_subquery().label("tz"),
-            scalar(summ.c.version, summ).label("metrics_at"),
-            scalar(summ.c.last_day, summ).label("last_day"),
-            scalar(func.count(), obs).label("obs_n"),
-            scalar(func.max(obs.c.updated_at), obs).label("obs_at"),
-            scalar(func.count(), ps).label("plan_n"),
-            scalar(func.max(ps.c.updated_at), ps).label("plan_at"),
-            scalar(func.max(pc.c.id), pc, pc.c.status == "proposed").label("pending"),
-        )).one()
-    today = local_today(ctx, row.tz or "UTC")
-    return f"{row.metrics_at}|{row.last_day}|{row.obs_n}|{row.obs_at}|{row.plan_n}|{row.plan_at}|{row.pending}|{today}"
+        return _stamp(ctx, conn, athlete_id)[0]
+
+
+@dataclass(frozen=True, slots=True)
+class TrendsDocument:
+    """The Trends page's chart document: ``{"version": ..., "figures": {...}}`` as gzip-compressed JSON."""
+
+    athlete_id: str
+    version: str
+    body_gzip: bytes
+
+    def body(self) -> bytes:
+        """The JSON document, uncompressed."""
+        return gzip.decompress(self.body_gzip)
+
+
+def trends_document(ctx: Context, actor: Actor, athlete_id: str) -> TrendsDocument:
+    """The athlete's Trends chart document, current to the latest write.
+
+    Served from ``athlete_trends`` when its stamp is the athlete's current stamp (three
+    indexed reads); otherwise built from the stored series, stored for every server
+    process, and returned. The access check comes first in every case.
+    """
+    with translate_db_errors(), ctx.engine.connect() as conn:
+        check_athlete(conn, actor, athlete_id)
+        version, stored = _stamp(ctx, conn, athlete_id)
+        if stored == version:
+            row = conn.execute(_STORED_BODY, {"aid": athlete_id}).first()
+            if row is not None and row.version == version:
+                return TrendsDocument(athlete_id=athlete_id, version=version, body_gzip=bytes(row.body_gzip))
+    return _build_document(ctx, actor, athlete_id, version)
+
+
+def precompute_trends(ctx: Context, athlete_ids: Sequence[str]) -> int:
+    """Build and store the Trends documents of ``athlete_ids`` whose stored one is outdated.
+
+    Called after the daily metrics are written (``metrics.recompute_athlete``, the bulk
+    seeding), so the next view is a stored read. Returns the number of documents built.
+    """
+    built = 0
+    system = Actor.system()
+    for aid in dict.fromkeys(athlete_ids):
+        with translate_db_errors(), ctx.engine.connect() as conn:
+            version, stored = _stamp(ctx, conn, aid)
+        if stored != version:
+            _build_document(ctx, system, aid, version)
+            built += 1
+    return built
+
+
+def _build_document(ctx: Context, actor: Actor, athlete_id: str, version: str) -> TrendsDocument:
+    """Build the document from the stored series and store it under ``version``.
+
+    ``version`` was read before the series, so the document holds at least the data the stamp
+    describes (a write in between changes the stamp: the next view builds again).
+    """
+    data = _trends_data(ctx, actor, athlete_id, version=version, digits=CHART_DIGITS)
+    body = json.dumps({"version": version, "figures": trends_figures(data)}, separators=(",", ":"),
+                      allow_nan=False).encode()
+    doc = TrendsDocument(athlete_id=athlete_id, version=version, body_gzip=gzip.compress(body, 6, mtime=0))
+    try:
+        with translate_db_errors(), ctx.engine.begin() as conn:
+            conn.execute(delete(athlete_trends).where(athlete_trends.c.athlete_id == athlete_id))
+            conn.execute(insert(athlete_trends).values(athlete_id=athlete_id, version=version,
+                                                       body_gzip=doc.body_gzip, built_at=ctx.clock()))
+    except IntegrityError:
+        pass  # another process stored it at the same moment (PostgreSQL), or the athlete was deleted
+    return doc
+
+
+#: Decimals kept in the chart document (a chart cannot show more; the document is ~3× smaller).
+CHART_DIGITS = 3
 
 
 def trends_data(ctx: Context, actor: Actor, athlete_id: str, *, start: date | None = None,
                 end: date | None = None) -> TrendsData:
     """The athlete's stored daily series from ``start`` to ``end`` (default: all history)."""
-    version = trends_version(ctx, actor, athlete_id)
+    return _trends_data(ctx, actor, athlete_id, version=trends_version(ctx, actor, athlete_id), start=start,
+                        end=end)
+
+
+def _trends_data(ctx: Context, actor: Actor, athlete_id: str, *, version: str, start: date | None = None,
+                 end: date | None = None, digits: int | None = None) -> TrendsData:
     cols = [daily_metrics.c.day, daily_metrics.c.stage, *(daily_metrics.c[c] for c in METRIC_SERIES)]
     with translate_db_errors(), ctx.engine.connect() as conn:
         check_athlete(conn, actor, athlete_id)
@@ -124,34 +235,38 @@ def trends_data(ctx: Context, actor: Actor, athlete_id: str, *, start: date | No
     # days × 25 series through Row attribute access cost ~50 ms; this costs a few).
     m_cols = list(zip(*rows, strict=True)) if rows else [() for _ in cols]
     days = list(m_cols[0])
-    series: dict[str, list[float | None]] = {c: _column(m_cols[2 + k]) for k, c in enumerate(METRIC_SERIES)}
+    series: dict[str, list[float | None]] = {c: _column(m_cols[2 + k], digits)
+                                             for k, c in enumerate(METRIC_SERIES)}
     # Merge the observation sources per day: the first source in SOURCE_PRIORITY wins per field.
-    series.update(_merge_observations(obs_rows, days))
-    rmssd = np.array([np.nan if v is None else v for v in series["rmssd_ms"]], dtype=np.float64)
+    merged = _merge_observations(obs_rows, days)
+    series.update((c, _column(v, digits)) for c, v in merged.items())
+    rmssd = merged["rmssd_ms"]
     with np.errstate(divide="ignore", invalid="ignore"):
-        series["ln_rmssd"] = _column(np.where(rmssd > 0, np.log(np.where(rmssd > 0, rmssd, 1.0)), np.nan))
+        series["ln_rmssd"] = _column(np.where(rmssd > 0, np.log(np.where(rmssd > 0, rmssd, 1.0)), np.nan), digits)
     return TrendsData(
         athlete_id=athlete_id, version=version, days=[d.isoformat() for d in days], series=series,
         stages=list(m_cols[1]), planned=_planned_forecast(ctx, actor, athlete_id),
     )
 
 
-def _column(values: Any) -> list[float | None]:
-    """A column of numbers (None, NaN and inf → None) as a list of floats."""
+def _column(values: Any, digits: int | None = None) -> list[float | None]:
+    """A column of numbers (None, NaN and inf → None) as a list of floats (rounded to ``digits``)."""
     arr = np.asarray(values, dtype=np.float64) if not isinstance(values, np.ndarray) else values
     if arr.dtype != np.float64:
         arr = arr.astype(np.float64)
+    if digits is not None:
+        arr = np.round(arr, digits)
     obj = arr.astype(object)
     obj[~np.isfinite(arr)] = None
     out: list[float | None] = obj.tolist()
     return out
 
 
-def _merge_observations(obs_rows: Sequence[Any], days: list[date]) -> dict[str, list[float | None]]:
-    """Per day and field, the value of the highest-priority source that has one (``SOURCE_PRIORITY``)."""
+def _merge_observations(obs_rows: Sequence[Any], days: list[date]) -> dict[str, np.ndarray[Any, Any]]:
+    """Per day and field, the value of the highest-priority source that has one (``SOURCE_PRIORITY``; NaN: none)."""
     n = len(days)
     if not obs_rows or not n:
-        return {c: [None] * n for c in OBSERVATION_SERIES}
+        return {c: np.full(n, np.nan) for c in OBSERVATION_SERIES}
     index = {d: i for i, d in enumerate(days)}
     rank = {s: i for i, s in enumerate(SOURCE_PRIORITY)}
     cols = list(zip(*obs_rows, strict=True))
@@ -159,14 +274,14 @@ def _merge_observations(obs_rows: Sequence[Any], days: list[date]) -> dict[str, 
     rk = np.array([rank.get(src, len(rank)) for src in cols[1]], dtype=np.int64)
     order = np.lexsort((rk, pos))  # by day, then by priority
     pos, keep = pos[order], pos[order] >= 0
-    out: dict[str, list[float | None]] = {}
+    out: dict[str, np.ndarray[Any, Any]] = {}
     for k, c in enumerate(OBSERVATION_SERIES):
         values = np.asarray(cols[2 + k], dtype=np.float64)[order]  # None → NaN
         valid = keep & np.isfinite(values)
         first = np.unique(pos[valid], return_index=True)  # the best-ranked valid row of each day
         merged = np.full(n, np.nan)
         merged[first[0]] = values[valid][first[1]]
-        out[c] = _column(merged)
+        out[c] = merged
     return out
 
 
@@ -226,6 +341,199 @@ def sparklines(ctx: Context, actor: Actor, athlete_ids: list[str], *, days: int 
     return out
 
 
+# ----------------------------------------------------------------------------- Trends figures
+
+#: Stage colours (also used for the legend of the stage timeline).
+STAGE_COLOURS: dict[str, str] = {
+    "calibrating": "#9aa5ab",
+    "normal": "#2e7d32",
+    "surface_fatigue": "#e0a100",
+    "deep_fatigue": "#d1495b",
+    "overreaching_suspected": "#8e1b3a",
+    "overtraining_suspected": "#4a0d20",
+}
+CHECKIN_LABELS: dict[str, str] = {
+    "energy": "Energy", "mood": "Mood", "motivation": "Motivation", "soreness": "Soreness (5 = none)",
+    "sleep_quality": "Sleep quality", "stress": "Stress (5 = relaxed)",
+}
+
+RANGE_SELECTOR: dict[str, Any] = {
+    "buttons": [
+        {"count": 1, "label": "1m", "step": "month", "stepmode": "backward"},
+        {"count": 3, "label": "3m", "step": "month", "stepmode": "backward"},
+        {"count": 6, "label": "6m", "step": "month", "stepmode": "backward"},
+        {"count": 1, "label": "1y", "step": "year", "stepmode": "backward"},
+        {"step": "all", "label": "all"},
+    ],
+}
+
+
+def _xaxis(days: list[str], *, slider: bool = False, window_d: int = 180) -> dict[str, Any]:
+    axis: dict[str, Any] = {"type": "date", "rangeselector": RANGE_SELECTOR}
+    if days:
+        start = days[max(0, len(days) - window_d)]
+        axis["range"] = [start, days[-1]]
+    if slider:
+        axis["rangeslider"] = {"visible": True, "thickness": 0.08}
+    return axis
+
+
+def _has(values: list[float | None]) -> bool:
+    return any(v is not None for v in values)
+
+
+def _line(name: str, x: list[Any], y: list[Any], **extra: Any) -> dict[str, Any]:
+    trace: dict[str, Any] = {"type": "scatter", "mode": "lines", "name": name, "x": x, "y": y,
+                             "connectgaps": False}
+    trace.update(extra)
+    return trace
+
+
+def trends_figures(data: TrendsData) -> dict[str, dict[str, Any]]:
+    """Every Trends chart that has data, keyed by the ``data-figure`` name of its container."""
+    x = data.days
+    s = data.series
+    figs: dict[str, dict[str, Any]] = {}
+    if not x:
+        return figs
+
+    pmc = [
+        {"type": "bar", "name": "Daily load", "x": x, "y": s["load_au"], "marker": {"color": "#c9d6df"},
+         "yaxis": "y2", "hovertemplate": "%{y:.0f} AU"},
+        _line("Fitness (CTL)", x, s["ctl"], line={"color": "#1f6f8b", "width": 2}),
+        _line("Fatigue (ATL)", x, s["atl"], line={"color": "#d1495b", "width": 1.5}),
+        _line("Form (TSB)", x, s["tsb"], line={"color": "#e0a100", "width": 1.5}),
+    ]
+    plan = data.planned
+    if plan.get("days"):
+        for key, name, colour in (("ctl", "Planned fitness", "#1f6f8b"), ("atl", "Planned fatigue", "#d1495b"),
+                                  ("tsb", "Planned form", "#e0a100")):
+            if key in plan:
+                pmc.append(_line(name, plan["days"], plan[key], line={"color": colour, "dash": "dot", "width": 1.5}))
+    figs["pmc"] = {"data": pmc, "layout": {
+        "xaxis": _xaxis(x + list(plan.get("days") or []), slider=True),
+        "yaxis": {"title": {"text": "CTL / ATL / TSB"}, "zeroline": True},
+        "yaxis2": {"overlaying": "y", "side": "right", "showgrid": False, "title": {"text": "load (AU)"}},
+        "barmode": "overlay", "legend": {"orientation": "h", "y": -0.45},
+    }}
+
+    ln = s["ln_rmssd"]
+    if _has(ln) or _has(s["ln_rmssd_7d"]):
+        figs["hrv"] = {"data": [
+            _line("Normal range (low)", x, s["ln_rmssd_low"], line={"width": 0}, showlegend=False,
+                  hoverinfo="skip"),
+            _line("Normal range", x, s["ln_rmssd_high"], line={"width": 0}, fill="tonexty",
+                  fillcolor="rgba(46,125,50,0.15)", hoverinfo="skip"),
+            {"type": "scatter", "mode": "markers", "name": "ln rMSSD (morning)", "x": x, "y": ln,
+             "marker": {"size": 4, "color": "#7a8a94"}},
+            _line("7-day mean", x, s["ln_rmssd_7d"], line={"color": "#1f6f8b", "width": 2.5}),
+        ], "layout": {"xaxis": _xaxis(x), "yaxis": {"title": {"text": "ln rMSSD"}}}}
+
+    if _has(s["rhr_bpm"]):
+        figs["rhr"] = {"data": [
+            {"type": "scatter", "mode": "markers", "name": "Resting HR", "x": x, "y": s["rhr_bpm"],
+             "marker": {"size": 4, "color": "#7a8a94"}},
+            _line("7-day mean", x, s["rhr_7d"], line={"color": "#d1495b", "width": 2}),
+            _line("Baseline", x, s["rhr_base"], line={"color": "#555", "dash": "dash", "width": 1}),
+        ], "layout": {"xaxis": _xaxis(x), "yaxis": {"title": {"text": "bpm"}}}}
+
+    if _has(s["sleep_h"]):
+        figs["sleep"] = {"data": [
+            {"type": "bar", "name": "Sleep", "x": x, "y": s["sleep_h"], "marker": {"color": "#6c63a8"},
+             "hovertemplate": "%{y:.1f} h"},
+        ], "layout": {"xaxis": _xaxis(x), "yaxis": {"title": {"text": "hours"}}}}
+
+    items = [k for k in CHECKIN_LABELS if _has(s.get(k, []))]
+    if items:
+        figs["checkin"] = {"data": [{
+            "type": "heatmap", "x": x, "y": [CHECKIN_LABELS[k] for k in items], "z": [s[k] for k in items],
+            "zmin": 1, "zmax": 5, "colorscale": [[0, "#b3261e"], [0.5, "#f3e3a0"], [1, "#2e7d32"]],
+            "hoverongaps": False, "colorbar": {"title": {"text": "1-5"}, "thickness": 10},
+            "hovertemplate": "%{y}: %{z}<extra>%{x}</extra>",
+        }], "layout": {"xaxis": _xaxis(x), "yaxis": {"automargin": True}, "hovermode": "closest",
+                       "margin": {"l": 140}}}
+
+    stage_traces = []
+    for code, title in STAGE_TITLES.items():
+        xs = [d for d, st in zip(x, data.stages, strict=True) if st == code]
+        if xs:
+            stage_traces.append({"type": "scatter", "mode": "markers", "name": title, "x": xs,
+                                 "y": [title] * len(xs),
+                                 "marker": {"symbol": "square", "size": 9, "color": STAGE_COLOURS.get(code, "#888")}})
+    if stage_traces:
+        figs["stages"] = {"data": stage_traces, "layout": {
+            "xaxis": _xaxis(x), "hovermode": "closest", "showlegend": False,
+            "yaxis": {"type": "category", "categoryorder": "array", "automargin": True,
+                      "categoryarray": [t for t in STAGE_TITLES.values()]},
+            "margin": {"l": 160}}}
+
+    if _has(s["monotony"]):
+        figs["monotony"] = {"data": [
+            _line("Monotony", x, s["monotony"], line={"color": "#1f6f8b"}),
+            _line("Strain", x, s["strain"], line={"color": "#b26a00"}, yaxis="y2"),
+        ], "layout": {"xaxis": _xaxis(x), "yaxis": {"title": {"text": "monotony"}},
+                      "yaxis2": {"overlaying": "y", "side": "right", "showgrid": False,
+                                 "title": {"text": "strain"}}}}
+    return figs
+
+
+_checkins_in_window = and_(_obs.c.athlete_id == athletes.c.id, _obs.c.source == "checkin",
+                          _obs.c.day >= bindparam("lo"), _obs.c.day <= bindparam("hi"))
+#: What the coach's roster shows, as a fingerprint per visible athlete (not the coach's own
+#: profile): name and time zone, the summary's version (stage, run length, sparkline series),
+#: the check-ins around the last week and the proposed plan changes. One statement.
+_ROSTER_STAMP = select(
+    athletes.c.id, athletes.c.name, athletes.c.tz,
+    select(_summ.c.version).where(_summ.c.athlete_id == athletes.c.id).scalar_subquery(),
+    # The number of check-ins is what the roster shows of them (an edited check-in changes the
+    # metrics, hence the summary's version). No MAX(updated_at) here: SQLite would answer it by
+    # walking the (athlete_id, updated_at) index instead of the key's day range.
+    select(func.count()).select_from(_obs).where(_checkins_in_window).scalar_subquery(),
+    select(func.count()).select_from(_pc).where(_pc.c.athlete_id == athletes.c.id, _pc.c.status == "proposed")
+    .scalar_subquery(),
+    select(func.max(_pc.c.id)).where(_pc.c.athlete_id == athletes.c.id, _pc.c.status == "proposed")
+    .scalar_subquery(),
+).where(user_visible_clause(bindparam("uid")),
+        or_(athletes.c.user_id.is_(None), athletes.c.user_id != bindparam("uid"))).order_by(athletes.c.id)
+
+
+_OWN_ATHLETE = select(athletes.c.id).where(athletes.c.user_id == bindparam("uid"))
+
+
+@dataclass(frozen=True, slots=True)
+class RosterStamp:
+    """:func:`roster_stamp`'s answer: the fingerprint, and the caller's own athlete profile, if any."""
+
+    key: str
+    own_athlete_id: str | None
+
+
+def roster_stamp(ctx: Context, actor: Actor) -> RosterStamp | None:
+    """A fingerprint of everything the coach's roster shows (None for a caller without a login).
+
+    It changes whenever an athlete becomes visible or invisible to the coach, is renamed or
+    moves time zone, has new daily metrics, a check-in around the last week or a change in
+    proposed plan changes, and when a visible athlete's local day changes; an interface may
+    keep the rendered roster under it. The visible set comes from the same access rule as
+    :func:`lydiard.services.coaching.roster`.
+    """
+    if actor.user_id is None or actor.is_system:
+        return None
+    utc_today = ctx.clock().astimezone(UTC).date()
+    # Every local "last 7 days" lies within this UTC window (time zones are within ±14 h).
+    params = {"uid": actor.user_id, "lo": utc_today - timedelta(days=8), "hi": utc_today + timedelta(days=1)}
+    h = hashlib.sha256(actor.user_id.encode())
+    tzs: set[str] = set()
+    with translate_db_errors(), ctx.engine.connect() as conn:
+        for row in conn.execute(_ROSTER_STAMP, params):
+            h.update(repr(tuple(row)).encode())
+            tzs.add(row.tz)
+        own = conn.execute(_OWN_ATHLETE, {"uid": actor.user_id}).scalar()
+    for tz in sorted(tzs):
+        h.update(f"{tz}={local_today(ctx, tz)}".encode())
+    return RosterStamp(key=h.hexdigest(), own_athlete_id=own)
+
+
 def _has_any(values: list[float | None]) -> bool:
     return any(v is not None for v in values)
 
@@ -237,4 +545,19 @@ def athlete_today(ctx: Context, actor: Actor, athlete_id: str) -> date:
         return local_today(ctx, load_athlete(conn, athlete_id).tz)
 
 
-__all__ = ["Sparkline", "TrendsData", "athlete_today", "sparklines", "trends_data", "trends_version"]
+__all__ = [
+    "CHECKIN_LABELS",
+    "STAGE_COLOURS",
+    "RosterStamp",
+    "Sparkline",
+    "TrendsData",
+    "TrendsDocument",
+    "athlete_today",
+    "precompute_trends",
+    "roster_stamp",
+    "sparklines",
+    "trends_data",
+    "trends_document",
+    "trends_figures",
+    "trends_version",
+]

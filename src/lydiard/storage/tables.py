@@ -297,6 +297,19 @@ athlete_summaries = Table(
     Column("version", String(32), nullable=False),  # random, new on every rewrite (a clock may stand still)
 )
 
+# The Trends page's chart data per athlete, serialised and gzip-compressed, labelled with the
+# data stamp it was built from (``services.trends.trends_version``): built when the daily
+# metrics are recomputed and on the first view after any other change, shared by every server
+# process. A row whose ``version`` differs from the athlete's current stamp is never served.
+athlete_trends = Table(
+    "athlete_trends",
+    metadata,
+    Column("athlete_id", ID, ForeignKey("athletes.id", ondelete="CASCADE"), primary_key=True),
+    Column("version", String(64), nullable=False),
+    Column("body_gzip", LargeBinary, nullable=False),  # gzip of the JSON document the page fetches
+    Column("built_at", UTC, nullable=False),
+)
+
 planned_sessions = Table(
     "planned_sessions",
     metadata,

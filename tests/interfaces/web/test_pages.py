@@ -219,3 +219,30 @@ def test_roster_ranks_by_need_with_sparklines(app_client: TestClient, seeded: An
     assert needs == sorted(needs, reverse=True), "most in need first"
     assert html.count('<svg class="spark"') == 3
     assert app_client.get(f"/athletes/{seeded.managed_ids['illness']}/today").status_code == 200
+
+
+def test_roster_kept_between_views_follows_a_checkin(app_client: TestClient, seeded: Any,
+                                                     login: Callable[..., str]) -> None:
+    """The rendered roster list is kept per roster fingerprint: a check-in shows on the next view."""
+    aid = seeded.athlete_id
+
+    def missing(html: str) -> int:
+        item = re.search(rf'<li data-athlete="{aid}".*?</li>', html, re.S)
+        assert item is not None
+        m = re.search(r"(\d+) of 7 check-ins missing", item.group(0))
+        return int(m.group(1)) if m else 0
+
+    csrf = login(app_client)
+    already = 'data-testid="checked-in"' in app_client.get(f"/athletes/{aid}/today").text
+    app_client.cookies.clear()
+    login(app_client, "coach@example.org")
+    before = app_client.get("/roster").text
+    assert app_client.get("/roster").text == before, "nothing changed: the same roster"
+    app_client.cookies.clear()
+    csrf = login(app_client)
+    r = app_client.post(f"/athletes/{aid}/checkin", data={"csrf_token": csrf, "energy": "2", "sleep_h": "4.5"})
+    assert r.status_code in (200, 303)
+    app_client.cookies.clear()
+    login(app_client, "coach@example.org")
+    after = app_client.get("/roster").text
+    assert missing(after) == missing(before) - (0 if already else 1)

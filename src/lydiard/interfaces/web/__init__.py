@@ -14,7 +14,7 @@ from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from lydiard.interfaces.http.errors import Problem
-from lydiard.interfaces.web.pages import JsonCache, build_router, login_redirect
+from lydiard.interfaces.web.pages import PageCache, build_router, login_redirect
 from lydiard.interfaces.web.render import STATIC_DIR, Renderer, plotly_css
 
 __all__ = ["mount", "plotly_js_path"]
@@ -33,7 +33,7 @@ def plotly_js_path() -> Path:
 def mount(app: FastAPI) -> None:
     """Add the pages, static files and HTML error pages to ``app``."""
     renderer = Renderer()
-    cache = JsonCache()
+    cache = PageCache()
     app.state.web_cache = cache
     plotly_path = plotly_js_path()
 

@@ -1,8 +1,10 @@
 """Plotly figure specifications (plain dicts, serialised as JSON) for the Trends and activity pages.
 
-Figures are built here as data, never as inline script: ``app.js`` passes each one to
+Figures are built as data, never as inline script: ``app.js`` passes each one to
 ``Plotly.newPlot``. Building dicts directly (not ``plotly.graph_objects``) keeps a page-data
-request in the low milliseconds.
+request in the low milliseconds. The Trends figures are built by the trends service
+(:func:`lydiard.services.trends.trends_figures`, re-exported here), which stores them
+precomputed per athlete.
 """
 
 from __future__ import annotations
@@ -11,48 +13,12 @@ import math
 from typing import Any
 
 from lydiard.services.activities import ActivityDetail
-from lydiard.services.readiness import STAGE_TITLES
-from lydiard.services.trends import TrendsData
+from lydiard.services.trends import CHECKIN_LABELS, STAGE_COLOURS, trends_figures
 
 Figure = dict[str, Any]
 
 KM_PER_MI = 1.609344
 FT_PER_M = 3.280839895
-
-#: Stage colours (also used for the legend of the stage timeline).
-STAGE_COLOURS: dict[str, str] = {
-    "calibrating": "#9aa5ab",
-    "normal": "#2e7d32",
-    "surface_fatigue": "#e0a100",
-    "deep_fatigue": "#d1495b",
-    "overreaching_suspected": "#8e1b3a",
-    "overtraining_suspected": "#4a0d20",
-}
-CHECKIN_LABELS: dict[str, str] = {
-    "energy": "Energy", "mood": "Mood", "motivation": "Motivation", "soreness": "Soreness (5 = none)",
-    "sleep_quality": "Sleep quality", "stress": "Stress (5 = relaxed)",
-}
-
-RANGE_SELECTOR: dict[str, Any] = {
-    "buttons": [
-        {"count": 1, "label": "1m", "step": "month", "stepmode": "backward"},
-        {"count": 3, "label": "3m", "step": "month", "stepmode": "backward"},
-        {"count": 6, "label": "6m", "step": "month", "stepmode": "backward"},
-        {"count": 1, "label": "1y", "step": "year", "stepmode": "backward"},
-        {"step": "all", "label": "all"},
-    ],
-}
-
-
-def _xaxis(days: list[str], *, slider: bool = False, window_d: int = 180) -> dict[str, Any]:
-    axis: dict[str, Any] = {"type": "date", "rangeselector": RANGE_SELECTOR}
-    if days:
-        start = days[max(0, len(days) - window_d)]
-        axis["range"] = [start, days[-1]]
-    if slider:
-        axis["rangeslider"] = {"visible": True, "thickness": 0.08}
-    return axis
-
 
 def _has(values: list[float | None]) -> bool:
     return any(v is not None for v in values)
@@ -63,94 +29,6 @@ def _line(name: str, x: list[Any], y: list[Any], **extra: Any) -> dict[str, Any]
                              "connectgaps": False}
     trace.update(extra)
     return trace
-
-
-def trends_figures(data: TrendsData) -> dict[str, Figure]:
-    """Every Trends chart that has data, keyed by the ``data-figure`` name of its container."""
-    x = data.days
-    s = data.series
-    figs: dict[str, Figure] = {}
-    if not x:
-        return figs
-
-    pmc = [
-        {"type": "bar", "name": "Daily load", "x": x, "y": s["load_au"], "marker": {"color": "#c9d6df"},
-         "yaxis": "y2", "hovertemplate": "%{y:.0f} AU"},
-        _line("Fitness (CTL)", x, s["ctl"], line={"color": "#1f6f8b", "width": 2}),
-        _line("Fatigue (ATL)", x, s["atl"], line={"color": "#d1495b", "width": 1.5}),
-        _line("Form (TSB)", x, s["tsb"], line={"color": "#e0a100", "width": 1.5}),
-    ]
-    plan = data.planned
-    if plan.get("days"):
-        for key, name, colour in (("ctl", "Planned fitness", "#1f6f8b"), ("atl", "Planned fatigue", "#d1495b"),
-                                  ("tsb", "Planned form", "#e0a100")):
-            if key in plan:
-                pmc.append(_line(name, plan["days"], plan[key], line={"color": colour, "dash": "dot", "width": 1.5}))
-    figs["pmc"] = {"data": pmc, "layout": {
-        "xaxis": _xaxis(x + list(plan.get("days") or []), slider=True),
-        "yaxis": {"title": {"text": "CTL / ATL / TSB"}, "zeroline": True},
-        "yaxis2": {"overlaying": "y", "side": "right", "showgrid": False, "title": {"text": "load (AU)"}},
-        "barmode": "overlay", "legend": {"orientation": "h", "y": -0.45},
-    }}
-
-    ln = s["ln_rmssd"]
-    if _has(ln) or _has(s["ln_rmssd_7d"]):
-        figs["hrv"] = {"data": [
-            _line("Normal range (low)", x, s["ln_rmssd_low"], line={"width": 0}, showlegend=False,
-                  hoverinfo="skip"),
-            _line("Normal range", x, s["ln_rmssd_high"], line={"width": 0}, fill="tonexty",
-                  fillcolor="rgba(46,125,50,0.15)", hoverinfo="skip"),
-            {"type": "scatter", "mode": "markers", "name": "ln rMSSD (morning)", "x": x, "y": ln,
-             "marker": {"size": 4, "color": "#7a8a94"}},
-            _line("7-day mean", x, s["ln_rmssd_7d"], line={"color": "#1f6f8b", "width": 2.5}),
-        ], "layout": {"xaxis": _xaxis(x), "yaxis": {"title": {"text": "ln rMSSD"}}}}
-
-    if _has(s["rhr_bpm"]):
-        figs["rhr"] = {"data": [
-            {"type": "scatter", "mode": "markers", "name": "Resting HR", "x": x, "y": s["rhr_bpm"],
-             "marker": {"size": 4, "color": "#7a8a94"}},
-            _line("7-day mean", x, s["rhr_7d"], line={"color": "#d1495b", "width": 2}),
-            _line("Baseline", x, s["rhr_base"], line={"color": "#555", "dash": "dash", "width": 1}),
-        ], "layout": {"xaxis": _xaxis(x), "yaxis": {"title": {"text": "bpm"}}}}
-
-    if _has(s["sleep_h"]):
-        figs["sleep"] = {"data": [
-            {"type": "bar", "name": "Sleep", "x": x, "y": s["sleep_h"], "marker": {"color": "#6c63a8"},
-             "hovertemplate": "%{y:.1f} h"},
-        ], "layout": {"xaxis": _xaxis(x), "yaxis": {"title": {"text": "hours"}}}}
-
-    items = [k for k in CHECKIN_LABELS if _has(s.get(k, []))]
-    if items:
-        figs["checkin"] = {"data": [{
-            "type": "heatmap", "x": x, "y": [CHECKIN_LABELS[k] for k in items], "z": [s[k] for k in items],
-            "zmin": 1, "zmax": 5, "colorscale": [[0, "#b3261e"], [0.5, "#f3e3a0"], [1, "#2e7d32"]],
-            "hoverongaps": False, "colorbar": {"title": {"text": "1-5"}, "thickness": 10},
-            "hovertemplate": "%{y}: %{z}<extra>%{x}</extra>",
-        }], "layout": {"xaxis": _xaxis(x), "yaxis": {"automargin": True}, "hovermode": "closest",
-                       "margin": {"l": 140}}}
-
-    stage_traces = []
-    for code, title in STAGE_TITLES.items():
-        xs = [d for d, st in zip(x, data.stages, strict=True) if st == code]
-        if xs:
-            stage_traces.append({"type": "scatter", "mode": "markers", "name": title, "x": xs,
-                                 "y": [title] * len(xs),
-                                 "marker": {"symbol": "square", "size": 9, "color": STAGE_COLOURS.get(code, "#888")}})
-    if stage_traces:
-        figs["stages"] = {"data": stage_traces, "layout": {
-            "xaxis": _xaxis(x), "hovermode": "closest", "showlegend": False,
-            "yaxis": {"type": "category", "categoryorder": "array", "automargin": True,
-                      "categoryarray": [t for t in STAGE_TITLES.values()]},
-            "margin": {"l": 160}}}
-
-    if _has(s["monotony"]):
-        figs["monotony"] = {"data": [
-            _line("Monotony", x, s["monotony"], line={"color": "#1f6f8b"}),
-            _line("Strain", x, s["strain"], line={"color": "#b26a00"}, yaxis="y2"),
-        ], "layout": {"xaxis": _xaxis(x), "yaxis": {"title": {"text": "monotony"}},
-                      "yaxis2": {"overlaying": "y", "side": "right", "showgrid": False,
-                                 "title": {"text": "strain"}}}}
-    return figs
 
 
 # ----------------------------------------------------------------------------- activities
@@ -218,3 +96,6 @@ def zone_rows(detail: ActivityDetail) -> dict[str, list[tuple[str, float]]]:
         if isinstance(values, list | tuple) and values and any((v or 0) > 0 for v in values):
             out[label] = [(f"Z{i + 1}", float(v or 0.0)) for i, v in enumerate(values)]
     return out
+
+
+__all__ = ["CHECKIN_LABELS", "STAGE_COLOURS", "activity_figures", "trends_figures", "zone_rows"]

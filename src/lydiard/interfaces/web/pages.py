@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import threading
@@ -16,6 +15,7 @@ from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
@@ -76,22 +76,26 @@ TRENDS_CHARTS: tuple[tuple[str, str, str], ...] = (
 )
 
 
-class JsonCache:
-    """A small thread-safe LRU of serialised JSON bodies keyed by (what, version)."""
+class PageCache:
+    """A small thread-safe LRU of rendered page parts keyed by (what, version of what it shows).
 
-    def __init__(self, size: int = 512) -> None:
+    Per server process; a key's version must change whenever what the part shows changes
+    (e.g. :func:`lydiard.services.trends.roster_stamp`), so an entry is never stale.
+    """
+
+    def __init__(self, size: int = 64) -> None:
         self.size = size
-        self._data: OrderedDict[tuple[str, str], bytes] = OrderedDict()
+        self._data: OrderedDict[tuple[str, str], str] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: tuple[str, str]) -> bytes | None:
+    def get(self, key: tuple[str, str]) -> str | None:
         with self._lock:
             body = self._data.get(key)
             if body is not None:
                 self._data.move_to_end(key)
             return body
 
-    def put(self, key: tuple[str, str], body: bytes) -> None:
+    def put(self, key: tuple[str, str], body: str) -> None:
         with self._lock:
             self._data[key] = body
             self._data.move_to_end(key)
@@ -113,6 +117,16 @@ def _safe_next(target: str | None) -> str:
     if not target or not target.startswith("/") or target.startswith("//") or urlsplit(target).netloc:
         return "/"
     return target
+
+
+def _accepts_gzip(accept_encoding: str) -> bool:
+    """Whether an ``Accept-Encoding`` header allows gzip (not ``gzip;q=0``)."""
+    for part in accept_encoding.lower().split(","):
+        name, _, params = part.strip().partition(";")
+        if name.strip() in ("gzip", "*"):
+            q = params.strip()
+            return not (q.startswith("q=") and q[2:].strip() in ("0", "0.0", "0.00", "0.000"))
+    return False
 
 
 def _wants_json(request: Request) -> bool:
@@ -199,7 +213,7 @@ def day_plan_rows(result: planning.DayPlan) -> dict[str, Any]:
     return {"sessions": sessions, "changes": changes}
 
 
-def build_router(renderer: Renderer, cache: JsonCache) -> APIRouter:
+def build_router(renderer: Renderer, cache: PageCache) -> APIRouter:
     router = APIRouter(include_in_schema=False)
 
     def athlete_for(ctx: Context, actor: Actor, athlete_id: str) -> athlete_svc.AthleteInfo:
@@ -331,19 +345,15 @@ def build_router(renderer: Renderer, cache: JsonCache) -> APIRouter:
     def trends_json(request: Request, ctx: CtxDep, actor: ActorDep, athlete_id: str) -> Response:
         if actor.user_id is None and not actor.is_system:
             raise AuthenticationError("log in first")
-        version = trends.trends_version(ctx, actor, athlete_id)  # access check included
-        key = (f"trends:{athlete_id}", version)
-        body = cache.get(key)
-        if body is None:
-            data = trends.trends_data(ctx, actor, athlete_id)
-            body = json.dumps({"version": data.version, "figures": figures.trends_figures(data)},
-                              separators=(",", ":"), allow_nan=False).encode()
-            cache.put(key, body)
-        etag = f'W/"{abs(hash(key)):x}"'
-        headers = {"cache-control": "private, no-cache", "etag": etag}
+        doc = trends.trends_document(ctx, actor, athlete_id)  # access check included; stored, shared
+        etag = f'W/"{doc.version}"'
+        headers = {"cache-control": "private, no-cache", "etag": etag, "vary": "Accept-Encoding"}
         if request.headers.get("if-none-match") == etag:
             return Response(status_code=304, headers=headers)
-        return Response(body, media_type="application/json", headers=headers)
+        if _accepts_gzip(request.headers.get("accept-encoding", "")):
+            headers["content-encoding"] = "gzip"
+            return Response(doc.body_gzip, media_type="application/json", headers=headers)
+        return Response(doc.body(), media_type="application/json", headers=headers)
 
     @router.get("/athletes/{athlete_id}/activities")
     def activities_page(request: Request, ctx: CtxDep, actor: ActorDep, athlete_id: str,
@@ -507,12 +517,20 @@ def build_router(renderer: Renderer, cache: JsonCache) -> APIRouter:
 
     @router.get("/roster")
     def roster_page(request: Request, ctx: CtxDep, actor: UserActorDep) -> Response:
-        entries = coaching.roster(ctx, actor)
-        lines = trends.sparklines(ctx, actor, [e.athlete_id for e in entries])
-        own = [a for a in athlete_svc.list_athletes(ctx, actor) if a.user_id == actor.user_id][:1]
-        rows = [{"e": e, "spark": _spark_svg(lines.get(e.athlete_id))} for e in entries]
-        return renderer.page(request, "roster.html", nav="roster", rows=rows,
-                             athlete=own[0] if own else None, own=own[0] if own else None)
+        stamp = trends.roster_stamp(ctx, actor)  # the visible athletes' fingerprint (access rule included)
+        if stamp is None:
+            raise AuthenticationError("log in first")
+        key = ("roster", stamp.key)
+        roster_list = cache.get(key)
+        if roster_list is None:  # read after the stamp: the list is at least as new as its key
+            entries = coaching.roster(ctx, actor)
+            lines = trends.sparklines(ctx, actor, [e.athlete_id for e in entries])
+            rows = [{"e": e, "spark": _spark_svg(lines.get(e.athlete_id))} for e in entries]
+            roster_list = renderer.fragment("_roster_list.html", rows=rows)
+            cache.put(key, roster_list)
+        own = athlete_svc.get_athlete(ctx, actor, stamp.own_athlete_id) if stamp.own_athlete_id else None
+        return renderer.page(request, "roster.html", nav="roster", roster_list=Markup(roster_list),
+                             athlete=own, own=own)
 
     @router.post("/profile")
     def create_profile(request: Request, ctx: CtxDep, actor: UserActorDep, name: Annotated[str, Form()],
@@ -582,4 +600,4 @@ def login_redirect(request: Request) -> RedirectResponse:
     return RedirectResponse(f"/login?next={quote(target, safe='/')}", status_code=303)
 
 
-__all__ = ["JsonCache", "build_router", "login_redirect", "marker_rows"]
+__all__ = ["PageCache", "build_router", "login_redirect", "marker_rows"]

@@ -126,6 +126,11 @@ class Renderer:
         return resp
 
 
+    def fragment(self, template: str, **context: Any) -> str:
+        """A template rendered on its own (no page context): a part a page may keep and reuse."""
+        return self.env.get_template(template).render(context)
+
+
 def plotly_css(bundle: str) -> str:
     """plotly.js's global style rules, extracted from the bundle as a static stylesheet.
 

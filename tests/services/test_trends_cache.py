@@ -1,0 +1,112 @@
+"""The stored Trends documents and the roster fingerprint: built with the metrics, shared by
+every server process, never served once the athlete's data have changed, and behind the same
+access checks as the data. Both backends."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+from argon2 import PasswordHasher
+
+from lydiard.errors import NotFoundError
+from lydiard.services import checkin as checkin_svc
+from lydiard.services import planning, trends
+from lydiard.services import users as user_svc
+from lydiard.services.access import Actor
+from lydiard.services.context import Context
+from lydiard.services.demo import seed_cohort
+from lydiard.services.metrics import local_today
+from lydiard.storage import tables as t
+
+SYSTEM = Actor.system()
+TZ = "Europe/Oslo"
+
+
+@pytest.fixture(autouse=True)
+def fast_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(user_svc, "_hasher", lambda: PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+
+
+@pytest.fixture
+def cohort(ctx: Context) -> tuple[Actor, list[str]]:
+    info = seed_cohort(ctx, athletes_n=3, days=90, seed=5, detail_days=7, chunk_athletes=2)
+    coach = user_svc.login(ctx, email=info.coach_email, password=info.coach_password, address="test").user
+    return user_svc.actor_for(coach), list(info.athlete_ids)
+
+
+def _stored(ctx: Context, athlete_id: str) -> str | None:
+    with ctx.engine.connect() as conn:
+        return conn.execute(sa.select(t.athlete_trends.c.version)
+                            .where(t.athlete_trends.c.athlete_id == athlete_id)).scalar()
+
+
+def test_seeding_stores_current_documents_and_writes_outdate_them(ctx: Context, cohort: tuple[Actor, list[str]]) -> None:
+    coach, ids = cohort
+    for aid in ids:  # built by the bulk seeding: a view is a stored read
+        assert _stored(ctx, aid) == trends.trends_version(ctx, coach, aid)
+    assert trends.precompute_trends(ctx, ids) == 0, "nothing to build when every document is current"
+    aid = ids[0]
+    doc = trends.trends_document(ctx, coach, aid)
+    body = json.loads(doc.body())
+    assert body["version"] == doc.version and "pmc" in body["figures"]
+
+    # A check-in recomputes the metrics, which rebuilds the document; its data follow.
+    checkin_svc.submit_checkin(ctx, coach, aid, day=local_today(ctx, TZ), sleep_h=2.75)
+    after = trends.trends_document(ctx, coach, aid)
+    assert after.version != doc.version and _stored(ctx, aid) == after.version
+    sleep = next(tr for tr in json.loads(after.body())["figures"]["sleep"]["data"] if tr["name"] == "Sleep")
+    assert sleep["y"][-1] == 2.75
+
+    # A write that does not recompute (a planned session) outdates the stored document: the
+    # next view rebuilds it rather than serving the old one.
+    today = local_today(ctx, TZ)
+    planning.create_session(ctx, SYSTEM, aid, day=today + timedelta(days=1), sport="run", session_type="easy",
+                            duration_s=3600.0)
+    assert _stored(ctx, aid) != trends.trends_version(ctx, coach, aid)
+    planned = trends.trends_document(ctx, coach, aid)
+    names = {tr["name"] for tr in json.loads(planned.body())["figures"]["pmc"]["data"]}
+    assert "Planned fitness" in names and _stored(ctx, aid) == planned.version
+
+
+def test_a_forged_stored_document_is_not_served_under_another_stamp(ctx: Context,
+                                                                     cohort: tuple[Actor, list[str]]) -> None:
+    coach, ids = cohort
+    aid = ids[1]
+    with ctx.engine.begin() as conn:  # an outdated row: built for an older stamp
+        conn.execute(sa.update(t.athlete_trends).where(t.athlete_trends.c.athlete_id == aid)
+                     .values(version="0" * 32, body_gzip=b"not a document"))
+    doc = trends.trends_document(ctx, coach, aid)
+    assert doc.version == trends.trends_version(ctx, coach, aid)
+    assert json.loads(doc.body())["version"] == doc.version
+
+
+def test_the_document_and_the_roster_stamp_respect_access(ctx: Context, cohort: tuple[Actor, list[str]]) -> None:
+    coach, ids = cohort
+    stranger = user_svc.create_user(ctx, SYSTEM, email="s@example.org", password="another long passphrase 7",
+                                    display_name="S")
+    other = user_svc.actor_for(stranger)
+    with pytest.raises(NotFoundError):
+        trends.trends_document(ctx, other, ids[0])
+    mine, theirs = trends.roster_stamp(ctx, coach), trends.roster_stamp(ctx, other)
+    assert mine is not None and theirs is not None and mine.key != theirs.key
+    assert trends.roster_stamp(ctx, Actor.anonymous()) is None
+
+
+def test_the_roster_stamp_follows_what_the_roster_shows(ctx: Context, cohort: tuple[Actor, list[str]]) -> None:
+    coach, ids = cohort
+    first = trends.roster_stamp(ctx, coach)
+    assert first is not None and first == trends.roster_stamp(ctx, coach), "stable while nothing changes"
+    checkin_svc.submit_checkin(ctx, coach, ids[2], day=local_today(ctx, TZ), energy=2)
+    second = trends.roster_stamp(ctx, coach)
+    assert second is not None and second.key != first.key, "a check-in changes the roster"
+    with ctx.engine.begin() as conn:
+        conn.execute(sa.update(t.athletes).where(t.athletes.c.id == ids[0]).values(name="Renamed"))
+    third = trends.roster_stamp(ctx, coach)
+    assert third is not None and third.key != second.key, "a rename changes the roster"
+    with ctx.engine.begin() as conn:  # the coach no longer manages the athlete: it leaves the roster
+        conn.execute(sa.update(t.athletes).where(t.athletes.c.id == ids[0]).values(managed_by_user_id=None))
+    fourth = trends.roster_stamp(ctx, coach)
+    assert fourth is not None and fourth.key != third.key
