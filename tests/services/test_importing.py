@@ -164,3 +164,111 @@ def test_batch_finds_duplicates_inside_one_archive_and_keeps_the_order(ctx) -> N
 def _shas(ctx) -> list[str]:  # type: ignore[no-untyped-def]
     with ctx.engine.connect() as conn:
         return [str(s) for s in conn.execute(sa.select(stored_files.c.sha256)).scalars()]
+
+
+def _ride_on(day: date, *, minutes: int = 20, hr: float = 140.0, power: float | None = 200.0) -> bytes:
+    """A ride on ``day`` (the builders put every workout on one day)."""
+    pts = line(minutes * 60, dt_s=1.0, hr_bpm=hr, power_w=power, speed_mps=7.0)
+    return tcx([pts], sport="Biking").replace(b"2024-05-01T", f"{day.isoformat()}T".encode())
+
+
+def _batch_files() -> list[tuple[str, bytes]]:
+    first = date(2024, 3, 1)
+    files = [(f"w{i:02d}.tcx", _ride_on(first + timedelta(days=i), hr=120.0 + 3 * i, power=150.0 + 10 * i))
+             for i in range(12)]
+    files.insert(3, ("same-bytes.tcx", files[1][1]))  # a duplicate file
+    files.insert(6, ("same-start.tcx", _ride_on(first + timedelta(days=2), minutes=21)))  # a duplicate session
+    files.insert(8, ("broken.tcx", b"<?xml version='1.0'?><TrainingCenterDatabase><Activities>"))
+    files.insert(10, ("pause.tcx", _ride_on(first + timedelta(days=40), minutes=1, power=None)))
+    from fitbuilder import simple_activity
+
+    for i in range(2):
+        files.insert(5 + i, (f"f{i}.fit", simple_activity(start_unix_s=1_700_000_000 + 86_400 * i, n_records=600)))
+    return files
+
+
+def _stored(ctx, athlete_id: str) -> list[tuple[object, ...]]:  # type: ignore[no-untyped-def]
+    """Every row an import wrote for the athlete, without generated ids and times."""
+    from lydiard.storage.tables import laps, sample_blocks
+
+    out: list[tuple[object, ...]] = []
+    with ctx.engine.connect() as conn:
+        acts = conn.execute(sa.select(activities).where(activities.c.athlete_id == athlete_id)
+                            .order_by(activities.c.started_at)).all()
+        for a in acts:
+            row = a._asdict()
+            for key in ("id", "athlete_id", "created_at"):
+                row.pop(key)
+            metrics = conn.execute(sa.select(session_metrics).where(session_metrics.c.activity_id == a.id)).one()
+            m = metrics._asdict()
+            m.pop("activity_id")
+            m.pop("computed_at")
+            blocks = [b._asdict() for b in conn.execute(
+                sa.select(sample_blocks).where(sample_blocks.c.activity_id == a.id).order_by(sample_blocks.c.block))]
+            lap_rows = [lap._asdict() for lap in conn.execute(
+                sa.select(laps).where(laps.c.activity_id == a.id).order_by(laps.c.lap_index))]
+            for r in blocks + lap_rows:
+                r.pop("activity_id")
+                r.pop("id", None)
+            out.append((sorted(row.items()), sorted(m.items()), blocks, lap_rows))
+    return out
+
+
+def test_worker_processes_import_exactly_what_one_process_imports(ctx) -> None:  # type: ignore[no-untyped-def]
+    from lydiard.services.importing import ImportBatch
+
+    files = _batch_files()
+    results = {}
+    stored = {}
+    for workers in (0, 2):
+        athlete = create_athlete(ctx, SYSTEM, name=f"W{workers}", tz="Europe/Oslo")
+        set_threshold(ctx, SYSTEM, athlete.id, kind="ftp_w", value=250, valid_from=date(2020, 1, 1))
+        got = []
+        with ImportBatch(ctx, SYSTEM, athlete.id, workers=workers) as batch:
+            for name, data in files:
+                got += batch.add(data=data, name=name, source="test")
+            got += batch.flush()
+        results[workers] = [(r.item, r.outcome, r.reason) for r in got]
+        stored[workers] = _stored(ctx, athlete.id)
+    assert results[2] == results[0]
+    outcomes = [outcome for _, outcome, _ in results[0]]
+    assert outcomes.count("imported") == 15 and outcomes.count("duplicate") == 2, results[0]
+    assert outcomes.count("failed") == 1
+    assert [name for name, _, _ in results[0]] == [name for name, _ in files]  # in the order added
+    assert stored[2] == stored[0]
+    assert len(stored[0]) == 15
+
+
+def test_parse_workers_only_for_large_batches() -> None:
+    from lydiard.services.importing import PARALLEL_MIN_FILES, parse_workers
+
+    assert parse_workers(1) == 0
+    assert parse_workers(PARALLEL_MIN_FILES - 1) == 0
+    assert parse_workers(PARALLEL_MIN_FILES) >= 0
+
+
+def test_a_file_imported_concurrently_costs_the_rest_of_its_commit_group_nothing(ctx) -> None:  # type: ignore[no-untyped-def]
+    """Files are committed in groups; a conflict in a group retries each file on its own."""
+    from datetime import UTC, datetime
+    from hashlib import sha256
+
+    from lydiard.services.importing import COMMIT_GROUP_FILES, ImportBatch
+
+    athlete = create_athlete(ctx, SYSTEM, name="Race", tz="UTC")
+    files = [(f"r{i}.tcx", _ride_on(date(2024, 6, 1) + timedelta(days=i))) for i in range(3)]
+    assert len(files) < COMMIT_GROUP_FILES  # all three wait for one commit
+    got = []
+    with ImportBatch(ctx, SYSTEM, athlete.id) as batch:
+        for name, data in files:
+            got += batch.add(data=data, name=name, source="test")
+        assert got == []
+        # Another run stores the second file meanwhile.
+        with ctx.engine.begin() as conn:
+            conn.execute(sa.insert(stored_files).values(
+                athlete_id=athlete.id, sha256=sha256(files[1][1]).hexdigest(), size_bytes=len(files[1][1]),
+                original_name="other-run.tcx", created_at=datetime.now(UTC)))
+        got += batch.flush()
+    assert [(r.item, r.outcome) for r in got] == [("r0.tcx", "imported"), ("r1.tcx", "duplicate"),
+                                                  ("r2.tcx", "imported")]
+    assert got[1].reason == "imported concurrently by another run"
+    assert _count(ctx, activities) == 2

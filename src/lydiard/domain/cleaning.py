@@ -73,6 +73,7 @@ velocity relationships in cycling, Int J Sports Med 26:739-746 (sprint power).
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -81,6 +82,7 @@ from numpy.typing import ArrayLike, NDArray
 from lydiard.domain.activity import CleaningReport
 from lydiard.domain.columns import Col
 from lydiard.domain.frames import fast_frame
+from lydiard.domain.load._streams import frame_arrays
 
 #: Mean Earth radius (IUGG), metres.
 EARTH_RADIUS_M = 6_371_008.8
@@ -159,24 +161,24 @@ _VALUE_RULES: tuple[tuple[str, str, Callable[[FloatArray], BoolArray]], ...] = (
 )
 
 
-def _float_values(column: pd.Series) -> FloatArray:
-    """A column as float64 (non-numbers -> NaN); may be a view of the column's data."""
-    if column.dtype == np.float64:
-        return np.asarray(column.to_numpy(), dtype=np.float64)
+def _float_values(column: Any) -> FloatArray:
+    """A column array as float64 (non-numbers -> NaN); may be a view of the column's data."""
+    if isinstance(column, np.ndarray) and column.dtype == np.float64:
+        return column
     return np.asarray(
-        pd.to_numeric(column, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan),
+        pd.to_numeric(pd.Series(column, copy=False), errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan),
         dtype=np.float64,
     )
 
 
-def _time_ns(column: pd.Series) -> NDArray[np.int64]:
-    """Nanoseconds since the epoch of a ``time`` column (NaT -> int64 min).
+def _time_ns(column: Any) -> NDArray[np.int64]:
+    """Nanoseconds since the epoch of a ``time`` column array (NaT -> int64 min).
 
     Naive datetimes count as UTC (as ``pd.to_datetime(..., utc=True)`` does).
     """
     if isinstance(column.dtype, pd.DatetimeTZDtype) or column.dtype.kind == "M":
         return np.asarray(pd.DatetimeIndex(column).as_unit("ns").asi8, dtype=np.int64)
-    times = pd.to_datetime(column, utc=True)
+    times = pd.to_datetime(pd.Series(column, copy=False), utc=True)
     return np.asarray(times.dt.as_unit("ns").to_numpy(dtype="datetime64[ns]").view(np.int64))
 
 
@@ -239,7 +241,7 @@ def clean_records(
     """
     counts: dict[str, int] = {}
     time_col = Col.TIME.value
-    series = dict(records.items())  # one pass: column look-ups by label are slow
+    series = frame_arrays(records)  # one pass: column look-ups by label are slow
     names = list(series)
     # Work on numpy arrays: ``rows`` selects and orders the kept rows (None = all, as
     # they are); ``changed`` holds the new float64 values of columns a rule altered.
@@ -312,12 +314,19 @@ def clean_records(
             changed[lat_col] = lat
             changed[lon_col] = lon
 
+    index = records.index
+    if rows is None and isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1:
+        # No row changed: a copy of the frame (one copy per block) with the altered columns.
+        frame = records.copy(deep=True)
+        for column, values in changed.items():
+            frame[column] = values
+        return frame, CleaningReport(counts=counts)
     columns: dict[Hashable, object] = {}
     for name in names:
         if name in changed:
             columns[name] = changed[name]
             continue
-        data = series[name].array
+        data = series[name]
         columns[name] = data.take(rows) if rows is not None else data.copy()
     frame = fast_frame(columns, len(rows) if rows is not None else len(records))
     frame.attrs = dict(records.attrs)

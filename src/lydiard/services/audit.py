@@ -31,17 +31,27 @@ def _actor_key(actor: Actor) -> str:
     return actor.user_id if not actor.is_system and actor.user_id is not None else "system"
 
 
+_INSERT = insert(audit_log)
+
+
+def _actor_column(actor: Actor) -> str | None:
+    return actor.user_id if not actor.is_system else "system"
+
+
 def record(conn: Connection, actor: Actor, *, athlete_id: str | None, action: str, at: Any, **detail: Any) -> None:
     """Append one audit entry (in the caller's transaction)."""
-    conn.execute(
-        insert(audit_log).values(
-            at=at,
-            actor_user_id=actor.user_id if not actor.is_system else "system",
-            athlete_id=athlete_id,
-            action=action,
-            detail=detail or None,
-        )
-    )
+    conn.execute(_INSERT, {"at": at, "actor_user_id": _actor_column(actor), "athlete_id": athlete_id,
+                           "action": action, "detail": detail or None})
+
+
+def record_many(
+    conn: Connection, actor: Actor, entries: list[tuple[str | None, str, Any, dict[str, Any]]],
+) -> None:
+    """Append several audit entries, each ``(athlete_id, action, at, detail)``, in one statement."""
+    if entries:
+        who = _actor_column(actor)
+        conn.execute(_INSERT, [{"at": at, "actor_user_id": who, "athlete_id": athlete_id, "action": action,
+                                "detail": detail or None} for athlete_id, action, at, detail in entries])
 
 
 def record_view(engine: Engine, actor: Actor, *, athlete_id: str, action: str, at: datetime, **detail: Any) -> bool:

@@ -43,13 +43,18 @@ def compute_session_metrics(
 
 
 def _clean(value: Any) -> Any:
+    if value is None or type(value) in (str, int, bool):
+        return value
     if isinstance(value, float | np.floating):
         v = float(value)
         return None if math.isnan(v) or math.isinf(v) else v
     if isinstance(value, np.integer):
         return int(value)
     if isinstance(value, pd.Series):
-        return {str(int(k)) if isinstance(k, int | np.integer) else str(k): _clean(v) for k, v in value.items()}
+        keys = [str(int(k)) if isinstance(k, int | np.integer) else str(k) for k in value.index.tolist()]
+        if value.dtype == np.float64:  # the curves: NaN and inf are stored as None
+            return {k: (v if math.isfinite(v) else None) for k, v in zip(keys, value.to_numpy().tolist(), strict=True)}
+        return {k: _clean(v) for k, v in zip(keys, value.tolist(), strict=True)}
     if isinstance(value, np.ndarray):
         return [_clean(x) for x in value.tolist()]
     if isinstance(value, dict):

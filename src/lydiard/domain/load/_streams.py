@@ -11,6 +11,7 @@ is held only for the typical sampling interval (the median interval, capped at
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +25,27 @@ FloatArray = NDArray[np.float64]
 
 #: Longest interval (s) between two samples that is still continuous recording.
 DEFAULT_MAX_GAP_S: float = 10.0
+
+
+def frame_arrays(frame: pd.DataFrame) -> dict[Hashable, Any]:
+    """Each column of ``frame`` by label, as its array: NumPy, or a pandas extension array
+    (tz-aware datetimes). The arrays may share memory with the frame: read them only.
+
+    ``dict(frame.items())`` builds a Series per column (tens of µs each with a
+    pyarrow-string column index); this reads the column arrays directly.
+    """
+    labels = frame.columns.to_numpy(dtype=object).tolist()  # 3x faster than .tolist() on pyarrow strings
+    get = getattr(frame, "_get_column_array", None)
+    if get is None or len(set(labels)) != len(labels):  # pragma: no cover - other pandas
+        return {label: column.array for label, column in frame.items()}
+    return {label: get(i) for i, label in enumerate(labels)}
+
+
+def float_values(values: Any) -> FloatArray:
+    """An array from :func:`frame_arrays` as a new float64 NumPy array (missing -> NaN)."""
+    if isinstance(values, np.ndarray):
+        return np.array(values, dtype=np.float64, copy=True)
+    return pd.Series(values, copy=False).to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
 
 
 def as_float_array(values: Any, *, field: str) -> FloatArray:
@@ -42,7 +64,7 @@ def as_float_array(values: Any, *, field: str) -> FloatArray:
     return array
 
 
-def elapsed_s(time: ArrayLike | pd.Series | pd.DatetimeIndex) -> FloatArray:
+def elapsed_s(time: ArrayLike | pd.Series | pd.DatetimeIndex | pd.arrays.DatetimeArray) -> FloatArray:
     """Seconds since the first sample, from datetimes or from numbers in seconds.
 
     Raises
@@ -50,7 +72,15 @@ def elapsed_s(time: ArrayLike | pd.Series | pd.DatetimeIndex) -> FloatArray:
     InvalidInputError
         If the times are not finite or go backwards.
     """
-    if isinstance(time, pd.Series | pd.DatetimeIndex) or (
+    if isinstance(time, pd.arrays.DatetimeArray):  # a column of a frame (frame_arrays)
+        stamps_ns: NDArray[np.int64] = time.as_unit("ns").asi8  # type: ignore[attr-defined]  # pandas-stubs lack it
+        if stamps_ns.size == 0:
+            return np.zeros(0, dtype=np.float64)
+        if (stamps_ns == np.iinfo(np.int64).min).any():
+            raise InvalidInputError("time must not contain missing values", field="time")
+        nanos = stamps_ns.astype(np.float64)
+        seconds: FloatArray = (nanos - nanos[0]) / 1e9
+    elif isinstance(time, pd.Series | pd.DatetimeIndex) or (
         isinstance(time, np.ndarray) and np.issubdtype(time.dtype, np.datetime64)
     ):
         stamps = pd.DatetimeIndex(time)
@@ -59,7 +89,7 @@ def elapsed_s(time: ArrayLike | pd.Series | pd.DatetimeIndex) -> FloatArray:
         if stamps.hasnans:
             raise InvalidInputError("time must not contain missing values", field="time")
         nanos = stamps.as_unit("ns").asi8.astype(np.float64)
-        seconds: FloatArray = (nanos - nanos[0]) / 1e9
+        seconds = (nanos - nanos[0]) / 1e9
     else:
         seconds = as_float_array(time, field="time")
         if seconds.size:

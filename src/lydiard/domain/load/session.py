@@ -35,6 +35,8 @@ from lydiard.domain.load._streams import (
     DEFAULT_MAX_GAP_S,
     FloatArray,
     elapsed_s,
+    float_values,
+    frame_arrays,
     grid_1hz,
     hold_durations_s,
 )
@@ -125,10 +127,10 @@ class SessionMetrics:
     mmp_hr_bpm: pd.Series | None = field(default=None, compare=False)
 
 
-def _channel(columns: dict[Any, pd.Series], n: int, column: str) -> FloatArray:
+def _channel(columns: dict[Any, Any], n: int, column: str) -> FloatArray:
     if column not in columns:
         return np.full(n, np.nan)
-    return columns[column].to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
+    return float_values(columns[column])
 
 
 def _finite_or_none(value: float) -> float | None:
@@ -205,8 +207,12 @@ def session_metrics(
         raise InvalidInputError("records need a 'time' column", field="records")
     sport = sport if sport in DEFAULT_TSS_PER_HOUR else "other"
     n = len(records)
-    columns = dict(records.items())  # one pass: column look-ups by label are slow
-    time_s = elapsed_s(columns["time"]) if n else np.zeros(0)
+    columns = frame_arrays(records)  # one pass: column look-ups by label are slow
+    time_col = columns["time"] if n else None
+    time_s = (
+        np.zeros(0) if time_col is None
+        else elapsed_s(time_col if isinstance(time_col, pd.arrays.DatetimeArray) else pd.Series(time_col, copy=False))
+    )
     hold = hold_durations_s(time_s, max_gap_s=max_gap_s)
     grid = grid_1hz(
         time_s,
@@ -349,14 +355,25 @@ def _mean_maximal_complete(x: FloatArray, durations_s: Sequence[int]) -> FloatAr
     return best
 
 
+#: Index of the mean-maximal curves by their durations (each curve gets its own view of it).
+_CURVE_INDEXES: dict[tuple[int, ...], pd.Index] = {}
+
+
+def _curve_index(durations_s: Sequence[int]) -> pd.Index:
+    key = tuple(int(d) for d in durations_s)
+    index = _CURVE_INDEXES.get(key)
+    if index is None:
+        if len(_CURVE_INDEXES) >= 16:
+            _CURVE_INDEXES.clear()
+        index = _CURVE_INDEXES[key] = pd.Index(np.array(key, dtype=np.int64), name="duration_s")
+    return index.view()
+
+
 def _curve(values_1hz: FloatArray, durations_s: Sequence[int], *, zero: bool) -> pd.Series:
     x = np.nan_to_num(values_1hz, nan=0.0) if zero else values_1hz
     best = _mean_maximal_complete(x, durations_s)
-    return pd.Series(
-        best if best is not None else mean_maximal_1hz(x, durations_s=durations_s),
-        index=pd.Index(np.array([int(d) for d in durations_s], dtype=np.int64), name="duration_s"),
-        dtype=np.float64,
-    )
+    values = best if best is not None else mean_maximal_1hz(x, durations_s=durations_s)
+    return pd.Series(np.asarray(values, dtype=np.float64), index=_curve_index(durations_s), copy=False)
 
 
 def _choose_load(sport: str, metrics: dict[str, Any], *, duration_s: float) -> tuple[float, str]:
