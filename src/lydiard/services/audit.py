@@ -16,7 +16,7 @@ import weakref
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select
+from sqlalchemy import Connection, Engine, bindparam, insert, select
 
 from lydiard.services.access import Actor
 from lydiard.storage.engine import translate_db_errors
@@ -32,6 +32,13 @@ def _actor_key(actor: Actor) -> str:
 
 
 _INSERT = insert(audit_log)
+#: Is there a view entry by this actor for this athlete and action on this UTC day? (Built once:
+#: building a statement costs more than running it.)
+_VIEW_SEEN = select(audit_log.c.id).where(
+    audit_log.c.athlete_id == bindparam("athlete_id"), audit_log.c.at >= bindparam("start", type_=audit_log.c.at.type),
+    audit_log.c.at < bindparam("end", type_=audit_log.c.at.type), audit_log.c.actor_user_id == bindparam("who"),
+    audit_log.c.action == bindparam("action"),
+).limit(1)
 
 
 def _actor_column(actor: Actor) -> str | None:
@@ -71,13 +78,8 @@ def record_view(engine: Engine, actor: Actor, *, athlete_id: str, action: str, a
             return False
     start = datetime.combine(at_utc.date(), time(), tzinfo=UTC)
     with translate_db_errors(), engine.connect() as conn:
-        exists = conn.execute(
-            select(audit_log.c.id).where(
-                audit_log.c.athlete_id == athlete_id, audit_log.c.at >= start,
-                audit_log.c.at < start + timedelta(days=1), audit_log.c.actor_user_id == who,
-                audit_log.c.action == action,
-            ).limit(1)
-        ).first()
+        exists = conn.execute(_VIEW_SEEN, {"athlete_id": athlete_id, "start": start, "end": start + timedelta(days=1),
+                                           "who": who, "action": action}).first()
     written = False
     if exists is None:
         with translate_db_errors(), engine.begin() as conn:
