@@ -7,7 +7,8 @@ observation row and at most one logged session per athlete-day), then measures i
 (b) end to end (read one aggregated row per athlete, compute, DELETE + binary COPY into
     ``daily_metrics``) on a LocalCluster of 1 worker process,
 (c) the same with 2 worker processes, and the speed-up (b) → (c),
-(d) where one chunk's time goes (read / compute / write) in one process.
+(d) where one chunk's time and CPU go (read / compute / write, then a rewrite over its own
+    rows) in one process, with the CPU of its PostgreSQL backend.
 
 The process re-executes itself with the glibc malloc settings of the batch workers
 (``lydiard.batch.cluster.MALLOC_ENV``; ``--no-malloc-tuning`` to compare without), so (a)
@@ -20,7 +21,8 @@ skipped otherwise): the generated rows are consistent by construction.
 
 Figures are athlete-days per second; each timed step runs ``--repeat`` times and the
 median is reported, with the load average (the machine may be shared) and CPU seconds
-(this process; the workers; the PostgreSQL server processes, read from /proc).
+(this process; the workers; this benchmark's PostgreSQL backends, found by
+``application_name`` and read from /proc; and every PostgreSQL process on the machine).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ import os
 import resource
 import statistics
 import sys
+import threading
 import time
 import uuid
 from datetime import UTC, date, datetime, timedelta
@@ -116,8 +119,8 @@ def load_cohort(engine: sa.Engine, *, n_athletes: int, n_days: int, today: date,
                                                 "created_at": datetime.now(UTC)} for a in block_ids])
             _copy_csv(conn, "daily_observations", list(obs.columns), obs)
             _copy_csv(conn, "session_logs", list(logs.columns), logs)
-    with engine.begin() as conn:
-        conn.execute(sa.text("ANALYZE"))
+    with engine.begin() as conn:  # this schema's tables only (a bare ANALYZE waits on other schemas' locks)
+        conn.execute(sa.text(f"ANALYZE {athletes.name}, {daily_observations.name}, {session_logs.name}"))
     return ids, time.perf_counter() - t0
 
 
@@ -155,9 +158,60 @@ def _postgres_cpu_s() -> float:
     return total
 
 
+def _proc_cpu_s(pid: int) -> tuple[int, float] | None:
+    """(start time, CPU seconds) of process ``pid``, None if it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            rest = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return int(rest[19]), (int(rest[11]) + int(rest[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class BackendCpu:
+    """CPU seconds of the PostgreSQL backends serving this benchmark only (its ``application_name``).
+
+    The server is shared (other programs' backends count in the server-wide figure), so a
+    thread polls ``pg_stat_activity`` every ``interval_s`` and reads each of our backends'
+    CPU from /proc. A backend's last ``interval_s`` before it exits is not seen: a small
+    undercount (a task's connection lives for seconds).
+    """
+
+    def __init__(self, engine: sa.Engine, application_name: str, *, interval_s: float = 0.02) -> None:
+        self._engine, self._app, self._interval = engine, application_name, interval_s
+        self._seen: dict[tuple[int, int], float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        with self._engine.connect() as conn:
+            while not self._stop.is_set():
+                pids = conn.execute(sa.text("SELECT pid FROM pg_stat_activity WHERE application_name = :a"),
+                                    {"a": self._app}).scalars().all()
+                conn.rollback()
+                for pid in pids:
+                    got = _proc_cpu_s(int(pid))
+                    if got is not None:
+                        self._seen[(int(pid), got[0])] = got[1]
+                self._stop.wait(self._interval)
+
+    def total_s(self) -> float:
+        return sum(self._seen.values())
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
 def _own_cpu_s() -> float:
     r = resource.getrusage(resource.RUSAGE_SELF)
     return r.ru_utime + r.ru_stime
+
+
+def _warm_up() -> None:
+    """Import what a batch task imports (run on each worker before the timed runs)."""
+    import lydiard.services.batch_io  # noqa: F401
 
 
 def _reexec_with_malloc_env() -> None:
@@ -186,8 +240,9 @@ def main() -> None:
     with admin.begin() as conn:
         conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
     sep = "&" if "?" in POSTGRES_URL else "?"
-    url = f"{POSTGRES_URL}{sep}options=-csearch_path%3D{schema}"
+    url = f"{POSTGRES_URL}{sep}options=-csearch_path%3D{schema}&application_name={schema}"
     engine = task_engine(url)
+    ours = BackendCpu(admin, schema)
     metadata.create_all(engine)
     today = date(2025, 6, 30)
     now = datetime(2025, 6, 30, 12, tzinfo=UTC)
@@ -222,21 +277,39 @@ def main() -> None:
               f"({ad_c / statistics.median(cpu):,.0f} per CPU-second; with detail JSON for the last "
               f"{args.detail_days} days: {a_rate_d:,.0f}); load average {os.getloadavg()[0]:.1f}")
 
-        # (d) one chunk's phases in this process (written, then removed again)
+        # (d) one chunk's phases in this process, on one connection whose backend CPU is read
+        # from /proc (exact: the backend is alive); written, then written again over its own rows
         part = ids[:args.chunk]
-        t0 = time.perf_counter()
         with engine.connect() as conn:
+            backend = int(conn.execute(sa.text("SELECT pg_backend_pid()")).scalar_one())
+            conn.rollback()
+
+            def mark() -> tuple[float, float, float]:
+                got = _proc_cpu_s(backend)
+                return time.perf_counter(), _own_cpu_s(), got[1] if got else float("nan")
+
+            m0 = mark()
             ci = read_chunk(conn, part, now=now)
-        t1 = time.perf_counter()
-        res = compute_chunk(ci, detail_days=args.detail_days)
-        t2 = time.perf_counter()
-        with engine.begin() as conn:
-            write_chunk(conn, res, since=None, computed_at=now)
-        t3 = time.perf_counter()
+            conn.rollback()
+            m1 = mark()
+            res = compute_chunk(ci, detail_days=args.detail_days)
+            m2 = mark()
+            with conn.begin():
+                write_chunk(conn, res, since=None, computed_at=now)
+            m3 = mark()
+            with conn.begin():
+                write_chunk(conn, res, since=None, computed_at=now)
+            m4 = mark()
         n_ad = ci.athlete_days
-        print(f"(d) one chunk ({len(part)} athletes, {n_ad:,} athlete-days): read {t1 - t0:.2f} s "
-              f"({n_ad / (t1 - t0):,.0f}/s), compute {t2 - t1:.2f} s ({n_ad / (t2 - t1):,.0f}/s), "
-              f"write {t3 - t2:.2f} s ({n_ad / (t3 - t2):,.0f}/s)")
+
+        def phase(name: str, a: tuple[float, float, float], b: tuple[float, float, float]) -> str:
+            client_cpu, server_cpu = b[1] - a[1], b[2] - a[2]
+            return (f"{name} {b[0] - a[0]:.2f} s ({n_ad / (b[0] - a[0]):,.0f}/s; CPU {client_cpu:.2f} s here + "
+                    f"{server_cpu:.2f} s PostgreSQL = {1e6 * (client_cpu + server_cpu) / n_ad:.2f} µs/athlete-day)")
+
+        print(f"(d) one chunk ({len(part)} athletes, {n_ad:,} athlete-days): {phase('read', m0, m1)}; "
+              f"{phase('compute', m1, m2)}; {phase('write', m2, m3)}; {phase('rewrite', m3, m4)}; "
+              f"load average {os.getloadavg()[0]:.1f}")
 
         # (b), (c) end to end on LocalClusters
         rates: dict[int, float] = {}
@@ -244,21 +317,25 @@ def main() -> None:
             runs = []
             with make_client(n_workers=workers, processes=True, memory_limit="3GiB",
                              malloc_tuning=tuned) as client:
+                client.run(_warm_up)  # imports: a one-off cost per worker process, not per athlete-day
                 for _ in range(args.repeat):
                     with engine.begin() as conn:
-                        conn.execute(sa.text("TRUNCATE daily_metrics"))
+                        conn.execute(sa.text("TRUNCATE daily_metrics, athlete_summaries"))
                     w0 = sum(client.run(_own_cpu_s).values())
-                    p0 = _postgres_cpu_s()
+                    p0, o0 = _postgres_cpu_s(), ours.total_s()
                     report = recompute(client, url, athlete_ids=ids, now=now, chunk_athletes=args.chunk,
                                        detail_days=args.detail_days)
                     w_cpu = sum(client.run(_own_cpu_s).values()) - w0
-                    p_cpu = _postgres_cpu_s() - p0
+                    time.sleep(0.1)
+                    p_cpu, o_cpu = _postgres_cpu_s() - p0, ours.total_s() - o0
                     assert report.rows_written == report.athlete_days
                     runs.append(report.athlete_days / report.seconds)
+                    n_ad = report.athlete_days
                     print(f"    {workers} worker(s): {report.seconds:.1f} s, {runs[-1]:,.0f} athlete-days/s; "
-                          f"CPU: workers {w_cpu:.1f} s, PostgreSQL {p_cpu:.1f} s "
-                          f"({report.athlete_days / (w_cpu + p_cpu):,.0f} athlete-days per CPU-second); "
-                          f"load average {os.getloadavg()[0]:.1f}")
+                          f"CPU: workers {w_cpu:.1f} s, our PostgreSQL backends {o_cpu:.1f} s = "
+                          f"{1e6 * (w_cpu + o_cpu) / n_ad:.2f} µs per athlete-day "
+                          f"({n_ad / (w_cpu + o_cpu):,.0f} athlete-days per CPU-second; every PostgreSQL "
+                          f"process on the machine: {p_cpu:.1f} s); load average {os.getloadavg()[0]:.1f}")
             rates[workers] = statistics.median(runs)
         print(f"(b) end to end, 1 worker process: {rates[1]:,.0f} athlete-days/s")
         print(f"(c) end to end, 2 worker processes: {rates[2]:,.0f} athlete-days/s")
@@ -268,6 +345,7 @@ def main() -> None:
                   f"indexes {index_b / 2**20:,.0f} MiB ({index_b / max(rows, 1):.0f} B/row)")
         print(f"load average at the end: {os.getloadavg()}")
     finally:
+        ours.close()
         engine.dispose()
         if not args.keep:
             with admin.begin() as conn:

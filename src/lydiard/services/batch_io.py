@@ -14,16 +14,18 @@ Detail (evidence + recommendation JSON) costs about 1 ms per day to build, so th
 builds it only for each athlete's last ``detail_days`` days (from the same kernel run,
 identical to the per-athlete path); older days get ``detail = NULL``.
 
-Writes: PostgreSQL gets a binary COPY of fixed-width rows into a temporary table, then
-``DELETE`` (days on or after ``since``) + ``INSERT … ON CONFLICT (athlete_id, day) DO
-UPDATE`` in one transaction; SQLite gets ``DELETE`` + ``executemany`` in one transaction
-(from the single writer, the driver). Both are idempotent.
+Reads: on PostgreSQL one row per athlete and query, a binary ``float8`` matrix of the
+athlete's rows (:func:`_read_frame`). Writes: PostgreSQL gets ``DELETE`` (days on or after
+``since``) then one binary ``COPY`` straight into ``daily_metrics``, in one transaction;
+SQLite gets ``DELETE`` + ``executemany`` in one transaction (from the single writer, the
+driver). Both are idempotent. The athletes' ``athlete_summaries`` are rewritten in the same
+transaction from the arrays just written (not re-read from ``daily_metrics``).
 """
 
 from __future__ import annotations
 
-import io
 import json
+import math
 import struct
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -49,6 +51,7 @@ from sqlalchemy import (
 from sqlalchemy.pool import NullPool
 from sqlalchemy.sql import Select
 
+from lydiard.domain.load.session import DEFAULT_TSS_PER_HOUR
 from lydiard.domain.recovery import REC_CODES, STAGE_NAMES, stage_matrix
 from lydiard.domain.recovery.assess import _calibration_text, _evidence
 from lydiard.domain.recovery.baselines import BaselineConfig
@@ -64,7 +67,13 @@ from lydiard.services.metrics import (
     logged_session_loads,
     metric_arrays,
 )
-from lydiard.services.summaries import refresh_summaries
+from lydiard.services.summaries import (
+    SPARK_DAYS,
+    SPARK_SERIES,
+    refresh_summaries,
+    store_summaries,
+    summary_row,
+)
 from lydiard.storage.engine import make_engine, translate_db_errors
 from lydiard.storage.tables import (
     activities,
@@ -142,43 +151,70 @@ def _day_numbers(values: pd.Series) -> npt.NDArray[np.int64]:
     return days
 
 
-def _read_frame(conn: Connection, stmt: Select[Any], columns: Sequence[str], *,
-                text_columns: frozenset[str] = frozenset()) -> pd.DataFrame:
-    """Rows of ``stmt`` as a frame (column 0: athlete id, column 1: day).
+_ARRAY_HEADER = struct.Struct(">iiiiiii")  # ndim, has nulls, element type, (rows, lower bound), (columns, lower bound)
+_ARRAY_ITEM = np.dtype([("length", ">i4"), ("value", ">f8")])
 
-    On PostgreSQL the rows are aggregated server-side into one CSV text per athlete
-    (``string_agg``), with the day as an integer (days since 1970-01-01), so the client
-    handles a few hundred values per chunk instead of one message per athlete-day, and
-    pandas' C parser reads the result. ``text_columns`` are quoted as CSV strings.
+
+def _read_frame(conn: Connection, stmt: Select[Any], columns: Sequence[str], index: pd.Index, *,
+                codes: dict[str, tuple[str, ...]] | None = None) -> pd.DataFrame:
+    """Rows of ``stmt`` as a frame: ``a`` (the row of the athlete of column 0 in ``index``), then columns 1...
+
+    Column 1 is the day (days since 1970-01-01 on PostgreSQL, as stored otherwise), the
+    others are numbers, except the text columns of ``codes``, which PostgreSQL returns as
+    categoricals over ``("", *codes[column])`` (``""`` for any value not listed).
+
+    On PostgreSQL each athlete's rows come back as one binary ``float8`` matrix
+    (``array_agg`` of one array per row, ``array_send``): the client handles a few hundred
+    values per chunk instead of one message per athlete-day, nothing goes through text
+    (each float is the stored float), NULL is sent as NaN, and the matrix is read with
+    ``np.frombuffer``. Each athlete's id is looked up once.
     """
+    codes = codes or {}
+    names_out = ["a", *columns[1:]]
     if conn.dialect.name != "postgresql":
-        return pd.DataFrame(conn.execute(stmt).all(), columns=list(columns))
+        frame = pd.DataFrame(conn.execute(stmt).all(), columns=list(columns))
+        frame[columns[0]] = index.get_indexer(pd.Index(frame[columns[0]])).astype(np.int64)
+        return frame.set_axis(names_out, axis=1)
     sql = str(stmt.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
     names = [f"c{k}" for k in range(len(columns))]
-    parts = ["(q.c1 - DATE '1970-01-01')::text"]
+    parts = ["(q.c1 - DATE '1970-01-01')::float8"]
     for c, name in zip(columns[2:], names[2:], strict=True):
-        if c in text_columns:
-            parts.append(f"COALESCE('\"' || replace(q.{name}::text, '\"', '\"\"') || '\"', '')")
+        if c in codes:
+            values = ", ".join("'" + v.replace("'", "''") + "'" for v in codes[c])
+            parts.append(f"COALESCE(array_position(ARRAY[{values}]::text[], q.{name}::text), 0)::float8")
         else:
-            parts.append(f"COALESCE(q.{name}::text, '')")
-    line = " || ',' || ".join(parts)
-    agg = (f"SELECT q.c0, count(*), string_agg({line}, E'\\n') FROM ({sql}) AS q({', '.join(names)}) "
+            parts.append(f"COALESCE(q.{name}::float8, 'NaN')")
+    agg = (f"SELECT q.c0, array_send(array_agg(ARRAY[{', '.join(parts)}])) FROM ({sql}) AS q({', '.join(names)}) "
            "GROUP BY q.c0")
     dbapi = conn.connection.dbapi_connection
     assert dbapi is not None
-    cur = dbapi.cursor()
+    cur = dbapi.cursor(binary=True)
     try:
         cur.execute(agg)
         per_athlete = cur.fetchall()
     finally:
         cur.close()
     if not per_athlete:
-        return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
-    ids = np.repeat(np.array([r[0] for r in per_athlete], dtype=object), [int(r[1]) for r in per_athlete])
-    frame = pd.read_csv(io.StringIO("\n".join(r[2] for r in per_athlete)), header=None, names=list(columns[1:]),
-                        keep_default_na=False, na_values=[""], dtype={columns[1]: np.int64})
-    frame.insert(0, columns[0], ids)
-    return frame
+        return pd.DataFrame({c: pd.Series(dtype=np.int64 if c in ("a", columns[1]) else np.float64)
+                             for c in names_out})
+    n_cols = len(columns) - 1
+    blocks, counts = [], []
+    for _, raw in per_athlete:
+        ndim, _nulls, _oid, n_rows, _, width, _ = _ARRAY_HEADER.unpack_from(raw)
+        items = np.frombuffer(raw, dtype=_ARRAY_ITEM, offset=_ARRAY_HEADER.size)
+        if ndim != 2 or width != n_cols or len(items) != n_rows * n_cols or (items["length"] != 8).any():
+            raise RuntimeError("unexpected array layout from PostgreSQL")  # a bug, not a user error
+        blocks.append(items["value"])
+        counts.append(n_rows)
+    matrix = np.concatenate(blocks).astype(np.float64).reshape(-1, n_cols)
+    rows = index.get_indexer(pd.Index([r[0] for r in per_athlete])).astype(np.int64)
+    out: dict[str, Any] = {"a": np.repeat(rows, counts), columns[1]: matrix[:, 0].astype(np.int64)}
+    for k, c in enumerate(columns[2:], start=1):
+        if c in codes:
+            out[c] = pd.Categorical.from_codes(matrix[:, k].astype(np.int64), dtype=pd.CategoricalDtype(["", *codes[c]]))
+        else:
+            out[c] = matrix[:, k]
+    return pd.DataFrame(out)
 
 
 def athlete_ids(engine: Engine, *, athlete_id: str | None = None) -> list[str]:
@@ -221,14 +257,14 @@ def read_chunk(conn: Connection, ids: Sequence[str], *, now: datetime) -> ChunkI
         select(activities.c.athlete_id, activities.c.day, sm.c.load_au)
         .join(sm, sm.c.activity_id == activities.c.id)
         .where(activities.c.athlete_id.in_(ids)),
-        ["athlete_id", "day", "load_au"],
+        ["athlete_id", "day", "load_au"], index,
     )
     logs = _read_frame(
         conn,
         select(session_logs.c.athlete_id, session_logs.c.day, session_logs.c.sport, session_logs.c.duration_s,
                session_logs.c.rpe)
         .where(session_logs.c.athlete_id.in_(ids), session_logs.c.activity_id.is_(None)),
-        ["athlete_id", "day", "sport", "duration_s", "rpe"], text_columns=frozenset(("sport",)),
+        ["athlete_id", "day", "sport", "duration_s", "rpe"], index, codes={"sport": tuple(DEFAULT_TSS_PER_HOUR)},
     )
     obs_cols = [cast(daily_observations.c[c], Integer) if c in _FLAGS else daily_observations.c[c]
                 for c in OBS_INPUTS]
@@ -236,18 +272,18 @@ def read_chunk(conn: Connection, ids: Sequence[str], *, now: datetime) -> ChunkI
         conn,
         select(daily_observations.c.athlete_id, daily_observations.c.day, daily_observations.c.source, *obs_cols)
         .where(daily_observations.c.athlete_id.in_(ids)),
-        ["athlete_id", "day", "source", *OBS_INPUTS], text_columns=frozenset(("source",)),
+        ["athlete_id", "day", "source", *OBS_INPUTS], index, codes={"source": SOURCE_PRIORITY},
     )
 
     load_rows = pd.DataFrame({
-        "a": np.concatenate([index.get_indexer(pd.Index(files["athlete_id"])), index.get_indexer(pd.Index(logs["athlete_id"]))]),
+        "a": np.concatenate([files["a"].to_numpy(dtype=np.int64), logs["a"].to_numpy(dtype=np.int64)]),
         "d": np.concatenate([_day_numbers(files["day"]), _day_numbers(logs["day"])]),
         "load": np.concatenate([
             files["load_au"].to_numpy(dtype=np.float64),
             logged_session_loads(logs["sport"], logs["duration_s"], logs["rpe"]) if len(logs) else np.zeros(0),
         ]),
     })
-    obs_a = index.get_indexer(pd.Index(obs["athlete_id"]))
+    obs_a = obs["a"].to_numpy(dtype=np.int64)
     obs_d = _day_numbers(obs["day"])
 
     big = np.iinfo(np.int64).max
@@ -295,9 +331,36 @@ def read_chunk(conn: Connection, ids: Sequence[str], *, now: datetime) -> ChunkI
 
 
 # --------------------------------------------------------------------------- computing
-def _detail(r: dict[str, npt.NDArray[Any]], i: int, d: int, cfg: BaselineConfig) -> dict[str, Any]:
-    """Evidence + recommendation of row ``i``, column ``d``: exactly what ``assess_days`` builds."""
-    row = {k: (v[i : i + 1] if getattr(v, "ndim", 0) == 2 else v) for k, v in r.items()}
+_PLAIN = (str, int, bool, type(None))
+
+
+def _jsonable_fast(value: Any) -> Any:
+    """:func:`lydiard.services.metrics._jsonable`, with a shortcut for the exact built-in types.
+
+    The detail documents are mostly plain dicts, lists, strings and Python floats: those are
+    handled here by exact type (dispatching on ``type`` instead of a chain of ``isinstance``);
+    anything else (numpy scalars, dates, subclasses, ``pd.NA``) goes to ``_jsonable`` itself.
+    """
+    t = type(value)
+    if t is dict:
+        return {str(k): _jsonable_fast(v) for k, v in value.items()}
+    if t is float:
+        return None if value != value or value in (math.inf, -math.inf) else value
+    if t in _PLAIN:
+        return value
+    if t is list or t is tuple:
+        return [_jsonable_fast(v) for v in value]
+    return _jsonable(value)
+
+
+def _athlete_row(r: dict[str, npt.NDArray[Any]], i: int) -> dict[str, Any]:
+    """Row ``i`` of the kernel output as the 1 × days arrays ``_evidence`` reads."""
+    return {k: (v[i : i + 1] if getattr(v, "ndim", 0) == 2 else v) for k, v in r.items()}
+
+
+def _detail(r: dict[str, npt.NDArray[Any]], row: dict[str, Any], i: int, d: int, cfg: BaselineConfig) -> dict[str, Any]:
+    """Evidence + recommendation of row ``i`` (``row``: :func:`_athlete_row`), column ``d``: exactly
+    what ``assess_days`` builds."""
     ev = _evidence(row, d, cfg)
     rec = recommendation_for(
         int(r["rec_code"][i, d]), days=int(r["rec_days"][i, d]), volume_pct=int(r["rec_volume_pct"][i, d]),
@@ -305,7 +368,7 @@ def _detail(r: dict[str, npt.NDArray[Any]], i: int, d: int, cfg: BaselineConfig)
     )
     if int(r["stage"][i, d]) == Stage.CALIBRATING and rec["code"] == "train_as_planned":
         rec["text"] = _calibration_text(ev) + " Train as planned and go by feel."
-    detail: dict[str, Any] = _jsonable({"evidence": ev, "recommendation": rec})
+    detail: dict[str, Any] = _jsonable_fast({"evidence": ev, "recommendation": rec})
     return detail
 
 
@@ -331,8 +394,9 @@ def compute_chunk(chunk: ChunkInputs, *, detail_days: int = 7) -> ChunkResult:
         if stage is not None:
             for i in range(b1 - b0):
                 n = int(chunk.n_days[b0 + i])
+                row = _athlete_row(stage, i) if n else {}
                 for d in range(max(0, n - detail_days), n):
-                    details[(b0 + i, d)] = _detail(stage, i, d, cfg)
+                    details[(b0 + i, d)] = _detail(stage, row, i, d, cfg)
     return ChunkResult(chunk.athlete_ids, chunk.first_day, chunk.n_days, arrays, details)
 
 
@@ -362,15 +426,54 @@ def _written_athletes(result: ChunkResult) -> list[int]:
 def write_chunk(conn: Connection, result: ChunkResult, *, since: date | None, computed_at: datetime) -> int:
     """Replace the chunk's stored days on or after ``since`` (per athlete, never before its first day).
 
-    Call inside a transaction (``engine.begin()``): the delete and insert commit together.
-    Returns the number of rows written.
+    Call inside a transaction (``engine.begin()``): the delete, the insert and the athletes'
+    summaries commit together. Returns the number of rows written.
     """
     if conn.dialect.name == "postgresql":
-        written = _write_postgresql(conn, result, since=since, computed_at=computed_at)
+        written, replaced = _write_postgresql(conn, result, since=since, computed_at=computed_at)
     else:
-        written = _write_generic(conn, result, since=since, computed_at=computed_at)
-    refresh_summaries(conn, [result.athlete_ids[i] for i in _written_athletes(result)], now=computed_at)
+        written, replaced = _write_generic(conn, result, since=since, computed_at=computed_at)
+    _store_summaries(conn, result, replaced, since=since, now=computed_at)
     return written
+
+
+def _store_summaries(conn: Connection, result: ChunkResult, replaced: Sequence[int], *, since: date | None,
+                     now: datetime) -> None:
+    """Rewrite the summaries of the athletes (rows of ``result``) whose days were just replaced.
+
+    Built from the arrays in memory, which hold what was just stored: the last day is the
+    last computed day (later stored days were deleted), and the stage run and the sparkline
+    window are the stored values when they lie within the days written now. When either
+    reaches an older stored day (``since`` cuts the run or the window, or stored rows may
+    precede the first day), the athlete's summary is computed from the stored rows instead
+    (:func:`~lydiard.services.summaries.refresh_summaries`), as the per-athlete path does.
+    """
+    start = _since_columns(result, since)
+    stage_codes = result.arrays.get("stage")
+    rows: list[dict[str, Any]] = []
+    fallback: list[str] = []
+    for i in replaced:
+        aid, n, s = result.athlete_ids[i], int(result.n_days[i]), int(start[i])
+        w0 = n - SPARK_DAYS
+        if stage_codes is None or n <= s or w0 < s:
+            fallback.append(aid)
+            continue
+        stage = stage_codes[i, s:n]
+        other = np.flatnonzero(stage != stage[-1])
+        if len(other) == 0:  # the run may go on before the written days
+            fallback.append(aid)
+            continue
+        series: dict[str, Sequence[float | None]] = {}
+        for c in SPARK_SERIES:
+            v = result.arrays[c][i, w0:n]
+            series[c] = (np.nan_to_num(v, nan=0.0) if c in NOT_NULL_FLOATS else v).tolist()  # as stored
+        last_day = (_EPOCH + np.timedelta64(int(result.first_day[i]) + n - 1, "D")).astype(date)
+        rows.append(summary_row(aid, last_day=last_day, stage=STAGE_NAMES[int(stage[-1])],
+                                stage_days=int(len(stage) - 1 - other[-1]), series=series))
+    if rows:
+        store_summaries(conn, [r["athlete_id"] for r in rows], rows, now=now)
+    if fallback:
+        refresh_summaries(conn, fallback, now=now)
 
 
 def _since_days(result: ChunkResult, since: date | None) -> list[tuple[str, date]]:
@@ -382,13 +485,16 @@ def _since_days(result: ChunkResult, since: date | None) -> list[tuple[str, date
     return out
 
 
-def _write_generic(conn: Connection, result: ChunkResult, *, since: date | None, computed_at: datetime) -> int:
+def _write_generic(conn: Connection, result: ChunkResult, *, since: date | None,
+                   computed_at: datetime) -> tuple[int, list[int]]:
+    """Rows written, and the athletes (rows of ``result``) whose days on or after ``since`` were replaced."""
     for aid, day in _since_days(result, since):
         conn.execute(delete(daily_metrics).where(and_(daily_metrics.c.athlete_id == aid,
                                                       daily_metrics.c.day >= day)))
+    replaced = _written_athletes(result)
     rows, cols = _selection(result, since)
     if len(rows) == 0:
-        return 0
+        return 0, replaced
     a = result.arrays
     days = (_EPOCH + (result.first_day[rows] + cols).astype("timedelta64[D]")).astype(date)
     values: dict[str, list[Any]] = {}
@@ -411,7 +517,7 @@ def _write_generic(conn: Connection, result: ChunkResult, *, since: date | None,
         records.append(rec_k)
     for i in range(0, len(records), 20_000):
         conn.execute(insert(daily_metrics), records[i : i + 20_000])
-    return len(records)
+    return len(records), replaced
 
 
 _COPY_BLOCK_ROWS = 2048
@@ -544,7 +650,8 @@ def _pg_copy_rows(result: ChunkResult, rows: npt.NDArray[np.intp], cols: npt.NDA
     return columns, buf.data
 
 
-def _write_postgresql(conn: Connection, result: ChunkResult, *, since: date | None, computed_at: datetime) -> int:
+def _write_postgresql(conn: Connection, result: ChunkResult, *, since: date | None,
+                      computed_at: datetime) -> tuple[int, list[int]]:
     """``DELETE`` the chunk's days on or after ``since``, then one binary ``COPY`` into ``daily_metrics``.
 
     ``daily_metrics`` has no foreign key to ``athletes`` (a per-row check doubled the cost of
@@ -552,17 +659,19 @@ def _write_postgresql(conn: Connection, result: ChunkResult, *, since: date | No
     athlete, and athletes deleted meanwhile are skipped. Deleting an athlete
     (``services.privacy``) locks the athlete row before deleting its rows, so it either
     waits for this transaction and then deletes what it wrote, or commits first and this
-    transaction finds the athlete gone.
+    transaction finds the athlete gone. Returns the rows written and the athletes (rows of
+    ``result``) whose days on or after ``since`` were replaced.
     """
     since_days = _since_days(result, since)
     if not since_days:
-        return 0
+        return 0, []
     present = {str(r[0]) for r in conn.execute(
         text("SELECT id FROM athletes WHERE id = ANY(CAST(:ids AS text[])) ORDER BY id FOR SHARE"),
         {"ids": [a for a, _ in since_days]})}
     since_days = [(a, d) for a, d in since_days if a in present]
     if not since_days:
-        return 0
+        return 0, []
+    replaced = [i for i in _written_athletes(result) if result.athlete_ids[i] in present]
     conn.execute(
         text("DELETE FROM daily_metrics d USING (SELECT unnest(CAST(:ids AS text[])) AS id, "
              "unnest(CAST(:days AS date[])) AS day) s WHERE d.athlete_id = s.id AND d.day >= s.day"),
@@ -573,7 +682,7 @@ def _write_postgresql(conn: Connection, result: ChunkResult, *, since: date | No
     if not keep.all():
         rows, cols = rows[keep], cols[keep]
     if len(rows) == 0:
-        return 0
+        return 0, replaced
     details: dict[int, bytes] = {}
     if result.details:
         counts = np.bincount(rows, minlength=len(result.athlete_ids))
@@ -590,7 +699,7 @@ def _write_postgresql(conn: Connection, result: ChunkResult, *, since: date | No
         f"COPY daily_metrics ({', '.join(columns)}) FROM STDIN WITH (FORMAT binary)"
     ) as cp:
         cp.write(payload)
-    return len(rows)
+    return len(rows), replaced
 
 
 # --------------------------------------------------------------------------- one task

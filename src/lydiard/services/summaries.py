@@ -1,9 +1,12 @@
 """Per-athlete summaries: the latest stage, how long it has lasted, and recent sparkline series.
 
 The roster (200 athletes) and the Today page must not scan an athlete's history on every
-request. Whoever writes ``daily_metrics`` calls :func:`refresh_summaries` in the same
-transaction (``metrics.recompute_athlete``, the batch writer, the bulk seeding), so a
-summary is never older than the metrics it summarises. A store created before the
+request. Whoever writes ``daily_metrics`` rewrites the summaries in the same transaction:
+:func:`refresh_summaries` re-reads the stored rows (``metrics.recompute_athlete``); the batch
+writer (and the bulk seeding through it) builds the rows from the arrays it has just written
+(:func:`summary_row` + :func:`store_summaries`, falling back to :func:`refresh_summaries`
+when older stored days are involved), so a summary is never older than the metrics it
+summarises. A store created before the
 summaries existed gets them on first read (:func:`ensure_summaries`).
 """
 
@@ -12,7 +15,7 @@ from __future__ import annotations
 import math
 import threading
 import weakref
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -127,12 +130,41 @@ def refresh_summaries(conn: Connection, athlete_ids: Sequence[str], *, now: date
     ids = list(dict.fromkeys(athlete_ids))
     if not ids:
         return 0
-    rows = compute_summaries(conn, ids)
+    return store_summaries(conn, ids, compute_summaries(conn, ids), now=now)
+
+
+def store_summaries(conn: Connection, athlete_ids: Sequence[str], rows: Sequence[dict[str, Any]], *,
+                    now: datetime) -> int:
+    """Replace the summaries of ``athlete_ids`` by ``rows`` (summary rows as :func:`compute_summaries` returns).
+
+    For writers that already hold the values (the batch writer builds them from the arrays it
+    has just written, :func:`summary_row`); athletes of ``athlete_ids`` without a row end up
+    without a summary. Returns the number of summaries written.
+    """
+    ids = list(dict.fromkeys(athlete_ids))
     for i in range(0, len(ids), _IDS_PER_QUERY):
         conn.execute(delete(athlete_summaries).where(athlete_summaries.c.athlete_id.in_(ids[i:i + _IDS_PER_QUERY])))
     if rows:
         conn.execute(insert(athlete_summaries), [{**r, "updated_at": now, "version": new_id()} for r in rows])
     return len(rows)
+
+
+def summary_row(athlete_id: str, *, last_day: date, stage: str, stage_days: int,
+                series: Mapping[str, Sequence[float | None]]) -> dict[str, Any]:
+    """A summary row (as :func:`compute_summaries` returns it) from values the caller holds in memory.
+
+    ``series``: the last :data:`SPARK_DAYS` stored values (ending on ``last_day``) of each of
+    :data:`SPARK_SERIES`, as stored (NULL as None or NaN); they are rounded as the stored path does.
+    """
+    first = last_day - timedelta(days=SPARK_DAYS - 1)
+    recent: dict[str, Any] = {"first_day": first.isoformat()}
+    for c in SPARK_SERIES:
+        values = series[c]
+        if len(values) != SPARK_DAYS:
+            raise ValueError(f"series {c!r} has {len(values)} values, not {SPARK_DAYS}")
+        recent[c] = [_num(v) for v in values]
+    return {"athlete_id": athlete_id, "last_day": last_day, "stage": stage, "stage_days": int(stage_days),
+            "recent": recent}
 
 
 #: Parsed ``recent`` series per engine and athlete, with the summary ``version`` they belong to: a
@@ -212,4 +244,4 @@ def ensure_summaries(ctx: Context, conn: Connection, athlete_ids: Sequence[str],
 
 
 __all__ = ["SPARK_DAYS", "SPARK_SERIES", "Summary", "compute_summaries", "ensure_summaries", "read_summaries",
-           "refresh_summaries"]
+           "refresh_summaries", "store_summaries", "summary_row"]
