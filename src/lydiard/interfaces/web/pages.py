@@ -8,6 +8,7 @@ import math
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import date
 from typing import Annotated, Any
@@ -87,6 +88,7 @@ class PageCache:
         self.size = size
         self._data: OrderedDict[tuple[str, str], str] = OrderedDict()
         self._lock = threading.Lock()
+        self._building: dict[tuple[str, str], threading.Lock] = {}  #: one lock per key being built
 
     def get(self, key: tuple[str, str]) -> str | None:
         with self._lock:
@@ -101,6 +103,27 @@ class PageCache:
             self._data.move_to_end(key)
             while len(self._data) > self.size:
                 self._data.popitem(last=False)
+
+    def get_or_build(self, key: tuple[str, str], build: Callable[[], str]) -> str:
+        """The cached part for ``key``, built once by ``build`` when missing.
+
+        Concurrent misses on the same key wait for the first builder instead of each
+        rendering the part (20 clients opening the roster at once build it once per process,
+        not 20 times).
+        """
+        body = self.get(key)
+        if body is not None:
+            return body
+        with self._lock:
+            building = self._building.setdefault(key, threading.Lock())
+        with building:
+            body = self.get(key)
+            if body is None:
+                body = build()
+                self.put(key, body)
+        with self._lock:
+            self._building.pop(key, None)
+        return body
 
 
 def _parse_day(text: str | None, *, field: str = "day") -> date | None:
@@ -520,14 +543,14 @@ def build_router(renderer: Renderer, cache: PageCache) -> APIRouter:
         stamp = trends.roster_stamp(ctx, actor)  # the visible athletes' fingerprint (access rule included)
         if stamp is None:
             raise AuthenticationError("log in first")
-        key = ("roster", stamp.key)
-        roster_list = cache.get(key)
-        if roster_list is None:  # read after the stamp: the list is at least as new as its key
+
+        def build() -> str:  # read after the stamp: the list is at least as new as its key
             entries = coaching.roster(ctx, actor)
             lines = trends.sparklines(ctx, actor, [e.athlete_id for e in entries])
             rows = [{"e": e, "spark": _spark_svg(lines.get(e.athlete_id))} for e in entries]
-            roster_list = renderer.fragment("_roster_list.html", rows=rows)
-            cache.put(key, roster_list)
+            return renderer.fragment("_roster_list.html", rows=rows)
+
+        roster_list = cache.get_or_build(("roster", stamp.key), build)
         own = athlete_svc.get_athlete(ctx, actor, stamp.own_athlete_id) if stamp.own_athlete_id else None
         return renderer.page(request, "roster.html", nav="roster", roster_list=Markup(roster_list),
                              athlete=own, own=own)
