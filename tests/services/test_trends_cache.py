@@ -110,3 +110,28 @@ def test_the_roster_stamp_follows_what_the_roster_shows(ctx: Context, cohort: tu
         conn.execute(sa.update(t.athletes).where(t.athletes.c.id == ids[0]).values(managed_by_user_id=None))
     fourth = trends.roster_stamp(ctx, coach)
     assert fourth is not None and fourth.key != third.key
+
+
+def test_failed_precompute_does_not_fail_the_write(ctx: Context, cohort: tuple[Actor, list[str]],
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Trends document is a cache: a check-in whose precompute fails is stored all the same,
+    and the next view builds the document from the new data."""
+    from lydiard.errors import StorageUnavailableError
+
+    coach, ids = cohort
+    aid = ids[0]
+
+    def down(*_a: object, **_k: object) -> None:
+        raise StorageUnavailableError("database unavailable for a moment")
+
+    with monkeypatch.context() as m:
+        m.setattr(trends, "_build_document", down)
+        with ctx.engine.connect() as conn:
+            tz = conn.execute(sa.select(t.athletes.c.tz).where(t.athletes.c.id == aid)).scalar_one()
+        day = local_today(ctx, tz)
+        checkin_svc.submit_checkin(ctx, SYSTEM, aid, day=day, energy=1, soreness=1, mood=2)
+        assert checkin_svc.get_checkin(ctx, SYSTEM, aid, day=day).energy == 1
+        before = _stored(ctx, aid)
+    doc = trends.trends_document(ctx, coach, aid)
+    assert doc.version != before
+    assert _stored(ctx, aid) == doc.version

@@ -9,6 +9,7 @@ rewritten).
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -27,6 +28,7 @@ from lydiard.domain.load.session import DEFAULT_TSS_PER_HOUR
 from lydiard.domain.load.srpe import SRPE_AU_PER_TSS, srpe_load
 from lydiard.domain.recovery import INPUT_COLUMNS as STAGE_INPUTS
 from lydiard.domain.recovery import REC_CODES, STAGE_NAMES, assess_days, stage_matrix
+from lydiard.errors import LydiardError
 from lydiard.services.access import Actor, check_athlete
 from lydiard.services.athletes import load_athlete
 from lydiard.services.context import Context
@@ -51,6 +53,8 @@ METRIC_COLUMNS: tuple[str, ...] = (
     "data_feel_agree", "ln_rmssd_7d", "ln_rmssd_low", "ln_rmssd_high", "rhr_7d", "rhr_base", "wellness_z",
     "recommendation_code", "detail",
 )
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -303,10 +307,15 @@ def recompute_athlete(ctx: Context, actor: Actor, athlete_id: str, *, since: dat
         frame = daily_inputs(conn, athlete_id, until=until, sex=athlete.sex)
         out = compute_daily(frame)
         result = _write_daily_metrics(conn, ctx, athlete_id, out, since=since)
-    # The Trends document follows the metrics (after the commit: it reads them back).
+    # The Trends document follows the metrics (after the commit: it reads them back). It is a
+    # cache: if building it fails, the metrics are stored all the same and the next view of
+    # Trends builds it, so the write that triggered this recompute must not fail.
     from lydiard.services.trends import precompute_trends
 
-    precompute_trends(ctx, [athlete_id])
+    try:
+        precompute_trends(ctx, [athlete_id])
+    except LydiardError as exc:
+        log.warning("trends document of athlete %s not precomputed (built on next view): %s", athlete_id, exc)
     return result
 
 
