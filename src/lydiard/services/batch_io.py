@@ -25,7 +25,6 @@ transaction from the arrays just written (not re-read from ``daily_metrics``).
 from __future__ import annotations
 
 import json
-import math
 import struct
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -331,28 +330,6 @@ def read_chunk(conn: Connection, ids: Sequence[str], *, now: datetime) -> ChunkI
 
 
 # --------------------------------------------------------------------------- computing
-_PLAIN = (str, int, bool, type(None))
-
-
-def _jsonable_fast(value: Any) -> Any:
-    """:func:`lydiard.services.metrics._jsonable`, with a shortcut for the exact built-in types.
-
-    The detail documents are mostly plain dicts, lists, strings and Python floats: those are
-    handled here by exact type (dispatching on ``type`` instead of a chain of ``isinstance``);
-    anything else (numpy scalars, dates, subclasses, ``pd.NA``) goes to ``_jsonable`` itself.
-    """
-    t = type(value)
-    if t is dict:
-        return {str(k): _jsonable_fast(v) for k, v in value.items()}
-    if t is float:
-        return None if value != value or value in (math.inf, -math.inf) else value
-    if t in _PLAIN:
-        return value
-    if t is list or t is tuple:
-        return [_jsonable_fast(v) for v in value]
-    return _jsonable(value)
-
-
 def _athlete_row(r: dict[str, npt.NDArray[Any]], i: int) -> dict[str, Any]:
     """Row ``i`` of the kernel output as the 1 × days arrays ``_evidence`` reads."""
     return {k: (v[i : i + 1] if getattr(v, "ndim", 0) == 2 else v) for k, v in r.items()}
@@ -368,7 +345,7 @@ def _detail(r: dict[str, npt.NDArray[Any]], row: dict[str, Any], i: int, d: int,
     )
     if int(r["stage"][i, d]) == Stage.CALIBRATING and rec["code"] == "train_as_planned":
         rec["text"] = _calibration_text(ev) + " Train as planned and go by feel."
-    detail: dict[str, Any] = _jsonable_fast({"evidence": ev, "recommendation": rec})
+    detail: dict[str, Any] = _jsonable({"evidence": ev, "recommendation": rec})
     return detail
 
 

@@ -234,7 +234,23 @@ def compute_daily(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+_PLAIN = (str, int, bool, type(None))
+
+
 def _jsonable(value: Any) -> Any:
+    """``value`` with JSON-safe leaves: NaN/inf and missing values -> None, numpy scalars -> Python,
+    dates -> ISO text. The exact built-in types (most of a detail document) are dispatched on
+    ``type`` first; anything else (numpy scalars, dates, subclasses, ``pd.NA``) takes the
+    ``isinstance`` chain."""
+    t = type(value)
+    if t is dict:
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if t is float:
+        return None if value != value or value in (math.inf, -math.inf) else value
+    if t in _PLAIN:
+        return value
+    if t is list or t is tuple:
+        return [_jsonable(v) for v in value]
     if isinstance(value, dict):
         return {str(k): _jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
