@@ -378,11 +378,13 @@ def _xaxis(days: list[str], *, slider: bool = False, window_d: int = 180) -> dic
     return axis
 
 
-def _has(values: list[float | None]) -> bool:
+def has_values(values: list[float | None]) -> bool:
+    """Whether a chart series has any value to draw."""
     return any(v is not None for v in values)
 
 
-def _line(name: str, x: list[Any], y: list[Any], **extra: Any) -> dict[str, Any]:
+def line_trace(name: str, x: list[Any], y: list[Any], **extra: Any) -> dict[str, Any]:
+    """A plotly.js line trace (gaps left as gaps), with ``extra`` trace attributes."""
     trace: dict[str, Any] = {"type": "scatter", "mode": "lines", "name": name, "x": x, "y": y,
                              "connectgaps": False}
     trace.update(extra)
@@ -400,16 +402,16 @@ def trends_figures(data: TrendsData) -> dict[str, dict[str, Any]]:
     pmc = [
         {"type": "bar", "name": "Daily load", "x": x, "y": s["load_au"], "marker": {"color": "#c9d6df"},
          "yaxis": "y2", "hovertemplate": "%{y:.0f} AU"},
-        _line("Fitness (CTL)", x, s["ctl"], line={"color": "#1f6f8b", "width": 2}),
-        _line("Fatigue (ATL)", x, s["atl"], line={"color": "#d1495b", "width": 1.5}),
-        _line("Form (TSB)", x, s["tsb"], line={"color": "#e0a100", "width": 1.5}),
+        line_trace("Fitness (CTL)", x, s["ctl"], line={"color": "#1f6f8b", "width": 2}),
+        line_trace("Fatigue (ATL)", x, s["atl"], line={"color": "#d1495b", "width": 1.5}),
+        line_trace("Form (TSB)", x, s["tsb"], line={"color": "#e0a100", "width": 1.5}),
     ]
     plan = data.planned
     if plan.get("days"):
         for key, name, colour in (("ctl", "Planned fitness", "#1f6f8b"), ("atl", "Planned fatigue", "#d1495b"),
                                   ("tsb", "Planned form", "#e0a100")):
             if key in plan:
-                pmc.append(_line(name, plan["days"], plan[key], line={"color": colour, "dash": "dot", "width": 1.5}))
+                pmc.append(line_trace(name, plan["days"], plan[key], line={"color": colour, "dash": "dot", "width": 1.5}))
     figs["pmc"] = {"data": pmc, "layout": {
         "xaxis": _xaxis(x + list(plan.get("days") or []), slider=True),
         "yaxis": {"title": {"text": "CTL / ATL / TSB"}, "zeroline": True},
@@ -418,32 +420,32 @@ def trends_figures(data: TrendsData) -> dict[str, dict[str, Any]]:
     }}
 
     ln = s["ln_rmssd"]
-    if _has(ln) or _has(s["ln_rmssd_7d"]):
+    if has_values(ln) or has_values(s["ln_rmssd_7d"]):
         figs["hrv"] = {"data": [
-            _line("Normal range (low)", x, s["ln_rmssd_low"], line={"width": 0}, showlegend=False,
+            line_trace("Normal range (low)", x, s["ln_rmssd_low"], line={"width": 0}, showlegend=False,
                   hoverinfo="skip"),
-            _line("Normal range", x, s["ln_rmssd_high"], line={"width": 0}, fill="tonexty",
+            line_trace("Normal range", x, s["ln_rmssd_high"], line={"width": 0}, fill="tonexty",
                   fillcolor="rgba(46,125,50,0.15)", hoverinfo="skip"),
             {"type": "scatter", "mode": "markers", "name": "ln rMSSD (morning)", "x": x, "y": ln,
              "marker": {"size": 4, "color": "#7a8a94"}},
-            _line("7-day mean", x, s["ln_rmssd_7d"], line={"color": "#1f6f8b", "width": 2.5}),
+            line_trace("7-day mean", x, s["ln_rmssd_7d"], line={"color": "#1f6f8b", "width": 2.5}),
         ], "layout": {"xaxis": _xaxis(x), "yaxis": {"title": {"text": "ln rMSSD"}}}}
 
-    if _has(s["rhr_bpm"]):
+    if has_values(s["rhr_bpm"]):
         figs["rhr"] = {"data": [
             {"type": "scatter", "mode": "markers", "name": "Resting HR", "x": x, "y": s["rhr_bpm"],
              "marker": {"size": 4, "color": "#7a8a94"}},
-            _line("7-day mean", x, s["rhr_7d"], line={"color": "#d1495b", "width": 2}),
-            _line("Baseline", x, s["rhr_base"], line={"color": "#555", "dash": "dash", "width": 1}),
+            line_trace("7-day mean", x, s["rhr_7d"], line={"color": "#d1495b", "width": 2}),
+            line_trace("Baseline", x, s["rhr_base"], line={"color": "#555", "dash": "dash", "width": 1}),
         ], "layout": {"xaxis": _xaxis(x), "yaxis": {"title": {"text": "bpm"}}}}
 
-    if _has(s["sleep_h"]):
+    if has_values(s["sleep_h"]):
         figs["sleep"] = {"data": [
             {"type": "bar", "name": "Sleep", "x": x, "y": s["sleep_h"], "marker": {"color": "#6c63a8"},
              "hovertemplate": "%{y:.1f} h"},
         ], "layout": {"xaxis": _xaxis(x), "yaxis": {"title": {"text": "hours"}}}}
 
-    items = [k for k in CHECKIN_LABELS if _has(s.get(k, []))]
+    items = [k for k in CHECKIN_LABELS if has_values(s.get(k, []))]
     if items:
         figs["checkin"] = {"data": [{
             "type": "heatmap", "x": x, "y": [CHECKIN_LABELS[k] for k in items], "z": [s[k] for k in items],
@@ -467,10 +469,10 @@ def trends_figures(data: TrendsData) -> dict[str, dict[str, Any]]:
                       "categoryarray": [t for t in STAGE_TITLES.values()]},
             "margin": {"l": 160}}}
 
-    if _has(s["monotony"]):
+    if has_values(s["monotony"]):
         figs["monotony"] = {"data": [
-            _line("Monotony", x, s["monotony"], line={"color": "#1f6f8b"}),
-            _line("Strain", x, s["strain"], line={"color": "#b26a00"}, yaxis="y2"),
+            line_trace("Monotony", x, s["monotony"], line={"color": "#1f6f8b"}),
+            line_trace("Strain", x, s["strain"], line={"color": "#b26a00"}, yaxis="y2"),
         ], "layout": {"xaxis": _xaxis(x), "yaxis": {"title": {"text": "monotony"}},
                       "yaxis2": {"overlaying": "y", "side": "right", "showgrid": False,
                                  "title": {"text": "strain"}}}}
@@ -553,6 +555,8 @@ __all__ = [
     "TrendsData",
     "TrendsDocument",
     "athlete_today",
+    "has_values",
+    "line_trace",
     "precompute_trends",
     "roster_stamp",
     "sparklines",

@@ -3,8 +3,8 @@
 Figures are built as data, never as inline script: ``app.js`` passes each one to
 ``Plotly.newPlot``. Building dicts directly (not ``plotly.graph_objects``) keeps a page-data
 request in the low milliseconds. The Trends figures are built by the trends service
-(:func:`lydiard.services.trends.trends_figures`, re-exported here), which stores them
-precomputed per athlete.
+(:func:`lydiard.services.trends.trends_figures`), which stores them precomputed per athlete;
+the trace helpers are shared with it.
 """
 
 from __future__ import annotations
@@ -13,22 +13,12 @@ import math
 from typing import Any
 
 from lydiard.services.activities import ActivityDetail
-from lydiard.services.trends import CHECKIN_LABELS, STAGE_COLOURS, trends_figures
+from lydiard.services.trends import has_values, line_trace
 
 Figure = dict[str, Any]
 
 KM_PER_MI = 1.609344
 FT_PER_M = 3.280839895
-
-def _has(values: list[float | None]) -> bool:
-    return any(v is not None for v in values)
-
-
-def _line(name: str, x: list[Any], y: list[Any], **extra: Any) -> dict[str, Any]:
-    trace: dict[str, Any] = {"type": "scatter", "mode": "lines", "name": name, "x": x, "y": y,
-                             "connectgaps": False}
-    trace.update(extra)
-    return trace
 
 
 # ----------------------------------------------------------------------------- activities
@@ -50,10 +40,10 @@ def activity_figures(detail: ActivityDetail, units: str) -> dict[str, Figure]:
         ]
         for key, name, unit, factor, colour in specs:
             values = st.get(key)
-            if not values or not _has(values):
+            if not values or not has_values(values):
                 continue
             y = [None if v is None else round(v * factor, 2) for v in values]
-            trace = _line(name, minutes, y, line={"color": colour, "width": 1.2})
+            trace = line_trace(name, minutes, y, line={"color": colour, "width": 1.2})
             if key == "altitude_m":
                 trace["fill"] = "tozeroy"
             figs[key] = {"data": [trace], "layout": {
@@ -98,4 +88,4 @@ def zone_rows(detail: ActivityDetail) -> dict[str, list[tuple[str, float]]]:
     return out
 
 
-__all__ = ["CHECKIN_LABELS", "STAGE_COLOURS", "activity_figures", "trends_figures", "zone_rows"]
+__all__ = ["activity_figures", "zone_rows"]
