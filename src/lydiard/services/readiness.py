@@ -109,14 +109,8 @@ def today_page(ctx: Context, actor: Actor, athlete_id: str, *, day: date | None 
         facts = conn.execute(_DAY_FACTS, params).one()
         view = None
         if row is not None:
-            if facts.last_day is None:  # a store from before the summaries: compute the summary once
-                summary = ensure_summaries(ctx, conn, [athlete_id], with_recent=False).get(athlete_id)
-                head = (summary.last_day, summary.stage, summary.stage_days) if summary is not None else None
-            else:
-                head = (facts.last_day, facts.stage, facts.stage_days)
-            run = head[2] if head is not None and head[0] == day and head[1] == row.stage else \
-                _stage_run(conn, athlete_id, day=day, stage=row.stage)
-            view = _view(athlete_id, row, int(run))
+            head = (facts.last_day, facts.stage, facts.stage_days) if facts.last_day is not None else None
+            view = _view(athlete_id, row, _stage_days(ctx, conn, athlete_id, day=day, stage=row.stage, head=head))
         plan = read_day_plan(conn, athlete_id, day=day) if facts.planned or facts.proposed else DayPlan(day=day)
     audit.record_view(ctx.engine, actor, athlete_id=athlete_id, action="view.today", at=ctx.clock(),
                       day=day.isoformat())
@@ -154,12 +148,23 @@ def _read_view(ctx: Context, conn: Connection, athlete_id: str, day: date) -> Da
     row = conn.execute(_METRICS_ROW, {"aid": athlete_id, "day": day}).first()
     if row is None:
         return None
-    summary = ensure_summaries(ctx, conn, [athlete_id], with_recent=False).get(athlete_id)
-    if summary is not None and summary.last_day == day and summary.stage == row.stage:
-        run = summary.stage_days
-    else:
-        run = _stage_run(conn, athlete_id, day=day, stage=row.stage)
-    return _view(athlete_id, row, run)
+    return _view(athlete_id, row, _stage_days(ctx, conn, athlete_id, day=day, stage=row.stage, head=None))
+
+
+def _stage_days(ctx: Context, conn: Connection, athlete_id: str, *, day: date, stage: str,
+                head: tuple[date, str, int] | None) -> int:
+    """Consecutive days in ``stage`` ending on ``day``: the summary's run when ``day`` is its last
+    day in the same stage, else counted from the stored days (:func:`_stage_run`).
+
+    ``head``: the summary's (last day, stage, stage days) when the caller read it already;
+    None reads it (computing it once for a store from before the summaries).
+    """
+    if head is None:
+        summary = ensure_summaries(ctx, conn, [athlete_id], with_recent=False).get(athlete_id)
+        head = (summary.last_day, summary.stage, summary.stage_days) if summary is not None else None
+    if head is not None and head[0] == day and head[1] == stage:
+        return int(head[2])
+    return _stage_run(conn, athlete_id, day=day, stage=stage)
 
 
 def _stage_run(conn: Connection, athlete_id: str, *, day: date, stage: str) -> int:
