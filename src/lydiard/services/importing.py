@@ -726,9 +726,6 @@ class ImportBatch:
             self._settle_future(p.durable)
         p.durable = None
 
-    def _commit(self, p: _Pending) -> ItemResult:
-        return self._commit_group([p])[0]
-
     def _commit_group(self, group: list[_Pending]) -> list[ItemResult]:
         """Commit the rows of ``group`` in one transaction (each file is all or nothing).
 
@@ -754,16 +751,13 @@ class ImportBatch:
                     (self.athlete_id, "activity.import", p.now, {"activity_id": p.activity_id, "file": p.name[:200]})
                     for p in group
                 ])
-        except IntegrityError:
-            if len(group) > 1:
-                return [self._commit_group([p])[0] for p in group]
-            # A concurrent import of the same file won the race: nothing of ours was kept.
-            p = group[0]
-            return [ItemResult(p.source, p.name, "duplicate", "imported concurrently by another run")]
-        except LydiardError as exc:
+        except (IntegrityError, LydiardError) as exc:
             if len(group) > 1:
                 return [self._commit_group([p])[0] for p in group]
             p = group[0]
+            if isinstance(exc, IntegrityError):
+                # A concurrent import of the same file won the race: nothing of ours was kept.
+                return [ItemResult(p.source, p.name, "duplicate", "imported concurrently by another run")]
             return [ItemResult(p.source, p.name, "failed", str(exc))]
         return [ItemResult(p.source, p.name, "imported", None, activity_id=p.activity_id, days=(p.day,))
                 for p in group]
