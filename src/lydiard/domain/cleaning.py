@@ -81,8 +81,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from lydiard.domain.activity import CleaningReport
 from lydiard.domain.columns import Col
-from lydiard.domain.frames import fast_frame
-from lydiard.domain.load._streams import frame_arrays
+from lydiard.domain.frames import fast_frame, frame_arrays
 
 #: Mean Earth radius (IUGG), metres.
 EARTH_RADIUS_M = 6_371_008.8

@@ -1,4 +1,4 @@
-"""Building pandas frames fast from column arrays (used by the decoders and the cleaner)."""
+"""Building pandas frames fast from column arrays, and reading them back (decoders, cleaner, importer)."""
 
 from __future__ import annotations
 
@@ -27,3 +27,17 @@ def fast_frame(columns: dict[Hashable, Any], n: int) -> pd.DataFrame:
     except (AttributeError, TypeError):  # pragma: no cover - a pandas without _from_arrays
         frame = pd.DataFrame(columns, copy=False)
     return frame
+
+
+def frame_arrays(frame: pd.DataFrame) -> dict[Hashable, Any]:
+    """Each column of ``frame`` by label, as its array: NumPy, or a pandas extension array
+    (tz-aware datetimes). The arrays may share memory with the frame: read them only.
+
+    ``dict(frame.items())`` builds a Series per column (tens of µs each with a
+    pyarrow-string column index); this reads the column arrays directly.
+    """
+    labels = frame.columns.to_numpy(dtype=object).tolist()  # 3x faster than .tolist() on pyarrow strings
+    get = getattr(frame, "_get_column_array", None)
+    if get is None or len(set(labels)) != len(labels):  # pragma: no cover - other pandas
+        return {label: column.array for label, column in frame.items()}
+    return {label: get(i) for i, label in enumerate(labels)}

@@ -39,7 +39,7 @@ from sqlalchemy.exc import IntegrityError
 from lydiard.domain.activity import ActivitySummary
 from lydiard.domain.columns import SAMPLE_COLUMNS, Col
 from lydiard.domain.daily import DailyImport, DailyObservation, SessionLog
-from lydiard.domain.load._streams import frame_arrays
+from lydiard.domain.frames import frame_arrays
 from lydiard.errors import IngestError, LydiardError, UnsupportedFormatError
 from lydiard.services import audit
 from lydiard.services.access import Actor, check_athlete

@@ -11,7 +11,6 @@ is held only for the typical sampling interval (the median interval, capped at
 
 from __future__ import annotations
 
-from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,22 +26,8 @@ FloatArray = NDArray[np.float64]
 DEFAULT_MAX_GAP_S: float = 10.0
 
 
-def frame_arrays(frame: pd.DataFrame) -> dict[Hashable, Any]:
-    """Each column of ``frame`` by label, as its array: NumPy, or a pandas extension array
-    (tz-aware datetimes). The arrays may share memory with the frame: read them only.
-
-    ``dict(frame.items())`` builds a Series per column (tens of µs each with a
-    pyarrow-string column index); this reads the column arrays directly.
-    """
-    labels = frame.columns.to_numpy(dtype=object).tolist()  # 3x faster than .tolist() on pyarrow strings
-    get = getattr(frame, "_get_column_array", None)
-    if get is None or len(set(labels)) != len(labels):  # pragma: no cover - other pandas
-        return {label: column.array for label, column in frame.items()}
-    return {label: get(i) for i, label in enumerate(labels)}
-
-
 def float_values(values: Any) -> FloatArray:
-    """An array from :func:`frame_arrays` as a new float64 NumPy array (missing -> NaN)."""
+    """An array from :func:`lydiard.domain.frames.frame_arrays` as a new float64 NumPy array (missing -> NaN)."""
     if isinstance(values, np.ndarray):
         return np.array(values, dtype=np.float64, copy=True)
     return pd.Series(values, copy=False).to_numpy(dtype=np.float64, na_value=np.nan, copy=True)

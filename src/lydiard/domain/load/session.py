@@ -31,12 +31,12 @@ import numpy as np
 import pandas as pd
 
 from lydiard.domain.columns import Col
+from lydiard.domain.frames import frame_arrays
 from lydiard.domain.load._streams import (
     DEFAULT_MAX_GAP_S,
     FloatArray,
     elapsed_s,
     float_values,
-    frame_arrays,
     grid_1hz,
     hold_durations_s,
 )
