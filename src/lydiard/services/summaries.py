@@ -107,18 +107,14 @@ def _compute(conn: Connection, ids: list[str]) -> list[dict[str, Any]]:
         select(dm.c.athlete_id, dm.c.day, *(dm.c[c] for c in SPARK_SERIES))
         .where(dm.c.athlete_id.in_(list(head)), dm.c.day >= earliest)
     ).all()
-    recent: dict[str, dict[str, Any]] = {}
-    for aid, h in head.items():
-        first = h.day - timedelta(days=SPARK_DAYS - 1)
-        recent[aid] = {"first_day": first.isoformat(), **{c: [None] * SPARK_DAYS for c in SPARK_SERIES}}
+    series: dict[str, dict[str, list[Any]]] = {aid: {c: [None] * SPARK_DAYS for c in SPARK_SERIES} for aid in head}
     for r in recent_rows:
-        first = head[r.athlete_id].day - timedelta(days=SPARK_DAYS - 1)
-        k = (r.day - first).days
+        k = (r.day - head[r.athlete_id].day).days + SPARK_DAYS - 1
         if 0 <= k < SPARK_DAYS:
             for c in SPARK_SERIES:
-                recent[r.athlete_id][c][k] = _num(getattr(r, c))
-    return [{"athlete_id": aid, "last_day": h.day, "stage": h.stage, "stage_days": int(runs.get(aid, 1)),
-             "recent": recent[aid]} for aid, h in head.items()]
+                series[r.athlete_id][c][k] = getattr(r, c)
+    return [summary_row(aid, last_day=h.day, stage=h.stage, stage_days=int(runs.get(aid, 1)), series=series[aid])
+            for aid, h in head.items()]
 
 
 def refresh_summaries(conn: Connection, athlete_ids: Sequence[str], *, now: datetime) -> int:
