@@ -360,6 +360,25 @@ def test_bad_file_crc() -> None:
     activity = read_fit(bytes(data), source="crc.fit", on_error=ErrorPolicy.WARN)
     assert len(activity.records) == 20
     assert "CRC" in activity.warnings[0]
+    forgiven = read_fit(bytes(data), source="crc.fit", on_error=ErrorPolicy.CRC_WARN)
+    assert len(forgiven.records) == 20 and "file CRC does not match" in forgiven.warnings[0]
+
+
+def test_crc_warn_forgives_only_the_file_crc() -> None:
+    """CRC_WARN (the importer's policy) still raises for every other kind of damage."""
+    good = _records_fit()
+    header = bytearray(good)
+    header[12] ^= 1
+    with pytest.raises(ChecksumError):
+        read_fit(bytes(header), source="h.fit", on_error=ErrorPolicy.CRC_WARN)
+    with pytest.raises(TruncatedFileError):
+        read_fit(good[:-5], source="cut.fit", on_error=ErrorPolicy.CRC_WARN)
+    torn = bytearray(good)
+    torn[14 + 15 + 8 * 3] = 0x4F  # a definition header for an undefined layout, mid-stream
+    torn[-1] ^= 0x40
+    with pytest.raises(CorruptFileError):
+        read_fit(bytes(torn), source="torn.fit", on_error=ErrorPolicy.CRC_WARN)
+    assert read_fit(good, source="good.fit", on_error=ErrorPolicy.CRC_WARN).warnings == ()
 
 
 def test_bad_header_crc() -> None:
@@ -613,6 +632,23 @@ def test_corpus_corrupt_files_raise_quickly(corpus_dir: Path, name: str) -> None
     assert time.perf_counter() - start < 1.0
     assert name in str(info.value)
     assert info.value.offset is not None
+
+
+@pytest.mark.corpus
+@pytest.mark.parametrize("name", [n for n, kind in sorted(CORRUPT.items()) if kind is ChecksumError])
+def test_corpus_bad_file_crc_is_read_with_a_warning_only_when_the_rest_is_intact(
+    corpus_dir: Path, name: str
+) -> None:
+    """Garmin's SDK and fitdecode return the messages of a file whose only fault is its file
+    CRC; so does the importer's policy (with a warning). nick.fit is damaged beyond its CRC."""
+    data = (corpus_dir / name).read_bytes()
+    if name.endswith("nick.fit"):
+        with pytest.raises(CorruptFileError):
+            read_fit(data, source=name, on_error=ErrorPolicy.CRC_WARN)
+        return
+    activity = read_fit(data, source=name, on_error=ErrorPolicy.CRC_WARN)
+    assert len(activity.records) > 0
+    assert any("file CRC does not match" in w for w in activity.warnings)
 
 
 @pytest.mark.corpus

@@ -17,7 +17,12 @@ from workout_builders import line, tcx
 from lydiard.domain.daily import DailyImport, DailyObservation, SessionLog
 from lydiard.services.access import Actor
 from lydiard.services.athletes import create_athlete, set_threshold
-from lydiard.services.importing import import_paths, import_upload, store_daily_import
+from lydiard.services.importing import (
+    WARNING_PREFIX,
+    import_paths,
+    import_upload,
+    store_daily_import,
+)
 from lydiard.services.metrics import daily_series, recompute_athlete
 from lydiard.services.readiness import day_view
 from lydiard.storage.streams import count_samples
@@ -79,6 +84,24 @@ def test_bad_files_fail_with_reasons_and_the_batch_carries_on(ctx, tmp_path: Pat
         assert outcomes[bad][0] == "failed", outcomes
         assert outcomes[bad][1], f"{bad} has no reason"
     assert "PNG" in outcomes["fake.fit"][1]
+    assert _count(ctx, activities) == 1
+
+
+def test_a_fit_file_with_only_a_bad_file_crc_is_imported_with_a_warning(ctx, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from fitbuilder import simple_activity
+
+    athlete = create_athlete(ctx, SYSTEM, name="Di", tz="UTC")
+    bad_crc = bytearray(simple_activity(n_records=120))
+    bad_crc[-1] ^= 0x40
+    (tmp_path / "crc.fit").write_bytes(bytes(bad_crc))
+    torn = bytearray(simple_activity(start_unix_s=1_700_100_000, n_records=120))
+    (tmp_path / "torn.fit").write_bytes(bytes(torn[: len(torn) // 2]))
+    report = import_paths(ctx, SYSTEM, athlete.id, [tmp_path])
+    by = {Path(it.item).name: it for it in report.items}
+    assert by["crc.fit"].outcome == "imported"
+    assert (by["crc.fit"].reason or "").startswith(WARNING_PREFIX) and "CRC" in (by["crc.fit"].reason or "")
+    assert report.warnings() == [by["crc.fit"]]
+    assert by["torn.fit"].outcome == "failed"  # truncation is still an error
     assert _count(ctx, activities) == 1
 
 

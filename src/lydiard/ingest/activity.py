@@ -155,11 +155,12 @@ def _load(source: str | os.PathLike[str] | bytes, *, name: str | None, max_bytes
     return data, label
 
 
-def _decode(data: bytes, fmt: str, *, label: str) -> Activity:
+def _decode(data: bytes, fmt: str, *, label: str, accept_bad_crc: bool) -> Activity:
     if fmt == "fit":
-        from lydiard.ingest.fit import read_fit  # lazy: written alongside, heavy
+        from lydiard.ingest.fit import ErrorPolicy, read_fit  # lazy: written alongside, heavy
 
-        return read_fit(data, source=label)
+        policy = ErrorPolicy.CRC_WARN if accept_bad_crc else ErrorPolicy.RAISE
+        return read_fit(data, source=label, on_error=policy)
     if fmt == "tcx":
         from lydiard.ingest.tcx import read_tcx
 
@@ -174,6 +175,7 @@ def read_activity(
     *,
     name: str | None = None,
     max_bytes: int = DEFAULT_MAX_BYTES,
+    accept_bad_crc: bool = False,
 ) -> Activity:
     """Read one workout file (FIT, TCX, GPX, optionally gzip-compressed) and clean it.
 
@@ -185,6 +187,12 @@ def read_activity(
         How to name the file in errors (default: the path, or ``"<bytes>"``).
     max_bytes
         Largest accepted file, before and after decompression.
+    accept_bad_crc
+        Read a FIT file whose only fault is a file CRC that does not match (the header,
+        its CRC and every message are intact), reporting the mismatch in
+        ``Activity.warnings`` instead of raising ``ChecksumError`` (the importer does:
+        Garmin's SDK and fitdecode return such files too, and the cleaning step's range
+        checks apply to every value).
 
     Returns
     -------
@@ -217,7 +225,7 @@ def read_activity(
             raise UnsupportedFormatError(label, f"nested {fmt} inside gzip is not read")
     if fmt is None or fmt == "zip":
         raise UnsupportedFormatError(label, _describe_unknown(data))
-    activity = _decode(data, fmt, label=label)
+    activity = _decode(data, fmt, label=label, accept_bad_crc=accept_bad_crc)
     cleaned, report = clean_records(activity.records)
     summary = activity.summary
     if activity.source_format in ("tcx", "gpx") and any(

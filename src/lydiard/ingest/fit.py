@@ -17,7 +17,8 @@ Every allocation is bounded by the length of the input: a message is at least on
 and every gather reads bytes inside the file. Damage raises a subclass of
 :class:`lydiard.errors.CorruptFileError` naming the source and the byte offset; with
 ``on_error=ErrorPolicy.WARN`` the messages decoded before the damage are returned and
-the problem is reported in ``Activity.warnings``.
+the problem is reported in ``Activity.warnings``; with ``ErrorPolicy.CRC_WARN`` (what the
+importer uses) only a mismatched *file* CRC of an otherwise intact file is forgiven.
 
 Developer fields are skipped (their bytes are counted from the definition); developer
 power or heart rate is not used even when the native field is absent. Values are
@@ -75,6 +76,12 @@ class ErrorPolicy(enum.Enum):
 
     RAISE = "raise"  #: raise a CorruptFileError subclass (the default)
     WARN = "warn"  #: return what decoded before the damage, with ``Activity.warnings`` set
+    #: As RAISE, except for a file CRC that does not match in a file that is otherwise
+    #: intact (valid header and header CRC, every message decodes up to exactly the
+    #: declared data size, CRC bytes present): decoded, with the mismatch in
+    #: ``Activity.warnings``. Garmin's SDK and fitdecode return such files' messages too;
+    #: a damaged value inside them is caught by the range checks of the cleaning step.
+    CRC_WARN = "crc_warn"
 
 
 # --------------------------------------------------------------------------------------
@@ -466,7 +473,7 @@ def _scan(data: bytes, *, source: str, on_error: ErrorPolicy) -> _Scan:
         while pos < total:
             pos = _scan_segment(data, pos, scan, source=source, on_error=on_error)
     except CorruptFileError as exc:
-        if on_error is ErrorPolicy.RAISE:
+        if on_error is not ErrorPolicy.WARN:
             raise
         scan.warnings.append(str(exc))
     _assign_layouts(scan)
@@ -502,7 +509,7 @@ def _scan_segment(
             f"but the file ends",
             offset=total,
         )
-        if on_error is ErrorPolicy.RAISE:
+        if on_error is not ErrorPolicy.WARN:
             raise truncated
         # WARN: decode the complete messages, then report the truncation.
         with contextlib.suppress(CorruptFileError):

@@ -62,6 +62,7 @@ from lydiard.storage.tables import (
 log = logging.getLogger(__name__)
 
 DUPLICATE_START_TOLERANCE = timedelta(seconds=60)
+WARNING_PREFIX = "imported with a warning: "  #: how an imported file's reason starts when it has one
 OBSERVATION_FIELDS: tuple[str, ...] = tuple(
     f for f in DailyObservation.__dataclass_fields__ if f not in ("day", "source")
 )
@@ -97,6 +98,11 @@ class ImportReport:
 
     def failures(self) -> list[ItemResult]:
         return [it for it in self.items if it.outcome == "failed"]
+
+    def warnings(self) -> list[ItemResult]:
+        """Files imported with a warning (their ``reason`` says what)."""
+        return [it for it in self.items
+                if it.outcome == "imported" and (it.reason or "").startswith(WARNING_PREFIX)]
 
 
 ProgressFn = Callable[[ItemResult], None]
@@ -298,6 +304,7 @@ class _Measured:
     rr_rows: list[dict[str, Any]]
     metrics_row: dict[str, Any]
     metrics_error: str | None = None
+    warnings: tuple[str, ...] = ()  #: non-fatal problems of the file (e.g. a FIT file CRC mismatch)
 
 
 def _read_and_measure(job: _Job) -> _Measured | str:
@@ -309,7 +316,7 @@ def _read_and_measure(job: _Job) -> _Measured | str:
     from lydiard.ingest.activity import read_activity
 
     try:
-        act = read_activity(job.data, name=job.name, max_bytes=job.max_bytes)
+        act = read_activity(job.data, name=job.name, max_bytes=job.max_bytes, accept_bad_crc=True)
     except LydiardError as exc:
         return str(exc)
     except Exception as exc:  # a parser bug must not stop the batch; it is reported, not hidden
@@ -328,6 +335,7 @@ def _read_and_measure(job: _Job) -> _Measured | str:
         lap_rows=_lap_rows("", act.laps),
         rr_rows=_rr_rows("", act.rr_ms),
         metrics_row=session_metrics_row("", metrics, None),  # type: ignore[arg-type]  # set on admission
+        warnings=act.warnings,
     )
 
 
@@ -446,6 +454,7 @@ class _Pending:
     metrics_row: dict[str, Any]
     duration_s: float
     now: datetime
+    warnings: tuple[str, ...] = ()
 
 
 _SEEN_FILE = select(stored_files.c.original_name).where(
@@ -705,6 +714,7 @@ class ImportBatch:
             metrics_row=metrics_row,
             duration_s=float(s.duration_s),
             now=now,
+            warnings=measured.warnings,
         )
 
     @staticmethod
@@ -759,8 +769,14 @@ class ImportBatch:
                 # A concurrent import of the same file won the race: nothing of ours was kept.
                 return [ItemResult(p.source, p.name, "duplicate", "imported concurrently by another run")]
             return [ItemResult(p.source, p.name, "failed", str(exc))]
-        return [ItemResult(p.source, p.name, "imported", None, activity_id=p.activity_id, days=(p.day,))
+        return [ItemResult(p.source, p.name, "imported", _warning_text(p.warnings), activity_id=p.activity_id,
+                           days=(p.day,))
                 for p in group]
+
+
+def _warning_text(warnings: tuple[str, ...]) -> str | None:
+    """An imported file's reason: its warnings, in plain words (None without any)."""
+    return WARNING_PREFIX + "; ".join(warnings[:3]) if warnings else None
 
 
 def _sample_rows(activity_id: str, rec: pd.DataFrame, started_at: datetime) -> list[dict[str, object]]:

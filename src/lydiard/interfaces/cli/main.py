@@ -205,12 +205,14 @@ def _print_report(report: importing.ImportReport) -> None:
         table.add_row(source, str(counts["imported"]), str(counts["duplicate"]), str(counts["failed"]),
                       str(counts["skipped"]))
     console.print(table)
-    fails = report.failures()
-    if fails:
-        ft = Table("file", "why it failed", title=f"{len(fails)} file(s) failed")
+    for items, heading, title in ((report.failures(), "why it failed", "file(s) failed"),
+                                  (report.warnings(), "warning", "file(s) imported with a warning")):
+        if not items:
+            continue
+        ft = Table("file", heading, title=f"{len(items)} {title}")
         for column in ft.columns:
             column.overflow = "fold"
-        for f in fails[:200]:
+        for f in items[:200]:
             item = f.item[len(f.source):].lstrip("/") if f.item.startswith(f.source) and f.item != f.source else f.item
             reason = (f.reason or "").replace(f"{f.item}: ", "")
             ft.add_row(item, reason)
