@@ -17,7 +17,7 @@ from lydiard.services.context import Context, new_id
 from lydiard.services.demo import simulated_import
 from lydiard.services.importing import store_daily_import
 from lydiard.services.metrics import recompute_athlete
-from lydiard.storage.tables import activities, daily_metrics, session_logs
+from lydiard.storage.tables import activities, daily_metrics, daily_observations, session_logs
 from lydiard.storage.tables import session_metrics as sm
 
 #: Days for which the batch writes detail in these tests.
@@ -43,7 +43,8 @@ def _activity(conn: Any, athlete_id: str, day: date, sport: str, load_au: float,
 
 
 def seed_store(ctx: Context) -> Seeded:
-    """Four athletes: simulated histories, files, logs, several sources, an empty one, other time zones."""
+    """Four athletes: simulated histories, files, logs, several sources, an empty one, other time zones,
+    and one stored implausible value (treated as missing by both paths)."""
     system = Actor.system()
     now = ctx.clock()
     today = now.date()
@@ -88,6 +89,11 @@ def seed_store(ctx: Context) -> Seeded:
     obs = tuple(DailyObservation(day=today - timedelta(days=d), source="fitbit", rhr_bpm=55.0 + d % 3, sleep_h=7.5)
                 for d in range(12))
     store_daily_import(ctx, system, late.id, DailyImport(observations=obs), source="fitbit", item="late")
+    with ctx.engine.begin() as conn:  # one implausible value, as an older version or a bulk load could store
+        conn.execute(daily_observations.update()
+                     .where(daily_observations.c.athlete_id == late.id,
+                            daily_observations.c.day == today - timedelta(days=3))
+                     .values(rhr_bpm=19.0))
     ids.append(late.id)
     return Seeded(athlete_ids=tuple(sorted(ids)), today=today)
 

@@ -17,6 +17,18 @@ CHECKIN_ITEMS: tuple[str, ...] = ("energy", "mood", "motivation", "soreness", "s
 CHECKIN_FLAGS: tuple[str, ...] = ("illness", "injury", "travel")
 #: Kinds of HRV reading.
 HRV_KINDS: tuple[str, ...] = ("morning", "overnight")
+#: Plausible ranges (inclusive) of the numeric daily fields, in their units: what importers
+#: accept and what the staging engine takes, from one table, so that anything stored can be
+#: assessed. Resting HR 20-200 bpm, rMSSD 1-500 ms (Nunan et al. 2010 give short-term norms
+#: of about 19-75 ms; well-trained athletes reach 150-250), sleep 0-24 h.
+PLAUSIBLE_RANGES: dict[str, tuple[float, float]] = {
+    "rmssd_ms": (1.0, 500.0),
+    "rr_corrected_fraction": (0.0, 1.0),
+    "rhr_bpm": (20.0, 200.0),
+    "sleep_h": (0.0, 24.0),
+    "readiness": (0.0, 10.0),
+    **{item: (1.0, 5.0) for item in CHECKIN_ITEMS},
+}
 
 
 @dataclass(frozen=True, slots=True)

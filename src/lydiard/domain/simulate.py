@@ -48,7 +48,7 @@ import pandas as pd
 from numpy.typing import NDArray
 from scipy.signal import lfilter
 
-from lydiard.domain.daily import CHECKIN_ITEMS
+from lydiard.domain.daily import CHECKIN_ITEMS, PLAUSIBLE_RANGES
 from lydiard.errors import InvalidInputError
 
 __all__ = ["SCENARIOS", "SimulatedAthlete", "simulate_athlete", "simulate_cohort"]
@@ -348,8 +348,10 @@ def _simulate(
 
     inputs: dict[str, F] = {
         "load_au": load_au,
-        "rmssd_ms": np.round(rmssd, 1).astype(np.float64),
-        "rhr_bpm": np.round(rhr, 0),
+        # clipped to the plausible ranges importers enforce (a rare extreme draw of the noise
+        # terms could leave them: a resting HR below ~28 bpm is not seen even in elite athletes)
+        "rmssd_ms": np.round(np.clip(rmssd, *PLAUSIBLE_RANGES["rmssd_ms"]), 1).astype(np.float64),
+        "rhr_bpm": np.round(np.clip(rhr, 28.0, PLAUSIBLE_RANGES["rhr_bpm"][1]), 0).astype(np.float64),
         "sleep_h": np.round(sleep, 2),
         **items,
         "readiness": readiness,

@@ -25,6 +25,7 @@ transaction from the arrays just written (not re-read from ``daily_metrics``).
 from __future__ import annotations
 
 import json
+import logging
 import struct
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -55,7 +56,7 @@ from lydiard.domain.recovery import REC_CODES, STAGE_NAMES, stage_matrix
 from lydiard.domain.recovery.assess import _calibration_text, _evidence
 from lydiard.domain.recovery.baselines import BaselineConfig
 from lydiard.domain.recovery.recommend import recommendation_for
-from lydiard.domain.recovery.stage import Stage
+from lydiard.domain.recovery.stage import Stage, mask_implausible
 from lydiard.errors import NotFoundError
 from lydiard.services.metrics import (
     OBS_FIELDS,
@@ -84,6 +85,7 @@ from lydiard.storage.tables import (
 from lydiard.storage.tables import session_metrics as sm
 
 FloatMatrix = npt.NDArray[np.float64]
+log = logging.getLogger(__name__)
 
 #: Numeric observation columns fed to the stage kernel (``hrv_kind`` is not a kernel input).
 OBS_INPUTS: tuple[str, ...] = tuple(c for c in OBS_FIELDS if c != "hrv_kind")
@@ -326,6 +328,9 @@ def read_chunk(conn: Connection, ids: Sequence[str], *, now: datetime) -> ChunkI
     else:
         for name in OBS_INPUTS:
             inputs[name] = np.full((n_ath, width), np.nan)
+    masked = mask_implausible(inputs)  # as daily_inputs does: missing, not a failed chunk
+    if masked:
+        log.warning("implausible stored values treated as missing in a chunk of %d athletes: %s", n_ath, masked)
     return ChunkInputs(athlete_ids=ids, first_day=first, n_days=n_days, inputs=inputs)
 
 

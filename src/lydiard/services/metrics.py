@@ -28,6 +28,7 @@ from lydiard.domain.load.session import DEFAULT_TSS_PER_HOUR
 from lydiard.domain.load.srpe import SRPE_AU_PER_TSS, srpe_load
 from lydiard.domain.recovery import INPUT_COLUMNS as STAGE_INPUTS
 from lydiard.domain.recovery import REC_CODES, STAGE_NAMES, assess_days, stage_matrix
+from lydiard.domain.recovery.stage import mask_implausible
 from lydiard.errors import LydiardError
 from lydiard.services.access import Actor, check_athlete
 from lydiard.services.athletes import load_athlete
@@ -144,6 +145,13 @@ def daily_inputs(conn: Connection, athlete_id: str, *, until: date, sex: str | N
     frame["load_au"] = daily_load.reindex(index).fillna(0.0).astype(float)
     for col in OBS_FIELDS:
         frame[col] = obs[col].reindex(index) if col in obs else np.nan
+    ranged = {c: frame[c].to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
+              for c in ("load_au", "rmssd_ms", "rhr_bpm", "sleep_h", *CHECKIN_ITEMS, "readiness")}
+    masked = mask_implausible(ranged)  # an implausible stored value is missing, not a failed recompute
+    if masked:
+        log.warning("athlete %s: implausible stored values treated as missing: %s", athlete_id, masked)
+        for col in masked:
+            frame[col] = ranged[col]
     for col in ("illness", "injury", "travel"):
         frame[col] = frame[col].astype("boolean")
     return frame

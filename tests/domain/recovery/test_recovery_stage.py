@@ -189,3 +189,34 @@ def test_inputs_are_not_mutated() -> None:
     before = days.copy()
     assess_days(days)
     pd.testing.assert_frame_equal(days, before)
+
+
+def test_the_engine_accepts_every_value_importers_accept() -> None:
+    """One range table: a value an importer stores can always be assessed (resting HR 150-200
+    bpm used to pass the importers and stop the engine)."""
+    from lydiard.domain.daily import PLAUSIBLE_RANGES
+    from lydiard.ingest.daily._common import FIELD_RANGES
+
+    assert FIELD_RANGES is PLAUSIBLE_RANGES
+    days = pd.date_range("2025-01-01", periods=3, freq="D")
+    for name in ("rmssd_ms", "rhr_bpm", "sleep_h", "readiness", "energy"):
+        low, high = PLAUSIBLE_RANGES[name]
+        frame = pd.DataFrame({"day": days, "load_au": [50.0, 0.0, 60.0], name: [low, high, np.nan]})
+        assert len(assess_days(frame)) == 3
+        bad = frame.assign(**{name: [low, high + 1.0, np.nan]})
+        with pytest.raises(InvalidInputError, match=name):
+            assess_days(bad)
+
+
+def test_mask_implausible_makes_out_of_range_values_missing_in_place() -> None:
+    from lydiard.domain.recovery.stage import mask_implausible
+
+    rhr = np.array([[19.0, 50.0, np.nan, 201.0]])
+    load = np.array([[10.0, -1.0, np.inf, 5000.0]])
+    flags = np.array([[1.0, 0.0, 7.0, np.nan]])  # not a ranged input: left alone
+    masked = mask_implausible({"rhr_bpm": rhr, "load_au": load, "illness": flags})
+    assert masked == {"rhr_bpm": 2, "load_au": 2}
+    np.testing.assert_array_equal(rhr, [[np.nan, 50.0, np.nan, np.nan]])
+    np.testing.assert_array_equal(load, [[10.0, np.nan, np.nan, 5000.0]])
+    np.testing.assert_array_equal(flags, [[1.0, 0.0, 7.0, np.nan]])
+    assert mask_implausible({"rhr_bpm": rhr}) == {}

@@ -44,7 +44,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from lydiard.domain.daily import CHECKIN_ITEMS
+from lydiard.domain.daily import CHECKIN_ITEMS, PLAUSIBLE_RANGES
 from lydiard.domain.load.pmc import daily_metrics_matrix
 from lydiard.domain.recovery.baselines import (
     BaselineConfig,
@@ -105,14 +105,34 @@ INPUT_COLUMNS: tuple[str, ...] = (
     "race",
 )
 
+#: Accepted input ranges: the importers' plausible ranges (so anything stored can be
+#: assessed) and a daily load of at most 5000 load_au.
 _RANGES: dict[str, tuple[float, float]] = {
-    **{item: (1.0, 5.0) for item in CHECKIN_ITEMS},
-    "readiness": (0.0, 10.0),
-    "rmssd_ms": (0.0, 1000.0),
-    "rhr_bpm": (20.0, 150.0),
-    "sleep_h": (0.0, 24.0),
+    **{k: v for k, v in PLAUSIBLE_RANGES.items() if k in INPUT_COLUMNS},
     "load_au": (0.0, 5000.0),
 }
+
+
+def mask_implausible(inputs: dict[str, FloatArray]) -> dict[str, int]:
+    """Set the values of ``inputs`` outside the accepted ranges to NaN (missing), in place.
+
+    For readers of stored data (the per-athlete and batch recomputes): one implausible
+    value written by an older version or a bulk load must not stop an athlete's or a
+    chunk's recompute. Returns the number of values masked per column (only those > 0);
+    callers log it. :func:`stage_matrix` itself still raises on such values.
+    """
+    masked: dict[str, int] = {}
+    for name, x in inputs.items():
+        if name not in _RANGES:
+            continue
+        low, high = _RANGES[name]
+        with np.errstate(invalid="ignore"):
+            bad = (x < low) | (x > high) | np.isinf(x)
+        n = int(np.count_nonzero(bad))
+        if n:
+            x[bad] = np.nan
+            masked[name] = n
+    return masked
 
 
 def _validate(name: str, x: FloatArray) -> None:

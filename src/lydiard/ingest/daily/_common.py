@@ -11,7 +11,7 @@ from dataclasses import fields, replace
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from lydiard.domain.daily import CHECKIN_FLAGS, CHECKIN_ITEMS, DailyObservation
+from lydiard.domain.daily import CHECKIN_FLAGS, PLAUSIBLE_RANGES, DailyObservation
 from lydiard.domain.scales import hooper_to_five, percent_to_five, readiness_to_five
 from lydiard.errors import (
     CorruptFileError,
@@ -179,15 +179,9 @@ def app10_to_5(value: float) -> float:
 
 # --- validation ----------------------------------------------------------------------------
 
-#: Plausible ranges (inclusive) of the numeric DailyObservation fields.
-FIELD_RANGES: dict[str, tuple[float, float]] = {
-    "rmssd_ms": (1.0, 500.0),
-    "rr_corrected_fraction": (0.0, 1.0),
-    "rhr_bpm": (20.0, 200.0),
-    "sleep_h": (0.0, 24.0),
-    "readiness": (0.0, 10.0),
-    **{item: (1.0, 5.0) for item in CHECKIN_ITEMS},
-}
+#: Plausible ranges (inclusive) of the numeric DailyObservation fields (the domain's table,
+#: which the staging engine uses too).
+FIELD_RANGES: dict[str, tuple[float, float]] = PLAUSIBLE_RANGES
 
 
 def check_range(field: str, value: float, *, source: str, line: int | None = None,
