@@ -1,8 +1,8 @@
 """Daily load kernels: PMC (CTL/ATL/TSB), ACWR, monotony and strain.
 
 One implementation: :func:`daily_metrics_matrix` computes every daily metric for a matrix
-of athletes × days, tile by tile (256 athletes × 256 days), every vector operation running
-across athletes and across days (no Python loop over days); the Series functions
+of athletes × days in one compiled pass (no Python loop over days; the loop over the days
+runs in machine code, vectorised across athletes, see :mod:`._pmc_kernel`); the Series functions
 :func:`pmc`, :func:`acwr` (EWMA) and :func:`monotony_strain` call it with one row.
 
 Alignment (``docs/style.md`` §3.3): ``ctl``/``atl`` are values at the **end** of a day, the
@@ -44,13 +44,6 @@ MATRIX_OUTPUTS: tuple[str, ...] = (
     "monotony",
     "strain",
 )
-_SCAN_BLOCK_MAX = 32  # days per scan block of the EWMAs (see :func:`_scan_block`)
-_TILE_ATHLETES = 256  # athletes per tile
-_TILE_CELLS = 1 << 16  # athlete-days per tile: ~0.5 MB per float64 tile array, the tile's
-# ~20 arrays (scratch + the ten outputs' tiles) stay in cache between the passes
-_TINY = 1e-300  # floor of the SD² term, so a window without load gives 0/√tiny = 0
-#: The four EWMA outputs, in the order of their gains.
-_EWMA_NAMES: tuple[str, ...] = ("ctl", "atl", "acute_ewma", "chronic_ewma")
 
 
 def pmc_gain(days: float, *, convention: Convention | str = "exp") -> float:
@@ -81,6 +74,7 @@ def ewma_lambda(days: float) -> float:
 
 
 def _load_matrix(load_au: ArrayLike) -> FloatArray:
+    """``load_au`` as an athletes × days float64 matrix, checked (≥ 0, finite); NaN = no load (0)."""
     matrix = np.asarray(load_au, dtype=np.float64)
     if matrix.ndim == 1:
         matrix = matrix[None, :]
@@ -128,192 +122,6 @@ def _output_buffers(
         else:
             buffers[name] = np.empty((n_days, n_athletes))
     return buffers
-
-
-def _scan_block(decays: FloatArray) -> int:
-    """Days per EWMA scan block: at most 32, and ``a^−(B−1) ≤ 1e30`` for every decay ``a``.
-
-    The scan multiplies day *j* of a block by ``a^−j``; the bound keeps those factors far
-    from overflow for short time constants (``a = 1 − k`` small). ``a = 0`` (a gain of 1)
-    gives blocks of one day.
-    """
-    a_min = float(decays.min())
-    if a_min <= 0.0:
-        return 1
-    if a_min >= 1.0:  # pragma: no cover - gains are > 0
-        return _SCAN_BLOCK_MAX
-    fit = 1 + int(np.floor(30.0 * np.log(10.0) / -np.log(a_min)))
-    return max(1, min(_SCAN_BLOCK_MAX, fit))
-
-
-def _window_sum(src: FloatArray, n: int, w: int, parts: list[FloatArray], out: FloatArray) -> None:
-    """``out[t] = Σ src[t : t + w]`` for ``t < n`` (``src`` has ``n + w − 1`` rows).
-
-    A binary tree of partial sums, ``P_2L[i] = P_L[i] + P_L[i + L]`` (``parts`` holds one
-    buffer per level), then one term per set bit of ``w``: for 7 days
-    ``P_4[t] + P_2[t+4] + P_1[t+6]``, 4 vector adds instead of 6. Every window's sum is the
-    same tree of the same values wherever tile boundaries fall, and nothing accumulates from
-    day to day (no running totals, so no round-off drift).
-    """
-    levels = [src]
-    length = 1
-    while 2 * length <= w:
-        prev = levels[-1]
-        rows = prev.shape[0] - length
-        nxt = parts[len(levels) - 1][:rows]
-        np.add(prev[:rows], prev[length : length + rows], out=nxt)
-        levels.append(nxt)
-        length *= 2
-    terms: list[FloatArray] = []
-    offset = 0
-    for level in range(len(levels) - 1, -1, -1):
-        if w >> level & 1:
-            terms.append(levels[level][offset : offset + n])
-            offset += 1 << level
-    if len(terms) == 1:
-        np.copyto(out, terms[0])
-        return
-    np.add(terms[0], terms[1], out=out)
-    for term in terms[2:]:
-        out += term
-
-
-class _Scratch:
-    """Scratch arrays for tiles of ``width`` athletes × ``n_tile`` days (reused tile to tile)."""
-
-    def __init__(self, width: int, n_tile: int, block: int, w: int) -> None:
-        rows = n_tile + w - 1
-        self.ext = np.zeros((rows, width))  # the w − 1 days before the tile, then the tile
-        self.sq = np.empty((rows, width))
-        self.parts = [np.empty((rows, width)) for _ in range(max(1, w.bit_length() - 1))]
-        self.ss = np.empty((n_tile, width))
-        self.tmp = np.empty((n_tile, width))
-        self.mask = np.empty((n_tile, width), dtype=bool)
-        self.scan = np.empty((block, 4, n_tile // block, width))
-        self.carry_in = np.empty((4, n_tile // block, width))
-        self.carry = np.empty((4, width))
-
-
-def _fill(
-    loads: FloatArray,
-    buf: Mapping[str, FloatArray],
-    gains: FloatArray,
-    seeds: FloatArray,
-    w: int,
-) -> None:
-    """Write every output of :func:`daily_metrics_matrix` into the day-major buffers ``buf``.
-
-    Tiles of 256 athletes × 256 days (one transposed copy of the loads each) are processed
-    one after the other; every numpy operation covers a whole tile or, in the EWMA scan,
-    the same day of all its blocks.
-    """
-    n_athletes, n_days = loads.shape
-    decays = 1.0 - gains
-    block = _scan_block(decays)
-    width = min(n_athletes, _TILE_ATHLETES)
-    n_tile = max(1, _TILE_CELLS // width // block) * block
-    n_tile = min(n_tile, -(-n_days // block) * block)
-    positions = np.arange(block)
-    # day j of a block enters the scan as k·a^−j·L and leaves it multiplied by a^j
-    # (both repeated across the tile's athletes: a factor broadcast along the inner axis
-    # makes NumPy buffer it element by element, ~2x slower than a full operand)
-    enter = np.repeat(  # (B, 4, 1, width)
-        (gains[:, None] * decays[:, None] ** -positions).T[:, :, None, None], width, axis=3
-    )
-    leave = np.repeat((decays[:, None] ** positions)[:, None, :, None], width, axis=3)
-    decay_block = (decays**block)[:, None]
-    ewmas = [buf[name] for name in _EWMA_NAMES]
-    ctl, atl, acute, chronic = ewmas
-    scratch: dict[int, _Scratch] = {}
-    for r0 in range(0, n_athletes, width):
-        r1 = min(r0 + width, n_athletes)
-        cols = r1 - r0
-        t = scratch.get(cols)
-        if t is None:
-            t = scratch[cols] = _Scratch(cols, n_tile, block, w)
-        t.ext[: w - 1] = 0.0
-        t.carry[:2] = seeds[:, r0:r1] * decays[:2, None]  # C = a·(value before day 0)
-        t.carry[2:] = 0.0
-        for d0 in range(0, n_days, n_tile):
-            d1 = min(d0 + n_tile, n_days)
-            n = d1 - d0
-            n_blocks = -(-n // block)
-            x = t.ext[w - 1 : w - 1 + n_blocks * block]
-            np.copyto(x[:n], loads[r0:r1, d0:d1].T)  # the tile's one transposition
-            x[n:] = 0.0
-
-            # --- the four EWMAs: scaled prefix sums within blocks, carries between blocks
-            # (scan[j, e, b] is day j of block b for EWMA e: each day's slab is contiguous)
-            scan = t.scan[:, :, :n_blocks]
-            days_by_block = x.reshape(n_blocks, block, cols).transpose(1, 0, 2)[:, None]
-            np.multiply(days_by_block, enter[..., :cols], out=scan)
-            for j in range(1, block):  # day j of every block of the tile at once
-                np.add(scan[j], scan[j - 1], out=scan[j])
-            ends = scan[block - 1]
-            carry_in = t.carry_in[:, :n_blocks]
-            carry_in[:, 0] = t.carry
-            for b in range(1, n_blocks):
-                np.add(carry_in[:, b - 1], ends[:, b - 1], out=carry_in[:, b])
-                carry_in[:, b] *= decay_block
-            np.add(carry_in[:, -1], ends[:, -1], out=t.carry)
-            t.carry *= decay_block
-            scan += carry_in
-            full, rest = divmod(n, block)
-            for e, values in enumerate(ewmas):
-                tile = values[d0:d1, r0:r1]
-                if full:  # written block by block, day by day: sequential stores
-                    np.multiply(
-                        scan[:, e, :full].transpose(1, 0, 2),
-                        leave[e, :, :, :cols],
-                        out=tile[: full * block].reshape(full, block, cols),
-                    )
-                if rest:
-                    np.multiply(
-                        scan[:rest, e, full], leave[e, 0, :rest, :cols], out=tile[full * block :]
-                    )
-
-            # --- values derived from the EWMAs (just written, still in cache)
-            tsb = buf["tsb"][d0:d1, r0:r1]
-            if d0 == 0:
-                np.subtract(seeds[0, r0:r1], seeds[1, r0:r1], out=tsb[0])
-                np.subtract(ctl[: d1 - 1, r0:r1], atl[: d1 - 1, r0:r1], out=tsb[1:])
-            else:
-                np.subtract(ctl[d0 - 1 : d1 - 1, r0:r1], atl[d0 - 1 : d1 - 1, r0:r1], out=tsb)
-            ramp = buf["ramp"]
-            lo = min(max(d0, 7), d1)
-            if d0 < lo:  # CTL before day 0 = the seed
-                np.subtract(ctl[d0:lo, r0:r1], seeds[0, r0:r1], out=ramp[d0:lo, r0:r1])
-            if lo < d1:
-                np.subtract(ctl[lo:d1, r0:r1], ctl[lo - 7 : d1 - 7, r0:r1], out=ramp[lo:d1, r0:r1])
-            ratio = buf["acwr_ewma"][d0:d1, r0:r1]
-            np.divide(acute[d0:d1, r0:r1], chronic[d0:d1, r0:r1], out=ratio)
-            if np.fmax.reduce(ratio, axis=None) == np.inf:  # acute > 0 = chronic (underflow)
-                np.copyto(ratio, np.nan, where=np.isinf(ratio))
-
-            # --- weekly load, monotony, strain
-            xe = t.ext[: w - 1 + n]
-            sqe = t.sq[: w - 1 + n]
-            np.multiply(xe, xe, out=sqe)
-            weekly = buf["weekly_load"][d0:d1, r0:r1]
-            _window_sum(xe, n, w, t.parts, weekly)
-            ss = t.ss[:n]
-            _window_sum(sqe, n, w, t.parts, ss)
-            if w > 1:  # the tile's last w − 1 days open the next tile's windows
-                t.ext[: w - 1] = t.ext[n : n + w - 1]
-            floor = t.tmp[:n]
-            np.multiply(weekly, weekly, out=floor)
-            ss *= float(w)
-            ss -= floor  # w²·variance = w·Σx² − (Σx)²
-            floor *= 1.0 / (MONOTONY_CAP * MONOTONY_CAP)
-            np.maximum(floor, _TINY, out=floor)  # > 0 even without load: no 0/0 below
-            np.maximum(ss, floor, out=ss)  # also clips round-off below 0
-            np.sqrt(ss, out=ss)  # w·SD, floored at w·mean/cap
-            mono = buf["monotony"][d0:d1, r0:r1]
-            np.divide(weekly, ss, out=mono)
-            loaded = t.mask[:n]
-            np.greater_equal(weekly, 1e-9, out=loaded)
-            np.multiply(mono, loaded, out=mono)  # 0 for a window without load
-            np.multiply(weekly, mono, out=buf["strain"][d0:d1, r0:r1])
 
 
 def daily_metrics_matrix(
@@ -368,32 +176,23 @@ def daily_metrics_matrix(
 
     Notes
     -----
-    No Python loop over the days of the series. The work is done on tiles of 256 athletes
-    × 256 days (day-major, so that every vector operation runs across athletes), small
-    enough that a tile's arrays stay in cache from one operation to the next and each
-    output is written to memory once. The only loops inside a tile are over the 31 day
-    positions of a 32-day scan block (each operation covers that position in all 8 blocks
-    of the tile, all athletes and all four EWMAs) and over the 8 block carries.
+    No Python loop over the days: one compiled pass
+    (:func:`lydiard.domain.load._pmc_kernel.fill_daily_metrics`, Numba) goes through the
+    days of a tile of 64 athletes, its innermost loops running across the athletes (SIMD),
+    loading each value once and storing each output once. EWMAs are the recurrences
+    ``y_d = y_{d−1} + k·(L_d − y_{d−1})``; window sums add the window's days oldest first
+    (no running totals, so no round-off drift); the population variance is two-pass,
+    ``Σ(x − mean)²/w``. The benchmark compares every output with pandas and with an
+    extended-precision reference. The first call in a process compiles the loop (about
+    2 s) or loads it from Numba's on-disk cache.
 
-    EWMAs, ``y_d = a·y_{d−1} + k·L_d`` with ``a = 1 − k``, are computed in blocks of
-    B = 32 days (fewer for time constants near one day, see :func:`_scan_block`): for day
-    *j* of a block, ``y_j = a^j·(C + Σ_{i≤j} k·a^{−i}·L_i)`` where ``C = a·y`` of the day
-    before the block. The sums are prefix sums over the block's days, done for the same day
-    of every block of the tile, and all four EWMAs, in one vector add; the carries
-    ``C' = a^B·(C + Σ_block)`` chain the blocks. All terms are ≥ 0, so the relative
-    round-off stays ~B·ε (≈ 1e-14); the benchmark compares every output with pandas and
-    with an extended-precision reference.
+    Memory: the 10 outputs plus ~0.3 MB of scratch; process very large populations in
+    chunks of athletes and pass ``out`` to reuse the buffers. Chunks of 64 athletes are the
+    fastest for long histories: a chunk's ten outputs then stay in the shared cache.
 
-    The window sums are trees of partial sums (:func:`_window_sum`), not running totals;
-    the population variance is ``(w·Σx² − (Σx)²) / w²``. Memory: the 10 outputs plus
-    ~6 MB of scratch; process very large populations in chunks of athletes and pass
-    ``out`` to reuse the buffers. Chunks of at most 256 athletes (the batch job uses 128)
-    are the fastest: each output tile is then one contiguous block of memory.
-
-    Every athlete's values depend only on that athlete's loads and the parameters (the
-    block boundaries are fixed days counted from day 0), so a row computed alone equals
-    the same row computed with any other athletes, and appending days leaves earlier days
-    unchanged.
+    Every athlete's values depend only on that athlete's loads and the parameters, so a
+    row computed alone equals the same row computed with any other athletes, and appending
+    days leaves earlier days unchanged.
 
     References
     ----------
@@ -418,8 +217,12 @@ def daily_metrics_matrix(
     )
     buf = _output_buffers(out, n_athletes, n_days)
     if n_athletes and n_days:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            _fill(loads, buf, gains, seeds, w)
+        from lydiard.domain.load._pmc_kernel import fill_daily_metrics  # compiled on first use
+
+        fill_daily_metrics(
+            np.ascontiguousarray(loads), gains, seeds, w, MONOTONY_CAP,
+            *(buf[name] for name in MATRIX_OUTPUTS),
+        )
     n_warm_w = min(w - 1, n_days)
     for name in ("weekly_load", "monotony", "strain"):
         buf[name][:n_warm_w] = np.nan
