@@ -67,6 +67,12 @@ class RecomputeResult:
     days_unchanged: int
 
 
+def warm_up_kernels() -> None:
+    """Load the compiled daily kernel (from Numba's on-disk cache, ~0.5 s, or compiling it,
+    ~2 s) so that the first recompute of this process (a check-in, an import) does not wait."""
+    daily_metrics_matrix(np.zeros((1, 8)))
+
+
 def local_today(ctx: Context, tz: str) -> date:
     return ctx.clock().astimezone(ZoneInfo(tz)).date()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import logging
+import threading
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -15,6 +16,7 @@ from lydiard.interfaces.http.auth import csrf_protect
 from lydiard.interfaces.http.errors import install_error_handlers
 from lydiard.interfaces.http.security import DeclaredSizeLimitMiddleware, SecurityHeadersMiddleware
 from lydiard.services.context import Context, open_context
+from lydiard.services.metrics import warm_up_kernels
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +39,8 @@ def create_app(settings: Settings, *, context: Context | None = None) -> FastAPI
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # in the background: serving starts at once; a first check-in waits only for the rest
+        threading.Thread(target=warm_up_kernels, name="lydiard-warm-up", daemon=True).start()
         yield
         if context is None:  # we opened it, we close it
             ctx.close()
