@@ -53,10 +53,9 @@ from sqlalchemy.sql import Select
 
 from lydiard.domain.load.session import DEFAULT_TSS_PER_HOUR
 from lydiard.domain.recovery import REC_CODES, STAGE_NAMES, stage_matrix
-from lydiard.domain.recovery.assess import _calibration_text, _evidence
+from lydiard.domain.recovery.assess import day_details
 from lydiard.domain.recovery.baselines import BaselineConfig
-from lydiard.domain.recovery.recommend import recommendation_for
-from lydiard.domain.recovery.stage import Stage, mask_implausible
+from lydiard.domain.recovery.stage import mask_implausible
 from lydiard.errors import NotFoundError
 from lydiard.services.metrics import (
     OBS_FIELDS,
@@ -335,25 +334,6 @@ def read_chunk(conn: Connection, ids: Sequence[str], *, now: datetime) -> ChunkI
 
 
 # --------------------------------------------------------------------------- computing
-def _athlete_row(r: dict[str, npt.NDArray[Any]], i: int) -> dict[str, Any]:
-    """Row ``i`` of the kernel output as the 1 × days arrays ``_evidence`` reads."""
-    return {k: (v[i : i + 1] if getattr(v, "ndim", 0) == 2 else v) for k, v in r.items()}
-
-
-def _detail(r: dict[str, npt.NDArray[Any]], row: dict[str, Any], i: int, d: int, cfg: BaselineConfig) -> dict[str, Any]:
-    """Evidence + recommendation of row ``i`` (``row``: :func:`_athlete_row`), column ``d``: exactly
-    what ``assess_days`` builds."""
-    ev = _evidence(row, d, cfg)
-    rec = recommendation_for(
-        int(r["rec_code"][i, d]), days=int(r["rec_days"][i, d]), volume_pct=int(r["rec_volume_pct"][i, d]),
-        reason=int(r["rec_reason"][i, d]), config=cfg,
-    )
-    if int(r["stage"][i, d]) == Stage.CALIBRATING and rec["code"] == "train_as_planned":
-        rec["text"] = _calibration_text(ev) + " Train as planned and go by feel."
-    detail: dict[str, Any] = _jsonable({"evidence": ev, "recommendation": rec})
-    return detail
-
-
 def compute_chunk(chunk: ChunkInputs, *, detail_days: int = 7) -> ChunkResult:
     """Run the daily kernels over the chunk (blocks of athletes) and build recent days' detail."""
     n_ath = len(chunk.athlete_ids)
@@ -376,9 +356,9 @@ def compute_chunk(chunk: ChunkInputs, *, detail_days: int = 7) -> ChunkResult:
         if stage is not None:
             for i in range(b1 - b0):
                 n = int(chunk.n_days[b0 + i])
-                row = _athlete_row(stage, i) if n else {}
-                for d in range(max(0, n - detail_days), n):
-                    details[(b0 + i, d)] = _detail(stage, row, i, d, cfg)
+                recent = range(max(0, n - detail_days), n)
+                for d, (ev, rec) in zip(recent, day_details(stage, i, recent, cfg), strict=True):
+                    details[(b0 + i, d)] = _jsonable({"evidence": ev, "recommendation": rec})
     return ChunkResult(chunk.athlete_ids, chunk.first_day, chunk.n_days, arrays, details)
 
 

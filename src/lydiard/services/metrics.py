@@ -27,7 +27,9 @@ from lydiard.domain.load.pmc import daily_metrics_matrix
 from lydiard.domain.load.session import DEFAULT_TSS_PER_HOUR
 from lydiard.domain.load.srpe import SRPE_AU_PER_TSS, srpe_load
 from lydiard.domain.recovery import INPUT_COLUMNS as STAGE_INPUTS
-from lydiard.domain.recovery import REC_CODES, STAGE_NAMES, assess_days, stage_matrix
+from lydiard.domain.recovery import REC_CODES, STAGE_NAMES, stage_matrix
+from lydiard.domain.recovery.assess import day_details
+from lydiard.domain.recovery.baselines import BaselineConfig
 from lydiard.domain.recovery.stage import mask_implausible
 from lydiard.errors import LydiardError
 from lydiard.services.access import Actor, check_athlete
@@ -223,11 +225,18 @@ def metric_arrays(inputs: dict[str, npt.NDArray[np.float64]], *,
     return out
 
 
-def compute_daily(frame: pd.DataFrame) -> pd.DataFrame:
-    """Load kernels + staging for one athlete's input frame; one output row per day."""
+def compute_daily(frame: pd.DataFrame, *, detail_from: date | None = None) -> pd.DataFrame:
+    """Load kernels + staging for one athlete's input frame; one output row per day.
+
+    ``detail`` (evidence and recommendation, what ``assess_days`` gives) is built for the
+    days from ``detail_from`` on (all days when None) and is None before: it costs most of
+    the computation, and a recompute since a day writes only the days from that day on.
+    """
     if frame.empty:
         return pd.DataFrame(columns=list(METRIC_COLUMNS))
-    arrays = metric_arrays(frame_matrix_inputs(frame))
+    inputs = frame_matrix_inputs(frame)
+    stage = stage_matrix(inputs, detail=True)
+    arrays = metric_arrays(inputs, stage_result=stage)
     out = pd.DataFrame(index=frame.index)
     out["load_au"] = frame["load_au"].to_numpy(dtype=np.float64)
     for col in (*PMC_COLUMNS, "stage", "confidence", "risk_score", "data_feel_agree", *STAGE_COLUMNS,
@@ -240,10 +249,11 @@ def compute_daily(frame: pd.DataFrame) -> pd.DataFrame:
             out[col] = [REC_CODES[int(c)] for c in arrays["rec_code"][0]]
         elif col not in out.columns:
             out[col] = arrays[col][0]
-    assessed = assess_days(frame.reset_index())
-    out["detail"] = [
-        _jsonable({"evidence": e, "recommendation": r})
-        for e, r in zip(assessed["evidence"], assessed["recommendation"], strict=True)
+    n = len(frame)
+    first = 0 if detail_from is None else min(n, max(0, (detail_from - frame.index[0].date()).days))
+    cfg = BaselineConfig()
+    out["detail"] = [None] * first + [
+        _jsonable({"evidence": e, "recommendation": r}) for e, r in day_details(stage, 0, range(first, n), cfg)
     ]
     return out
 
@@ -335,7 +345,7 @@ def recompute_athlete(ctx: Context, actor: Actor, athlete_id: str, *, since: dat
         athlete = load_athlete(conn, athlete_id)
         until = local_today(ctx, athlete.tz)
         frame = daily_inputs(conn, athlete_id, until=until, sex=athlete.sex)
-        out = compute_daily(frame)
+        out = compute_daily(frame, detail_from=since)
         result = _write_daily_metrics(conn, ctx, athlete_id, out, since=since)
     # The Trends document follows the metrics (after the commit: it reads them back). It is a
     # cache: if building it fails, the metrics are stored all the same and the next view of

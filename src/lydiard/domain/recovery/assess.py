@@ -7,6 +7,7 @@ recommendation for each day.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -244,6 +245,34 @@ def _calibration_text(ev: dict[str, Any]) -> str:
     return "Calibrating personal baselines (" + "; ".join(parts) + ")."
 
 
+def day_details(
+    r: dict[str, Any], row: int, days: Iterable[int], config: BaselineConfig
+) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """Evidence and recommendation of chosen days of one athlete, from a
+    ``stage_matrix(..., detail=True)`` result: ``(evidence, recommendation)`` per column in
+    ``days`` of row ``row``, exactly what :func:`assess_days` returns for those days.
+
+    Building the evidence costs far more than the stage itself (a dict of markers per day),
+    so callers that store only some days (the batch: the last week; a check-in: the days
+    from its own on) ask for those days only.
+    """
+    one = {k: (v[row : row + 1] if getattr(v, "ndim", 0) == 2 else v) for k, v in r.items()}
+    out = []
+    for d in days:
+        ev = _evidence(one, d, config)
+        rec = recommendation_for(
+            int(r["rec_code"][row, d]),
+            days=int(r["rec_days"][row, d]),
+            volume_pct=int(r["rec_volume_pct"][row, d]),
+            reason=int(r["rec_reason"][row, d]),
+            config=config,
+        )
+        if int(r["stage"][row, d]) == Stage.CALIBRATING and rec["code"] == "train_as_planned":
+            rec["text"] = _calibration_text(ev) + " Train as planned and go by feel."
+        out.append((ev, rec))
+    return out
+
+
 def assess_days(days: pd.DataFrame, *, config: BaselineConfig | None = None) -> pd.DataFrame:
     """Assess one athlete's days: fatigue stage, confidence, evidence and a prescription.
 
@@ -281,18 +310,8 @@ def assess_days(days: pd.DataFrame, *, config: BaselineConfig | None = None) -> 
         inputs = {"load_au": np.full(len(index), np.nan)}
     r = stage_matrix(inputs, config=cfg, detail=True)
     rows = []
-    for d in range(len(index)):
-        ev = _evidence(r, d, cfg)
+    for d, (ev, rec) in enumerate(day_details(r, 0, range(len(index)), cfg)):
         code = int(r["stage"][0, d])
-        rec = recommendation_for(
-            int(r["rec_code"][0, d]),
-            days=int(r["rec_days"][0, d]),
-            volume_pct=int(r["rec_volume_pct"][0, d]),
-            reason=int(r["rec_reason"][0, d]),
-            config=cfg,
-        )
-        if code == Stage.CALIBRATING and rec["code"] == "train_as_planned":
-            rec["text"] = _calibration_text(ev) + " Train as planned and go by feel."
         agree = int(r["data_feel_agree"][0, d])
         rows.append(
             {
