@@ -1,6 +1,6 @@
 """Load test of the JSON API on loopback: ``python benchmarks/load_api.py [--seconds 30] [--clients 50] [--postgres]``.
 
-Starts the server (uvicorn, one process) on a free 127.0.0.1 port over a temporary store
+Starts the server (uvicorn, one process, or ``--workers N``) on a free 127.0.0.1 port over a temporary store
 (SQLite by default; ``--postgres`` uses a fresh schema in ``$LYDIARD_TEST_POSTGRES_URL``,
 dropped at the end), seeds ``--athletes`` users/athletes with API tokens, and runs
 ``--clients`` concurrent httpx clients for a bounded time. Each client acts for one
@@ -169,6 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--clients", type=int, default=50, help="concurrent clients")
     ap.add_argument("--athletes", type=int, default=10, help="athletes (shared by the clients)")
     ap.add_argument("--postgres", action="store_true", help="PostgreSQL ($LYDIARD_TEST_POSTGRES_URL) instead of SQLite")
+    ap.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (lydiard serve --workers)")
     args = ap.parse_args(argv)
     args.seconds = min(args.seconds, 600.0)  # bounded, whatever is asked
     args.clients = min(args.clients, 200)
@@ -200,7 +201,8 @@ def main(argv: list[str] | None = None) -> int:
             env["LYDIARD_DATABASE_URL"] = db_url
         server = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "lydiard.interfaces.http.app:create_app_from_env", "--factory",
-             "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log"],
+             "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log",
+             *(["--workers", str(args.workers)] if args.workers > 1 else [])],
             env=env)
         base = f"http://127.0.0.1:{port}"
         t_wait = time.monotonic()
@@ -212,7 +214,8 @@ def main(argv: list[str] | None = None) -> int:
                 if server.poll() is not None or time.monotonic() - t_wait > 60:
                     raise SystemExit("the server did not start") from None
                 time.sleep(0.2)
-        print(f"server on {base}; {args.clients} clients for {args.seconds:g} s", flush=True)
+        print(f"server on {base} ({args.workers} worker process(es)); {args.clients} clients for {args.seconds:g} s",
+              flush=True)
         stats = Stats()
         counter = [0]
         deadline = time.monotonic() + args.seconds
