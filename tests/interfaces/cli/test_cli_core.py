@@ -39,6 +39,19 @@ def test_import_twice_reports_duplicates_and_failures(runner: CliRunner, tmp_pat
     assert cells[1:4] == ["0", "1", "1"], row  # imported 0, already present 1, failed 1
 
 
+def test_import_lists_files_imported_with_a_warning(runner: CliRunner, tmp_path: Path) -> None:
+    from fitbuilder import simple_activity
+
+    data = bytearray(simple_activity(n_records=90))
+    data[-1] ^= 0x40  # only the file CRC is wrong
+    (tmp_path / "crc.fit").write_bytes(bytes(data))
+    result = runner.invoke(build_app(), ["import", str(tmp_path / "crc.fit")])
+    assert result.exit_code == 0, result.output
+    assert "1 file(s) imported with a warning" in result.output
+    assert "file CRC does not match" in result.output
+    assert "file(s) failed" not in result.output
+
+
 def test_bad_input_gets_a_clear_error_without_traceback(runner: CliRunner) -> None:
     result = runner.invoke(build_app(), ["athlete", "create", "X", "--tz", "Mars/Base"])
     assert result.exit_code == 1
