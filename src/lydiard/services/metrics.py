@@ -147,22 +147,23 @@ def daily_inputs(conn: Connection, athlete_id: str, *, until: date, sex: str | N
     start = min(days)
     end = max(until, start)
     index = pd.date_range(start, end, freq="D", name="day")
-    frame = pd.DataFrame(index=index)
     daily_load = loads.groupby("day")["load_au"].sum() if len(loads) else pd.Series(dtype=float)
     daily_load.index = pd.DatetimeIndex(pd.to_datetime(daily_load.index))
-    frame["load_au"] = daily_load.reindex(index).fillna(0.0).astype(float)
+    # every column built first, the frame made once (inserting columns one by one costs more
+    # than the computation on a short history)
+    columns: dict[str, Any] = {"load_au": daily_load.reindex(index).fillna(0.0).astype(float)}
     for col in OBS_FIELDS:
-        frame[col] = obs[col].reindex(index) if col in obs else np.nan
-    ranged = {c: frame[c].to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
+        columns[col] = obs[col].reindex(index) if col in obs else np.full(len(index), np.nan)
+    ranged = {c: pd.Series(columns[c]).to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
               for c in ("load_au", "rmssd_ms", "rhr_bpm", "sleep_h", *CHECKIN_ITEMS, "readiness")}
     masked = mask_implausible(ranged)  # an implausible stored value is missing, not a failed recompute
     if masked:
         log.warning("athlete %s: implausible stored values treated as missing: %s", athlete_id, masked)
         for col in masked:
-            frame[col] = ranged[col]
+            columns[col] = ranged[col]
     for col in ("illness", "injury", "travel"):
-        frame[col] = frame[col].astype("boolean")
-    return frame
+        columns[col] = pd.Series(columns[col], index=index).astype("boolean")
+    return pd.DataFrame(columns, index=index)
 
 
 #: ``daily_metrics`` columns taken from :func:`stage_matrix` arrays (column ← kernel output).
@@ -237,8 +238,7 @@ def compute_daily(frame: pd.DataFrame, *, detail_from: date | None = None) -> pd
     inputs = frame_matrix_inputs(frame)
     stage = stage_matrix(inputs, detail=True)
     arrays = metric_arrays(inputs, stage_result=stage)
-    out = pd.DataFrame(index=frame.index)
-    out["load_au"] = frame["load_au"].to_numpy(dtype=np.float64)
+    out: dict[str, Any] = {"load_au": frame["load_au"].to_numpy(dtype=np.float64)}
     for col in (*PMC_COLUMNS, "stage", "confidence", "risk_score", "data_feel_agree", *STAGE_COLUMNS,
                 "recommendation_code"):
         if col == "stage":
@@ -247,7 +247,7 @@ def compute_daily(frame: pd.DataFrame, *, detail_from: date | None = None) -> pd
             out[col] = [None if c < 0 else bool(c) for c in arrays["data_feel_agree"][0]]
         elif col == "recommendation_code":
             out[col] = [REC_CODES[int(c)] for c in arrays["rec_code"][0]]
-        elif col not in out.columns:
+        elif col not in out:
             out[col] = arrays[col][0]
     n = len(frame)
     first = 0 if detail_from is None else min(n, max(0, (detail_from - frame.index[0].date()).days))
@@ -255,7 +255,7 @@ def compute_daily(frame: pd.DataFrame, *, detail_from: date | None = None) -> pd
     out["detail"] = [None] * first + [
         _jsonable({"evidence": e, "recommendation": r}) for e, r in day_details(stage, 0, range(first, n), cfg)
     ]
-    return out
+    return pd.DataFrame(out, index=frame.index)
 
 
 _PLAIN = (str, int, bool, type(None))
