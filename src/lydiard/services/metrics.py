@@ -30,7 +30,7 @@ from lydiard.domain.recovery import INPUT_COLUMNS as STAGE_INPUTS
 from lydiard.domain.recovery import REC_CODES, STAGE_NAMES, stage_matrix
 from lydiard.domain.recovery.assess import day_details
 from lydiard.domain.recovery.baselines import BaselineConfig
-from lydiard.domain.recovery.stage import mask_implausible
+from lydiard.domain.recovery.stage import RANGED_INPUTS, mask_implausible
 from lydiard.errors import LydiardError
 from lydiard.services.access import Actor, check_athlete
 from lydiard.services.athletes import load_athlete
@@ -155,7 +155,7 @@ def daily_inputs(conn: Connection, athlete_id: str, *, until: date, sex: str | N
     for col in OBS_FIELDS:
         columns[col] = obs[col].reindex(index) if col in obs else np.full(len(index), np.nan)
     ranged = {c: pd.Series(columns[c]).to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
-              for c in ("load_au", "rmssd_ms", "rhr_bpm", "sleep_h", *CHECKIN_ITEMS, "readiness")}
+              for c in RANGED_INPUTS if c in columns}
     masked = mask_implausible(ranged)  # an implausible stored value is missing, not a failed recompute
     if masked:
         log.warning("athlete %s: implausible stored values treated as missing: %s", athlete_id, masked)

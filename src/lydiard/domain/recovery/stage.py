@@ -111,6 +111,8 @@ _RANGES: dict[str, tuple[float, float]] = {
     **{k: v for k, v in PLAUSIBLE_RANGES.items() if k in INPUT_COLUMNS},
     "load_au": (0.0, 5000.0),
 }
+#: The inputs that have an accepted range (what :func:`mask_implausible` looks at).
+RANGED_INPUTS: tuple[str, ...] = tuple(_RANGES)
 
 
 def mask_implausible(inputs: dict[str, FloatArray]) -> dict[str, int]:
@@ -123,28 +125,31 @@ def mask_implausible(inputs: dict[str, FloatArray]) -> dict[str, int]:
     """
     masked: dict[str, int] = {}
     for name, x in inputs.items():
-        if name not in _RANGES:
-            continue
-        low, high = _RANGES[name]
-        with np.errstate(invalid="ignore"):
-            bad = (x < low) | (x > high) | np.isinf(x)
-        n = int(np.count_nonzero(bad))
-        if n:
+        bad = _out_of_range(name, x)
+        if bad is not None:
             x[bad] = np.nan
-            masked[name] = n
+            masked[name] = int(np.count_nonzero(bad))
     return masked
 
 
-def _validate(name: str, x: FloatArray) -> None:
+def _out_of_range(name: str, x: FloatArray) -> NDArray[np.bool_] | None:
+    """Where ``x`` lies outside the accepted range of input ``name`` (±inf included; NaN,
+    i.e. missing, is not); None when nowhere (or ``name`` has no range)."""
     if name not in _RANGES:
-        return
+        return None
     low, high = _RANGES[name]
     # NaN compares False; ±inf falls outside the (finite) range: two reductions suffice
     if not (np.any(x < low) or np.any(x > high)):
-        return
-    bad = np.isfinite(x) & ((x < low) | (x > high))
-    if np.any(bad) or np.any(np.isinf(x)):
-        value = float(x[bad | np.isinf(x)].flat[0])
+        return None
+    bad: NDArray[np.bool_] = (x < low) | (x > high)
+    return bad
+
+
+def _validate(name: str, x: FloatArray) -> None:
+    bad = _out_of_range(name, x)
+    if bad is not None:
+        low, high = _RANGES[name]
+        value = float(x[bad].flat[0])
         raise InvalidInputError(
             f"{name} value {value:g} is outside [{low:g}, {high:g}]", field=name, value=value
         )
