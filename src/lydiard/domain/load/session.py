@@ -23,6 +23,7 @@ session is the importer's job; this function never adds the two).
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
@@ -355,18 +356,15 @@ def _mean_maximal_complete(x: FloatArray, durations_s: Sequence[int]) -> FloatAr
     return best
 
 
-#: Index of the mean-maximal curves by their durations (each curve gets its own view of it).
-_CURVE_INDEXES: dict[tuple[int, ...], pd.Index] = {}
+@functools.lru_cache(maxsize=16)
+def _shared_curve_index(durations_s: tuple[int, ...]) -> pd.Index:
+    return pd.Index(np.array(durations_s, dtype=np.int64), name="duration_s")
 
 
 def _curve_index(durations_s: Sequence[int]) -> pd.Index:
-    key = tuple(int(d) for d in durations_s)
-    index = _CURVE_INDEXES.get(key)
-    if index is None:
-        if len(_CURVE_INDEXES) >= 16:
-            _CURVE_INDEXES.clear()
-        index = _CURVE_INDEXES[key] = pd.Index(np.array(key, dtype=np.int64), name="duration_s")
-    return index.view()
+    """Index of a mean-maximal curve by its durations: built once per set of durations, each
+    curve getting its own view of it."""
+    return _shared_curve_index(tuple(int(d) for d in durations_s)).view()
 
 
 def _curve(values_1hz: FloatArray, durations_s: Sequence[int], *, zero: bool) -> pd.Series:
