@@ -214,9 +214,9 @@ def _warm_up() -> None:
     on-disk cache, or compiled), on each worker before the timed runs: one-off costs per
     process, not per athlete-day."""
     import lydiard.services.batch_io  # noqa: F401
-    from lydiard.domain.load.pmc import daily_metrics_matrix
+    from lydiard.services.metrics import warm_up_kernels
 
-    daily_metrics_matrix(np.zeros((1, 8)))
+    warm_up_kernels()
 
 
 def _reexec_with_malloc_env() -> None:
