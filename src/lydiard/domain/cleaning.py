@@ -81,7 +81,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from lydiard.domain.activity import CleaningReport
 from lydiard.domain.columns import Col
-from lydiard.domain.frames import fast_frame, frame_arrays
+from lydiard.domain.frames import fast_frame, float_column, frame_arrays
 
 #: Mean Earth radius (IUGG), metres.
 EARTH_RADIUS_M = 6_371_008.8
@@ -158,16 +158,6 @@ _VALUE_RULES: tuple[tuple[str, str, Callable[[FloatArray], BoolArray]], ...] = (
         _outside(TEMPERATURE_MIN_C, TEMPERATURE_MAX_C),
     ),
 )
-
-
-def _float_values(column: Any) -> FloatArray:
-    """A column array as float64 (non-numbers -> NaN); may be a view of the column's data."""
-    if isinstance(column, np.ndarray) and column.dtype == np.float64:
-        return column
-    return np.asarray(
-        pd.to_numeric(pd.Series(column, copy=False), errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan),
-        dtype=np.float64,
-    )
 
 
 def _time_ns(column: Any) -> NDArray[np.int64]:
@@ -274,7 +264,7 @@ def clean_records(
         """The current float64 values of ``column`` on the kept rows (a new array)."""
         if column in changed:
             return changed[column]
-        values = _float_values(series[column])
+        values = float_column(series[column], copy=False)
         return values[rows] if rows is not None else values.copy()
 
     for rule, column, is_bad in _VALUE_RULES:

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Hashable
 from typing import Any
 
+import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
 #: Column indexes by names: building a string Index costs ~1 ms (pyarrow strings), more
 #: than the rest of a frame; each frame gets its own view (renaming one is harmless).
@@ -41,3 +43,16 @@ def frame_arrays(frame: pd.DataFrame) -> dict[Hashable, Any]:
     if get is None or len(set(labels)) != len(labels):  # pragma: no cover - other pandas
         return {label: column.array for label, column in frame.items()}
     return {label: get(i) for i, label in enumerate(labels)}
+
+
+def float_column(values: Any, *, copy: bool) -> NDArray[np.float64]:
+    """A column array (from :func:`frame_arrays`) as float64: non-numbers and missing values
+    become NaN. With ``copy=False`` a float64 NumPy column is returned as it is (a view of
+    the frame's data: read it only); otherwise the result is a new array.
+    """
+    if isinstance(values, np.ndarray) and values.dtype == np.float64:
+        return values.copy() if copy else values
+    return np.asarray(
+        pd.to_numeric(pd.Series(values, copy=False), errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan),
+        dtype=np.float64,
+    )

@@ -26,13 +26,6 @@ FloatArray = NDArray[np.float64]
 DEFAULT_MAX_GAP_S: float = 10.0
 
 
-def float_values(values: Any) -> FloatArray:
-    """An array from :func:`lydiard.domain.frames.frame_arrays` as a new float64 NumPy array (missing -> NaN)."""
-    if isinstance(values, np.ndarray):
-        return np.array(values, dtype=np.float64, copy=True)
-    return pd.Series(values, copy=False).to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
-
-
 def as_float_array(values: Any, *, field: str) -> FloatArray:
     """Return ``values`` as a new 1-D float64 array (never a view of the input)."""
     try:

@@ -32,12 +32,11 @@ import numpy as np
 import pandas as pd
 
 from lydiard.domain.columns import Col
-from lydiard.domain.frames import frame_arrays
+from lydiard.domain.frames import float_column, frame_arrays
 from lydiard.domain.load._streams import (
     DEFAULT_MAX_GAP_S,
     FloatArray,
     elapsed_s,
-    float_values,
     grid_1hz,
     hold_durations_s,
 )
@@ -131,7 +130,7 @@ class SessionMetrics:
 def _channel(columns: dict[Any, Any], n: int, column: str) -> FloatArray:
     if column not in columns:
         return np.full(n, np.nan)
-    return float_values(columns[column])
+    return float_column(columns[column], copy=True)
 
 
 def _finite_or_none(value: float) -> float | None:
