@@ -28,8 +28,8 @@ def test_start_up_warms_the_daily_kernel_up_without_waiting_for_it(
 
 
 def test_warm_up_kernels_loads_the_compiled_loop() -> None:
-    from lydiard.domain.load._pmc_kernel import fill_daily_metrics
+    from lydiard.domain.load._pmc_kernel import daily_metrics_kernel
     from lydiard.services.metrics import warm_up_kernels
 
     warm_up_kernels()
-    assert fill_daily_metrics.signatures
+    assert daily_metrics_kernel(7).signatures  # the default window's loop

@@ -177,7 +177,7 @@ def daily_metrics_matrix(
     Notes
     -----
     No Python loop over the days: one compiled pass
-    (:func:`lydiard.domain.load._pmc_kernel.fill_daily_metrics`, Numba) goes through the
+    (:func:`lydiard.domain.load._pmc_kernel.daily_metrics_kernel`, Numba) goes through the
     days of a tile of 64 athletes, its innermost loops running across the athletes (SIMD),
     loading each value once and storing each output once. EWMAs are the recurrences
     ``y_d = y_{d−1} + k·(L_d − y_{d−1})``; window sums add the window's days oldest first
@@ -217,10 +217,10 @@ def daily_metrics_matrix(
     )
     buf = _output_buffers(out, n_athletes, n_days)
     if n_athletes and n_days:
-        from lydiard.domain.load._pmc_kernel import fill_daily_metrics  # compiled on first use
+        from lydiard.domain.load._pmc_kernel import daily_metrics_kernel  # compiled on first use
 
-        fill_daily_metrics(
-            np.ascontiguousarray(loads), gains, seeds, w, MONOTONY_CAP,
+        daily_metrics_kernel(w)(
+            np.ascontiguousarray(loads), gains, seeds, MONOTONY_CAP,
             *(buf[name] for name in MATRIX_OUTPUTS),
         )
     n_warm_w = min(w - 1, n_days)
