@@ -8,7 +8,11 @@ observation row and at most one logged session per athlete-day), then measures i
     ``daily_metrics``) on a LocalCluster of 1 worker process,
 (c) the same with 2 worker processes, and the speed-up (b) → (c),
 (d) where one chunk's time and CPU go (read / compute / write, then a rewrite over its own
-    rows) in one process, with the CPU of its PostgreSQL backend.
+    rows) in one process, with the CPU of its PostgreSQL backend,
+(e) the computation alone (the batch task's ``compute_chunk``, detail JSON included) on the
+    same LocalClusters of 1 and 2 workers, on chunks read once and scattered to every worker
+    before timing: how the work itself scales with workers when the database does not share
+    the cores.
 
 The process re-executes itself with the glibc malloc settings of the batch workers
 (``lydiard.batch.cluster.MALLOC_ENV``; ``--no-malloc-tuning`` to compare without), so (a)
@@ -219,6 +223,14 @@ def _warm_up() -> None:
     warm_up_kernels()
 
 
+def _compute_only(chunk: object, detail_days: int) -> int:
+    """Step (e)'s task: the batch's computation of one chunk (no database); its athlete-days."""
+    from lydiard.services.batch_io import ChunkInputs
+
+    assert isinstance(chunk, ChunkInputs)
+    return compute_chunk(chunk, detail_days=detail_days).athlete_days
+
+
 def _reexec_with_malloc_env() -> None:
     """Restart this process with the batch workers' malloc settings (they act only at start-up)."""
     if "--no-malloc-tuning" in sys.argv or os.environ.get("GLIBC_TUNABLES") == MALLOC_ENV["GLIBC_TUNABLES"]:
@@ -319,6 +331,8 @@ def main() -> None:
 
         # (b), (c) end to end on LocalClusters
         rates: dict[int, float] = {}
+        compute_rates: dict[int, float] = {}
+        rounds = 4  # each of step (a)'s chunks computed this many times per timed run of step (e)
         for workers in (1, 2):
             runs = []
             with make_client(n_workers=workers, processes=True, memory_limit="3GiB",
@@ -342,10 +356,25 @@ def main() -> None:
                           f"{1e6 * (w_cpu + o_cpu) / n_ad:.2f} µs per athlete-day "
                           f"({n_ad / (w_cpu + o_cpu):,.0f} athlete-days per CPU-second; every PostgreSQL "
                           f"process on the machine: {p_cpu:.1f} s); load average {os.getloadavg()[0]:.1f}")
+                # (e) the computation alone on the same workers: inputs scattered before timing
+                scattered = client.scatter(chunk_inputs, broadcast=True)
+                client.gather([client.submit(_compute_only, c, args.detail_days, pure=False)
+                               for c in scattered])  # untimed: each worker's first compute_chunk
+                e_runs = []
+                for _ in range(args.repeat):
+                    t = time.perf_counter()
+                    done = client.gather([client.submit(_compute_only, c, args.detail_days, pure=False)
+                                          for _ in range(rounds) for c in scattered])
+                    e_runs.append(sum(done) / (time.perf_counter() - t))
+                compute_rates[workers] = statistics.median(e_runs)
+                print(f"    {workers} worker(s), computation alone: {compute_rates[workers]:,.0f} athlete-days/s "
+                      f"({rounds} × {len(chunk_inputs)} chunks); load average {os.getloadavg()[0]:.1f}")
             rates[workers] = statistics.median(runs)
         print(f"(b) end to end, 1 worker process: {rates[1]:,.0f} athlete-days/s")
         print(f"(c) end to end, 2 worker processes: {rates[2]:,.0f} athlete-days/s")
         print(f"speed-up 1 → 2 workers: {rates[2] / rates[1]:.2f}×")
+        print(f"(e) computation alone on the cluster: {compute_rates[1]:,.0f} → {compute_rates[2]:,.0f} "
+              f"athlete-days/s, speed-up 1 → 2 workers {compute_rates[2] / compute_rates[1]:.2f}×")
         for name, (rows, table_b, index_b) in sizes(engine).items():
             print(f"{name}: {rows:,} rows, table {table_b / 2**20:,.0f} MiB ({table_b / max(rows, 1):.0f} B/row), "
                   f"indexes {index_b / 2**20:,.0f} MiB ({index_b / max(rows, 1):.0f} B/row)")
