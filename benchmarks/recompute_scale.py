@@ -332,7 +332,9 @@ def main() -> None:
         # (b), (c) end to end on LocalClusters
         rates: dict[int, float] = {}
         compute_rates: dict[int, float] = {}
-        rounds = 4  # each of step (a)'s chunks computed this many times per timed run of step (e)
+        # step (e) computes each of step (a)'s chunks this many times per timed run: ≥ 48 tasks, so
+        # that the last task's imbalance between the workers is a small part of the run
+        rounds = max(4, -(-48 // len(chunk_inputs)))
         for workers in (1, 2):
             runs = []
             with make_client(n_workers=workers, processes=True, memory_limit="3GiB",
