@@ -62,7 +62,6 @@ from lydiard.services.metrics import (
     PMC_COLUMNS,
     SOURCE_PRIORITY,
     STAGE_COLUMNS,
-    _jsonable,
     logged_session_loads,
     metric_arrays,
 )
@@ -358,7 +357,7 @@ def compute_chunk(chunk: ChunkInputs, *, detail_days: int = 7) -> ChunkResult:
                 n = int(chunk.n_days[b0 + i])
                 recent = range(max(0, n - detail_days), n)
                 for d, (ev, rec) in zip(recent, day_details(stage, i, recent, cfg), strict=True):
-                    details[(b0 + i, d)] = _jsonable({"evidence": ev, "recommendation": rec})
+                    details[(b0 + i, d)] = {"evidence": ev, "recommendation": rec}  # JSON-ready (day_details)
     return ChunkResult(chunk.athlete_ids, chunk.first_day, chunk.n_days, arrays, details)
 
 

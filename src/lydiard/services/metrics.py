@@ -253,7 +253,8 @@ def compute_daily(frame: pd.DataFrame, *, detail_from: date | None = None) -> pd
     first = 0 if detail_from is None else min(n, max(0, (detail_from - frame.index[0].date()).days))
     cfg = BaselineConfig()
     out["detail"] = [None] * first + [
-        _jsonable({"evidence": e, "recommendation": r}) for e, r in day_details(stage, 0, range(first, n), cfg)
+        {"evidence": e, "recommendation": r}  # JSON-ready: day_details' leaves are plain scalars
+        for e, r in day_details(stage, 0, range(first, n), cfg)
     ]
     return pd.DataFrame(out, index=frame.index)
 

@@ -220,3 +220,39 @@ def test_mask_implausible_makes_out_of_range_values_missing_in_place() -> None:
     np.testing.assert_array_equal(load, [[10.0, np.nan, np.nan, 5000.0]])
     np.testing.assert_array_equal(flags, [[1.0, 0.0, 7.0, np.nan]])
     assert mask_implausible({"rhr_bpm": rhr}) == {}
+
+
+@pytest.mark.parametrize("scenario", ["overreaching", "illness", "missing_data", "crash_and_recovery"])
+def test_evidence_and_recommendation_are_json_ready(scenario: str) -> None:
+    """``day_details`` promises JSON-safe leaves (finite floats, ints, str, bool, None, in
+    dicts and lists): the batch and the per-athlete recompute store them without another
+    conversion pass. Calibrating days, gaps (NaN inputs) and session markers included."""
+    import json
+
+    from lydiard.domain.recovery.assess import day_details
+    from lydiard.domain.recovery.baselines import BaselineConfig
+
+    days = simulate_athlete(5, 120, scenario, hrv_missing_frac=0.3).days
+    days["ef"] = np.where(np.arange(len(days)) % 3 == 0, 1.5, np.nan)
+    inputs = {c: days[c].to_numpy(dtype=float) for c in INPUT_COLUMNS if c in days}
+    res = stage_matrix(inputs, detail=True)
+    details = day_details(res, 0, range(len(days)), BaselineConfig())
+    assert len(details) == len(days)
+
+    def check(value: object, path: str) -> None:
+        if isinstance(value, dict):
+            for k, v in value.items():
+                assert type(k) is str, path
+                check(v, f"{path}.{k}")
+        elif isinstance(value, list):
+            for i, v in enumerate(value):
+                check(v, f"{path}[{i}]")
+        else:
+            assert type(value) in (str, int, float, bool, type(None)), (path, type(value))
+            if type(value) is float:
+                assert np.isfinite(value), path
+
+    for d, (ev, rec) in enumerate(details):
+        check({"evidence": ev, "recommendation": rec}, f"day {d}")
+        json.dumps({"evidence": ev, "recommendation": rec}, allow_nan=False)
+    assert any("calibration" in ev for ev, _ in details)

@@ -7,6 +7,8 @@ recommendation for each day.
 
 from __future__ import annotations
 
+import functools
+import math
 from collections.abc import Iterable
 from typing import Any
 
@@ -94,7 +96,7 @@ def _to_matrix_inputs(days: pd.DataFrame, cfg: BaselineConfig) -> tuple[pd.Index
 
 def _num(v: Any) -> float | None:
     f = float(v)
-    return None if not np.isfinite(f) else round(f, 4)
+    return round(f, 4) if math.isfinite(f) else None
 
 
 def _entry(
@@ -110,8 +112,43 @@ def _entry(
     }
 
 
-def _evidence(r: dict[str, Any], d: int, cfg: BaselineConfig) -> dict[str, Any]:
-    g = {k: v[0, d] if getattr(v, "ndim", 0) == 2 else v for k, v in r.items()}
+@functools.lru_cache(maxsize=16)
+def _thresholds(cfg: BaselineConfig) -> dict[str, str]:
+    """The threshold texts of the evidence: they depend on the configuration only, so they
+    are formatted once per configuration rather than once per day."""
+    texts = {
+        "ln_rmssd_7d": (
+            f"7-day mean (≥ {cfg.min_valid_days} valid days) inside the {cfg.hrv_baseline_days}-day "
+            f"baseline mean ± {cfg.hrv_band_sd:g} SD (baseline ends {cfg.baseline_lag_days} days "
+            f"ago); below for ≥ {cfg.deep_hrv_run_days} days plus a supporting marker = deep fatigue"
+        ),
+        "ln_rmssd": f"today's value above baseline mean − {cfg.hrv_today_low_sd:g} SD",
+        "cv_ln_rmssd_7d": f"7-day CV (%) of ln rMSSD below its baseline mean + {cfg.cv_swc_sd:g} SD",
+        "rhr_7d": f"7-day resting HR below baseline + {cfg.rhr_high_bpm:g} bpm",
+        "sleep_h_7d": (
+            f"7-day sleep within {cfg.sleep_deficit_h:g} h of the athlete's "
+            f"{cfg.sleep_baseline_days}-day usual"
+        ),
+        "wellness_z": (
+            f"composite check-in z above {cfg.wellness_low_z:g} ({cfg.wellness_baseline_days}-day "
+            f"baseline); ≤ {cfg.wellness_low_z:g} on ≥ {cfg.wellness_low_days} of 7 days supports "
+            f"deep fatigue; 7-day mean ≤ {cfg.wellness_deep_mean_z:g} is deep fatigue on its own"
+        ),
+        "perf": f"recent {cfg.perf_window_days}-day mean within {cfg.perf_drop_pct:g} % of baseline",
+        "srpe": f"sRPE per unit external load up less than {cfg.srpe_rise_pct:g} %",
+        "decoupling": f"aerobic decoupling ≤ {cfg.decoupling_high_pct:g} %",
+    }
+    for item in CHECKIN_ITEMS:
+        texts[f"{item}_z"] = (
+            f"{item} z above {cfg.wellness_low_z:g} ({cfg.wellness_baseline_days}-day baseline)"
+        )
+    return texts
+
+
+def _evidence(g: dict[str, Any], cfg: BaselineConfig) -> dict[str, Any]:
+    """The evidence of one day: ``g`` maps each ``stage_matrix`` output to its value that day
+    (Python scalars). Every leaf is JSON-safe (finite float, int, str, bool or None)."""
+    texts = _thresholds(cfg)
     ev: dict[str, Any] = {}
     below, above = int(g["hrv_below_run"]), int(g["hrv_above_run"])
     ev["ln_rmssd_7d"] = _entry(
@@ -119,9 +156,7 @@ def _evidence(r: dict[str, Any], d: int, cfg: BaselineConfig) -> dict[str, Any]:
         g["hrv_band_low"],
         g["hrv_band_high"],
         max(below, above),
-        f"7-day mean (≥ {cfg.min_valid_days} valid days) inside the {cfg.hrv_baseline_days}-day "
-        f"baseline mean ± {cfg.hrv_band_sd:g} SD (baseline ends {cfg.baseline_lag_days} days "
-        f"ago); below for ≥ {cfg.deep_hrv_run_days} days plus a supporting marker = deep fatigue",
+        texts["ln_rmssd_7d"],
         "Plews 2012/2014; Javaloyes 2019; Vesterinen 2016; Altini (HRV4Training)",
     )
     ev["ln_rmssd_7d"]["valid_days_7d"] = int(g["hrv_valid_days_7d"])
@@ -131,8 +166,8 @@ def _evidence(r: dict[str, Any], d: int, cfg: BaselineConfig) -> dict[str, Any]:
         g["ln_rmssd"],
         today_low,
         None,
-        int(np.isfinite(g["ln_rmssd"]) and g["ln_rmssd"] < today_low),
-        f"today's value above baseline mean − {cfg.hrv_today_low_sd:g} SD",
+        int(math.isfinite(g["ln_rmssd"]) and g["ln_rmssd"] < today_low),
+        texts["ln_rmssd"],
         "Kiviniemi 2007",
     )
     ev["cv_ln_rmssd_7d"] = _entry(
@@ -140,7 +175,7 @@ def _evidence(r: dict[str, Any], d: int, cfg: BaselineConfig) -> dict[str, Any]:
         None,
         g["cv_ln_rmssd_high"],
         g["cv_up_run"],
-        f"7-day CV (%) of ln rMSSD below its baseline mean + {cfg.cv_swc_sd:g} SD",
+        texts["cv_ln_rmssd_7d"],
         "Flatt & Esco 2015; Flatt 2017",
     )
     ev["rhr_7d"] = _entry(
@@ -148,7 +183,7 @@ def _evidence(r: dict[str, Any], d: int, cfg: BaselineConfig) -> dict[str, Any]:
         None,
         g["rhr_base"] + cfg.rhr_high_bpm,
         g["rhr_high_run"],
-        f"7-day resting HR below baseline + {cfg.rhr_high_bpm:g} bpm",
+        texts["rhr_7d"],
         "Polar; Restwise; Dressendorfer 1985 (RHR alone is insensitive: Uusitalo 1998)",
     )
     ev["sleep_h_7d"] = _entry(
@@ -156,8 +191,7 @@ def _evidence(r: dict[str, Any], d: int, cfg: BaselineConfig) -> dict[str, Any]:
         g["sleep_h_base"] - cfg.sleep_deficit_h,
         None,
         g["sleep_low_run"],
-        f"7-day sleep within {cfg.sleep_deficit_h:g} h of the athlete's "
-        f"{cfg.sleep_baseline_days}-day usual",
+        texts["sleep_h_7d"],
         "Lydiard heuristic",
     )
     ev["wellness_z"] = _entry(
@@ -165,9 +199,7 @@ def _evidence(r: dict[str, Any], d: int, cfg: BaselineConfig) -> dict[str, Any]:
         cfg.wellness_low_z,
         None,
         g["wellness_low_run"],
-        f"composite check-in z above {cfg.wellness_low_z:g} ({cfg.wellness_baseline_days}-day "
-        f"baseline); ≤ {cfg.wellness_low_z:g} on ≥ {cfg.wellness_low_days} of 7 days supports "
-        f"deep fatigue; 7-day mean ≤ {cfg.wellness_deep_mean_z:g} is deep fatigue on its own",
+        texts["wellness_z"],
         "AthleteMonitoring z bands; Saw 2016 (subjective measures weighted heavily)",
     )
     ev["wellness_z"]["mean_7d"] = _num(g["wellness_z_7d"])
@@ -179,7 +211,7 @@ def _evidence(r: dict[str, Any], d: int, cfg: BaselineConfig) -> dict[str, Any]:
                 cfg.wellness_low_z,
                 None,
                 g[f"{item}_low_run"],
-                f"{item} z above {cfg.wellness_low_z:g} ({cfg.wellness_baseline_days}-day baseline)",
+                texts[f"{item}_z"],
                 "AthleteMonitoring z bands",
             )
     for name, thr, src in (
@@ -187,28 +219,23 @@ def _evidence(r: dict[str, Any], d: int, cfg: BaselineConfig) -> dict[str, Any]:
         ("perf_at_hr_change_pct", -cfg.perf_drop_pct, "Bourdon 2017; Nuuttila 2022 HR-speed"),
     ):
         if name in g:
-            ev[name] = _entry(
-                g[name], thr, None, g["perf_down_run"],
-                f"recent {cfg.perf_window_days}-day mean within {cfg.perf_drop_pct:g} % of baseline",
-                src,
-            )
+            ev[name] = _entry(g[name], thr, None, g["perf_down_run"], texts["perf"], src)
     if "srpe_per_external_change_pct" in g:
         ev["srpe_per_external_change_pct"] = _entry(
             g["srpe_per_external_change_pct"], None, cfg.srpe_rise_pct, g["perf_down_run"],
-            f"sRPE per unit external load up less than {cfg.srpe_rise_pct:g} %",
-            "Foster 2001 sRPE; Lydiard heuristic",
+            texts["srpe"], "Foster 2001 sRPE; Lydiard heuristic",
         )
     if "decoupling_pct_recent" in g:
         ev["decoupling_pct"] = _entry(
             g["decoupling_pct_recent"], None, cfg.decoupling_high_pct, g["perf_down_run"],
-            f"aerobic decoupling ≤ {cfg.decoupling_high_pct:g} %", "Friel",
+            texts["decoupling"], "Friel",
         )
-    tsb_out = int(np.isfinite(g["tsb"]) and g["tsb"] < cfg.tsb_low_au)
+    tsb_out = int(math.isfinite(g["tsb"]) and g["tsb"] < cfg.tsb_low_au)
     ev["tsb"] = _entry(
         g["tsb"], cfg.tsb_low_au, None, tsb_out,
         "context only: form (CTL − ATL of yesterday) above −30", "intervals.icu convention",
     )
-    acwr_out = int(np.isfinite(g["acwr_ewma"]) and g["acwr_ewma"] > cfg.acwr_high)
+    acwr_out = int(math.isfinite(g["acwr_ewma"]) and g["acwr_ewma"] > cfg.acwr_high)
     ev["acwr_ewma"] = _entry(
         g["acwr_ewma"], None, cfg.acwr_high, acwr_out,
         "context only (a load-spike flag, not an injury risk)", "Williams 2017; Gabbett 2016",
@@ -254,20 +281,30 @@ def day_details(
 
     Building the evidence costs far more than the stage itself (a dict of markers per day),
     so callers that store only some days (the batch: the last week; a check-in: the days
-    from its own on) ask for those days only.
+    from its own on) ask for those days only. Both dicts are JSON-ready: every leaf is a
+    finite float, an int, a str, a bool or None (non-finite values are None), so they are
+    stored as they are.
     """
-    one = {k: (v[row : row + 1] if getattr(v, "ndim", 0) == 2 else v) for k, v in r.items()}
+    cols = list(days)
+    if not cols:
+        return []
+    # the chosen days of every output as Python scalars, in one conversion per output
+    per_day = {
+        k: v[row, cols].tolist() if getattr(v, "ndim", 0) == 2 else [v] * len(cols)
+        for k, v in r.items()
+    }
     out = []
-    for d in days:
-        ev = _evidence(one, d, config)
+    for i in range(len(cols)):
+        g = {k: values[i] for k, values in per_day.items()}
+        ev = _evidence(g, config)
         rec = recommendation_for(
-            int(r["rec_code"][row, d]),
-            days=int(r["rec_days"][row, d]),
-            volume_pct=int(r["rec_volume_pct"][row, d]),
-            reason=int(r["rec_reason"][row, d]),
+            int(g["rec_code"]),
+            days=int(g["rec_days"]),
+            volume_pct=int(g["rec_volume_pct"]),
+            reason=int(g["rec_reason"]),
             config=config,
         )
-        if int(r["stage"][row, d]) == Stage.CALIBRATING and rec["code"] == "train_as_planned":
+        if int(g["stage"]) == Stage.CALIBRATING and rec["code"] == "train_as_planned":
             rec["text"] = _calibration_text(ev) + " Train as planned and go by feel."
         out.append((ev, rec))
     return out
