@@ -148,10 +148,11 @@ def quiesce(engine: sa.Engine, schema: str, *, timeout_s: float = 300.0) -> floa
         "SELECT count(*) FROM pg_stat_progress_vacuum v JOIN pg_class c ON c.oid = v.relid "
         "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = :schema"
     )
+    superuser = _superuser(engine)
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         while conn.execute(busy, {"schema": schema}).scalar_one() and time.perf_counter() - t0 < timeout_s:
             time.sleep(0.5)
-        if bool(conn.execute(sa.text("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")).scalar()):
+        if superuser:
             conn.execute(sa.text("CHECKPOINT"))
     return time.perf_counter() - t0
 
