@@ -26,7 +26,8 @@ tile, so a row computed alone equals the same row computed with others):
 from __future__ import annotations
 
 import functools
-from typing import Protocol, cast
+from collections.abc import Callable
+from typing import cast
 
 import numba
 import numpy as np
@@ -41,32 +42,8 @@ TILE_ATHLETES = 64
 TILE_DAYS = 512
 
 
-class DailyKernel(Protocol):
-    """Signature of the compiled loop (see :func:`daily_metrics_kernel`)."""
-
-    signatures: list[tuple[object, ...]]
-
-    def __call__(
-        self,
-        loads: FloatArray,
-        gains: FloatArray,
-        seeds: FloatArray,
-        monotony_cap: float,
-        ctl: FloatArray,
-        atl: FloatArray,
-        tsb: FloatArray,
-        ramp: FloatArray,
-        acute: FloatArray,
-        chronic: FloatArray,
-        ratio: FloatArray,
-        weekly: FloatArray,
-        monotony: FloatArray,
-        strain: FloatArray,
-    ) -> None: ...
-
-
 @functools.lru_cache(maxsize=16)
-def daily_metrics_kernel(window_days: int) -> DailyKernel:
+def daily_metrics_kernel(window_days: int) -> Callable[..., None]:
     """The compiled loop for a window of ``window_days`` days (compiled once per length).
 
     The window length is a compile-time constant of the loop, so the loops over a window's
@@ -74,10 +51,9 @@ def daily_metrics_kernel(window_days: int) -> DailyKernel:
     feeds (weekly load, mean, variance, monotony, strain) in one pass: 0.30 → 0.21 CPU-s
     for 10,000 athletes × 3,650 days (``benchmarks/daily_load.py``), against a run-time
     window length. Numba caches each length on disk (a closure's constants are part of its
-    cache key), so only the first use of a new length compiles (~2 s).
+    cache key), so only the first use of a new length compiles (~2 s). ``window_days`` is
+    checked (a positive integer) by the caller, :func:`~lydiard.domain.load.pmc.daily_metrics_matrix`.
     """
-    if window_days < 1:
-        raise ValueError("window_days must be >= 1")
     w = int(window_days)
 
     @numba.njit(cache=True, nogil=True, boundscheck=False, error_model="numpy")  # type: ignore[untyped-decorator]
@@ -186,4 +162,4 @@ def daily_metrics_kernel(window_days: int) -> DailyKernel:
                     for j in range(na):
                         x[k, j] = x[nd + k, j]
 
-    return cast(DailyKernel, fill_daily_metrics)
+    return cast(Callable[..., None], fill_daily_metrics)
