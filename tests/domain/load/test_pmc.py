@@ -334,3 +334,11 @@ def test_invalid_loads_are_rejected_or_zeroed() -> None:
         np.testing.assert_array_equal(with_nan[name], zeroed[name])
     empty = daily_metrics_matrix(np.zeros((0, 10)))
     assert empty["ctl"].shape == (0, 10)
+
+
+@pytest.mark.parametrize("window_days", [0, -3, 2.5])
+def test_window_must_be_a_positive_whole_number_of_days(window_days: float) -> None:
+    # the one check in front of the compiled loop, which is built per window length
+    with pytest.raises(InvalidInputError) as err:
+        daily_metrics_matrix(np.ones((2, 30)), window_days=window_days)  # type: ignore[arg-type]
+    assert err.value.context["field"] == "window_days"
