@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 
 import platformdirs
@@ -27,9 +28,28 @@ class Settings(BaseSettings):
     max_archive_members: int = Field(default=50_000, description="Most files accepted inside one archive")
     max_archive_total_bytes: int = Field(default=4 * 1024**3, description="Largest total decompressed size of one archive, in bytes")
     parse_time_limit_s: float = Field(default=30.0, description="Time limit for parsing one file, in seconds")
-    login_attempts_per_15min: int = Field(default=10, description="Failed logins allowed per account and per address in 15 minutes")
-    https: bool = Field(default=False, description="Set Secure on cookies (behind an https proxy)")
+    login_attempts_per_15min: int = Field(
+        default=10, description="Login attempts allowed per account from one client address in 15 minutes (a correct "
+                                "password from another address with no recent failures still passes)")
+    login_attempts_per_address_15min: int = Field(
+        default=100, description="Login attempts allowed from one client address (any account) in 15 minutes")
+    password_check_concurrency: int = Field(
+        default=2, ge=1, description="Password hashings/verifications run at once (argon2id takes 64 MiB each)")
+    trusted_proxies: str = Field(
+        default="", description="Comma-separated addresses or networks of reverse proxies whose X-Forwarded-For "
+                                "names the real client (e.g. `127.0.0.1,10.0.0.0/8`); empty = trust none")
+    token_default_days: int = Field(default=90, ge=1, description="Lifetime of a new API token, in days, when none is asked")
+    token_max_days: int = Field(default=365, ge=1, description="Longest lifetime an API token may be given, in days")
+    upload_time_budget_s: float = Field(
+        default=120.0, gt=0, description="Wall-clock budget for processing one upload (archives included), in seconds; "
+                                         "work stops when it is spent or the client disconnects")
+    https: bool = Field(default=False, description="Behind an https proxy: Secure `__Host-` cookies and HSTS")
     demo: bool = Field(default=False, description="Load the demo data on start when the store is empty")
+
+    @property
+    def trusted_proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        """:attr:`trusted_proxies` parsed (a bad entry raises ``ValueError`` at start-up)."""
+        return tuple(ipaddress.ip_network(p.strip(), strict=False) for p in self.trusted_proxies.split(",") if p.strip())
 
     @property
     def sqlite_path(self) -> Path:

@@ -23,6 +23,8 @@ from lydiard.services.context import new_id
 from lydiard.services.users import actor_for
 from lydiard.storage import tables as t
 
+PASSWORD = "correct horse battery staple 42"  #: the fixtures' password (tests/interfaces/conftest.py)
+
 #: (method, path template) public by design; "*" = any method. Mounts are listed by path.
 PUBLIC: set[tuple[str, str]] = {
     ("GET", "/openapi.json"),
@@ -144,7 +146,7 @@ def test_every_route_refuses_unauthorised_roles(world: Any, app: Any, ctx: Any) 
     coaching.revoke_link(ctx, owner_actor, links[revoked.user.id])
     coaching.invite_athlete(ctx, actor_for(none.user), athlete_email=owner.user.email)  # pending, never accepted
     pending = {link.coach_user_id: link.id for link in coaching.list_links(ctx, owner_actor)}[none.user.id]
-    token = token_svc.create_token(ctx, owner_actor, name="owner's", scope="write")
+    token = token_svc.create_token(ctx, owner_actor, name="owner's", scope="write", password=PASSWORD)
 
     ids.update(owner_email=owner.user.email, kind="ftp_w", token_id=token.info.id, link_id=links[active.user.id],
                user_id=owner.user.id, run_id=new_id(), change_id=change_id, session_id=session_id,

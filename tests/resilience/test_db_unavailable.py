@@ -62,7 +62,8 @@ def _seed(ctx: Context) -> tuple[str, str]:
     user = user_svc.create_user(ctx, Actor.system(), email="ops@example.org", password="a long password 123",
                                 display_name="Ops")
     athlete = create_athlete(ctx, Actor.system(), name="Ops Runner", tz="UTC", user_id=user.id)
-    token = create_token(ctx, user_svc.actor_for(user), name="probe", scope="write").token
+    token = create_token(ctx, user_svc.actor_for(user), name="probe", scope="write",
+                         password="a long password 123").token
     return athlete.id, token
 
 

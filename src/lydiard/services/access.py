@@ -7,6 +7,10 @@ Rules:
 * A coach may read and write an athlete's data while an *active* coach link exists
   (the athlete accepted the invitation and has not revoked it), or when the coach
   manages an athlete who has no login of their own.
+* What a linked coach may change: the plan, thresholds, imports and baseline settings. What
+  only the athlete (or the managing coach of an athlete without a login) may change: the
+  check-ins (the athlete's own report), the profile, and deleting the athlete
+  (:func:`check_owner`). Every change by someone other than the athlete is in the audit log.
 * An admin manages users but does not read athletes' data by default.
 * An API token with scope ``read`` may not write.
 
@@ -94,4 +98,19 @@ def visible_athlete_row(conn: Connection, actor: Actor, athlete_id: str) -> Any:
     row = _visible(conn, actor, athlete_id, row=True)
     if row is None:
         raise NotFoundError("athlete not found", athlete_id=athlete_id)
+    return row
+
+
+def check_owner(conn: Connection, actor: Actor, athlete_id: str, *, write: bool = True) -> Any:
+    """The athlete's row when ``actor`` *is* the athlete: its user, or the coach managing an
+    athlete without a login (or the system). A linked coach gets :class:`PermissionDeniedError`
+    (they may see the athlete but not do this); anyone else :class:`NotFoundError`.
+    """
+    check_athlete(conn, actor, athlete_id, write=write)
+    row = conn.execute(_ROW_SYSTEM, {"aid": athlete_id}).one()
+    if actor.is_system:
+        return row
+    own = row.user_id == actor.user_id or (row.user_id is None and row.managed_by_user_id == actor.user_id)
+    if not own:
+        raise PermissionDeniedError("only the athlete may do this", athlete_id=athlete_id)
     return row

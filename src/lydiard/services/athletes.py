@@ -14,6 +14,7 @@ from lydiard.services import audit
 from lydiard.services.access import (
     Actor,
     check_athlete,
+    check_owner,
     visible_athlete_row,
     visible_athletes_clause,
 )
@@ -158,7 +159,10 @@ def update_profile(
                               baseline_config=baseline_config).items() if v is not None
     }
     with translate_db_errors(), ctx.engine.begin() as conn:
-        check_athlete(conn, actor, athlete_id, write=True)
+        if values.keys() & {"name", "sex", "birth_year", "tz"}:
+            check_owner(conn, actor, athlete_id)  # the profile is the athlete's: a linked coach may not change it
+        else:
+            check_athlete(conn, actor, athlete_id, write=True)  # HRV guidance and baseline settings
         if values:
             conn.execute(update(athletes).where(athletes.c.id == athlete_id).values(**values))
             audit.record(conn, actor, athlete_id=athlete_id, action="athlete.update", at=ctx.clock(),

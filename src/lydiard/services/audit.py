@@ -7,6 +7,10 @@ they looked that day, which is what the athlete needs to know, and a page view c
 database write after the first. The check is an indexed read (``ix_audit_log_athlete_at``)
 remembered in-process, so repeated views cost nothing; two server processes racing on the
 very first view of a day may each write one entry.
+
+:func:`record_access` is called by the HTTP layer for *every* successful request that names
+an athlete, whatever the route: reads and changes of the athlete's data by anyone else (a
+coach, by session or token) are logged with the route and how the caller authenticated.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from sqlalchemy import Connection, Engine, bindparam, insert, select
 
 from lydiard.services.access import Actor
 from lydiard.storage.engine import translate_db_errors
-from lydiard.storage.tables import audit_log
+from lydiard.storage.tables import athletes, audit_log
 
 _SEEN_MAX = 50_000  #: remembered (actor, athlete, action, day) keys per engine before the memo is reset
 _seen: weakref.WeakKeyDictionary[Engine, set[tuple[str, str, str, str]]] = weakref.WeakKeyDictionary()
@@ -91,3 +95,38 @@ def record_view(engine: Engine, actor: Actor, *, athlete_id: str, action: str, a
             seen.clear()
         seen.add(key)
     return written
+
+
+_OWNER = select(athletes.c.user_id).where(athletes.c.id == bindparam("aid"))
+
+
+def record_access(engine: Engine, actor: Actor, *, athlete_id: str, action: str, at: datetime, write: bool,
+                  **detail: Any) -> bool:
+    """Record that someone other than the athlete read or changed the athlete's data.
+
+    Called for every successful request naming an athlete (the HTTP layer does it in one
+    place for every route). Nothing is written for the athlete themself, the operator's
+    system actor, or an athlete without a login (only their managing coach handles their
+    data). A change is recorded every time; a read once per actor, athlete, ``action`` and
+    UTC day (see :func:`record_view`). Returns True when an entry was written.
+    """
+    if actor.is_system or actor.user_id is None:
+        return False
+    at_utc = at.astimezone(UTC)
+    key = (actor.user_id, athlete_id, action, at_utc.date().isoformat())
+    if not write:
+        with _seen_lock:
+            if key in _seen.get(engine, ()):
+                return False
+    with translate_db_errors(), engine.connect() as conn:
+        owner = conn.execute(_OWNER, {"aid": athlete_id}).first()
+    if owner is None or owner.user_id is None or owner.user_id == actor.user_id:
+        if not write:
+            with _seen_lock:
+                _seen.setdefault(engine, set()).add(key)
+        return False
+    if write:
+        with translate_db_errors(), engine.begin() as conn:
+            record(conn, actor, athlete_id=athlete_id, action=action, at=at, **detail)
+        return True
+    return record_view(engine, actor, athlete_id=athlete_id, action=action, at=at, **detail)

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from lydiard.domain.daily import CHECKIN_ITEMS, DailyObservation
 from lydiard.errors import InvalidInputError, NotFoundError
 from lydiard.services import audit
-from lydiard.services.access import Actor, check_athlete
+from lydiard.services.access import Actor, check_athlete, check_owner
 from lydiard.services.athletes import load_athlete
 from lydiard.services.context import Context
 from lydiard.services.importing import upsert_observation
@@ -81,7 +81,7 @@ def submit_checkin(
                 sleep_quality=sleep_quality, stress=stress, sleep_h=sleep_h, readiness=readiness,
                 illness=illness, injury=injury, travel=travel, note=note.strip() if note else None)
     with translate_db_errors(), ctx.engine.begin() as conn:
-        check_athlete(conn, actor, athlete_id, write=True)
+        check_owner(conn, actor, athlete_id)  # a check-in is the athlete's own report: no coach writes it
         athlete = load_athlete(conn, athlete_id)
         validate_checkin(c, today=local_today(ctx, athlete.tz))
         obs = DailyObservation(day=day, source=SOURCE, **{f: getattr(c, f) for f in _FIELDS})

@@ -4,6 +4,12 @@ A coach sees an athlete's data only after the athlete accepts the coach's invita
 (``coach_links.status == "active"``); the athlete may revoke at any time and access ends
 at once. Inviting never reveals whether an email has an account: the call looks the same
 either way, and the coach sees the athlete's name only once the link is active.
+
+Handing a managed athlete (one the coach created, without a login) to an account is an
+*offer*: nothing changes until the receiving user accepts it (the profile becomes theirs,
+and the coach's continued access is an ordinary active coach link that they see and can
+revoke), and the offer, like an invitation, never tells the coach whether the email has an
+account.
 """
 
 from __future__ import annotations
@@ -14,7 +20,13 @@ from typing import Any
 
 from sqlalchemy import func, insert, or_, select, update
 
-from lydiard.errors import AuthenticationError, ConflictError, InvalidInputError, NotFoundError
+from lydiard.errors import (
+    AuthenticationError,
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+    PermissionDeniedError,
+)
 from lydiard.services import audit
 from lydiard.services.access import Actor, check_athlete, visible_athletes_clause
 from lydiard.services.context import Context, new_id
@@ -27,6 +39,7 @@ from lydiard.storage.tables import (
     athletes,
     coach_links,
     daily_observations,
+    handover_offers,
     plan_changes,
     users,
 )
@@ -179,8 +192,27 @@ def _links(ctx: Context, actor: Actor, *, link_id: str | None = None) -> list[Co
     return out
 
 
-def hand_over_athlete(ctx: Context, coach: Actor, athlete_id: str, *, user_email: str) -> CoachLink:
-    """Give a managed athlete (no login) to the account with ``user_email``; the coach keeps an active link."""
+@dataclass(frozen=True, slots=True)
+class HandOverOffer:
+    """A coach's offer of a managed athlete to the receiving user (shown to that user only)."""
+
+    id: str
+    athlete_id: str
+    athlete_name: str
+    coach_user_id: str
+    coach_name: str
+    status: str  #: offered | accepted | declined | withdrawn
+    created_at: datetime
+    decided_at: datetime | None
+
+
+def hand_over_athlete(ctx: Context, coach: Actor, athlete_id: str, *, user_email: str) -> None:
+    """Offer a managed athlete (no login) to the account with ``user_email``; it waits for that user.
+
+    Silently nothing when there is no such active account, it is the coach's own, or it has
+    an athlete profile already: the coach learns nothing about the email. A newer offer of
+    the same athlete replaces a pending one.
+    """
     coach_id = _uid(coach)
     email = normalise_email(user_email)
     now = ctx.clock()
@@ -189,25 +221,80 @@ def hand_over_athlete(ctx: Context, coach: Actor, athlete_id: str, *, user_email
         row = conn.execute(select(athletes).where(athletes.c.id == athlete_id)).one()
         if row.user_id is not None or row.managed_by_user_id != coach_id:
             raise ConflictError("only an athlete you manage, without an account, can be handed over")
+        conn.execute(update(handover_offers).where(handover_offers.c.athlete_id == athlete_id,
+                                                   handover_offers.c.status == "offered")
+                     .values(status="withdrawn", decided_at=now))
+        audit.record(conn, coach, athlete_id=athlete_id, action="athlete.hand_over_offer", at=now)
         user = find_user_by_email(conn, email)
-        if user is None:
-            raise NotFoundError("no active account with this email; ask the athlete to get an account first",
-                                field="user_email")
+        if user is None or user.id == coach_id:
+            return
         if conn.execute(select(athletes.c.id).where(athletes.c.user_id == user.id)).first() is not None:
-            raise ConflictError("this account has an athlete profile already", field="user_email")
-        conn.execute(update(athletes).where(athletes.c.id == athlete_id).values(user_id=user.id))
-        existing = conn.execute(select(coach_links.c.id).where(coach_links.c.coach_user_id == coach_id,
-                                                               coach_links.c.athlete_id == athlete_id)).first()
-        if existing is None:
-            link_id = new_id()
-            conn.execute(insert(coach_links).values(id=link_id, coach_user_id=coach_id, athlete_id=athlete_id,
-                                                    status="active", invited_at=now, decided_at=now))
-        else:
-            link_id = existing.id
-            conn.execute(update(coach_links).where(coach_links.c.id == link_id)
-                         .values(status="active", decided_at=now))
-        audit.record(conn, coach, athlete_id=athlete_id, action="athlete.hand_over", at=now, user_id=user.id)
-    return _links(ctx, coach, link_id=link_id)[0]
+            return
+        conn.execute(insert(handover_offers).values(id=new_id(), athlete_id=athlete_id, coach_user_id=coach_id,
+                                                    user_id=user.id, status="offered", created_at=now))
+
+
+def list_offers(ctx: Context, actor: Actor) -> list[HandOverOffer]:
+    """The hand-over offers made to the actor that are still pending."""
+    uid = _uid(actor)
+    coach = users.alias("coach")
+    with translate_db_errors(), ctx.engine.connect() as conn:
+        rows = conn.execute(
+            select(handover_offers, athletes.c.name.label("athlete_name"), coach.c.display_name.label("coach_name"))
+            .join(athletes, athletes.c.id == handover_offers.c.athlete_id)
+            .join(coach, coach.c.id == handover_offers.c.coach_user_id)
+            .where(handover_offers.c.user_id == uid, handover_offers.c.status == "offered")
+            .order_by(handover_offers.c.created_at.desc(), handover_offers.c.id)
+        ).all()
+    return [HandOverOffer(id=r.id, athlete_id=r.athlete_id, athlete_name=r.athlete_name,
+                          coach_user_id=r.coach_user_id, coach_name=r.coach_name, status=r.status,
+                          created_at=r.created_at, decided_at=r.decided_at) for r in rows]
+
+
+def respond_to_offer(ctx: Context, actor: Actor, offer_id: str, *, accept: bool) -> HandOverOffer:
+    """The receiving user accepts (the profile becomes theirs; the coach keeps an active link
+    they can revoke at once) or declines (nothing changes) a pending hand-over offer."""
+    uid = _uid(actor)
+    if actor.scope != "write":
+        raise PermissionDeniedError("a read-only token cannot answer offers")
+    now = ctx.clock()
+    with translate_db_errors(), ctx.engine.begin() as conn:
+        offer = conn.execute(select(handover_offers).where(handover_offers.c.id == offer_id,
+                                                           handover_offers.c.user_id == uid)).first()
+        if offer is None:
+            raise NotFoundError("offer not found", offer_id=offer_id)
+        if offer.status != "offered":
+            raise ConflictError(f"this offer is {offer.status}, not pending", status=offer.status)
+        if accept:
+            athlete = conn.execute(select(athletes).where(athletes.c.id == offer.athlete_id)).one()
+            if athlete.user_id is not None or athlete.managed_by_user_id != offer.coach_user_id:
+                raise ConflictError("this athlete cannot be handed over any more")
+            if conn.execute(select(athletes.c.id).where(athletes.c.user_id == uid)).first() is not None:
+                raise ConflictError("you have an athlete profile already; delete it first to accept")
+            conn.execute(update(athletes).where(athletes.c.id == offer.athlete_id).values(user_id=uid))
+            existing = conn.execute(select(coach_links.c.id).where(
+                coach_links.c.coach_user_id == offer.coach_user_id,
+                coach_links.c.athlete_id == offer.athlete_id)).first()
+            if existing is None:
+                conn.execute(insert(coach_links).values(id=new_id(), coach_user_id=offer.coach_user_id,
+                                                        athlete_id=offer.athlete_id, status="active",
+                                                        invited_at=offer.created_at, decided_at=now))
+            else:
+                conn.execute(update(coach_links).where(coach_links.c.id == existing.id)
+                             .values(status="active", decided_at=now))
+        status = "accepted" if accept else "declined"
+        conn.execute(update(handover_offers).where(handover_offers.c.id == offer_id)
+                     .values(status=status, decided_at=now))
+        audit.record(conn, actor, athlete_id=offer.athlete_id, action=f"athlete.hand_over_{status}", at=now,
+                     coach_user_id=offer.coach_user_id)
+        row = conn.execute(
+            select(handover_offers, athletes.c.name.label("athlete_name"), users.c.display_name.label("coach_name"))
+            .join(athletes, athletes.c.id == handover_offers.c.athlete_id)
+            .join(users, users.c.id == handover_offers.c.coach_user_id)
+            .where(handover_offers.c.id == offer_id)).one()
+    return HandOverOffer(id=row.id, athlete_id=row.athlete_id, athlete_name=row.athlete_name,
+                         coach_user_id=row.coach_user_id, coach_name=row.coach_name, status=row.status,
+                         created_at=row.created_at, decided_at=row.decided_at)
 
 
 def roster(ctx: Context, coach: Actor) -> list[RosterEntry]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -33,6 +34,9 @@ class Context:
     engine: Engine
     files: FileStore
     clock: Clock = field(default=utc_now)
+    #: Bounds the password hashings/verifications running at once (argon2id: 64 MiB each), so a
+    #: burst of logins cannot exhaust memory (``settings.password_check_concurrency``).
+    password_slots: threading.Semaphore = field(default_factory=lambda: threading.BoundedSemaphore(2))
 
     def close(self) -> None:
         self.engine.dispose()
@@ -45,4 +49,5 @@ def open_context(settings: Settings, *, migrate: bool = True, clock: Clock | Non
     if migrate:
         with translate_db_errors():
             upgrade(engine)
-    return Context(settings=settings, engine=engine, files=FileStore(settings.files_dir), clock=clock or utc_now)
+    return Context(settings=settings, engine=engine, files=FileStore(settings.files_dir), clock=clock or utc_now,
+                   password_slots=threading.BoundedSemaphore(settings.password_check_concurrency))

@@ -23,7 +23,7 @@ from lydiard.errors import (
     PermissionDeniedError,
 )
 from lydiard.services import audit
-from lydiard.services.access import Actor, check_athlete
+from lydiard.services.access import Actor, check_owner
 from lydiard.services.context import Context
 from lydiard.storage.engine import translate_db_errors
 from lydiard.storage.tables import (
@@ -36,7 +36,7 @@ from lydiard.storage.tables import (
     daily_observations,
     import_items,
     laps,
-    login_attempts,
+    login_counters,
     plan_changes,
     planned_sessions,
     session_logs,
@@ -66,14 +66,7 @@ class AuditEntry:
 
 def _owner_check(conn: Connection, actor: Actor, athlete_id: str, *, write: bool) -> Any:
     """The athlete row, if ``actor`` is its owner (its user, or its manager when it has no login)."""
-    check_athlete(conn, actor, athlete_id, write=write)
-    row = conn.execute(select(athletes).where(athletes.c.id == athlete_id)).one()
-    if actor.is_system:
-        return row
-    own = row.user_id == actor.user_id or (row.user_id is None and row.managed_by_user_id == actor.user_id)
-    if not own:
-        raise PermissionDeniedError("only the athlete may do this", athlete_id=athlete_id)
-    return row
+    return check_owner(conn, actor, athlete_id, write=write)
 
 
 def audit_entries(ctx: Context, actor: Actor, athlete_id: str, *, limit: int = 100,
@@ -218,10 +211,24 @@ def delete_account(ctx: Context, actor: Actor, user_id: str) -> None:
         shas: set[str] = set()
         for a in owned:
             shas |= _delete_athlete_rows(conn, a.id)
-        conn.execute(delete(login_attempts).where(login_attempts.c.key == f"acct:{user.email}"))
+        conn.execute(delete(login_counters).where(login_counters.c.key.startswith(f"acct:{user.email}|",
+                                                                                   autoescape=True)))
         conn.execute(delete(users).where(users.c.id == user_id))  # sessions, tokens, coach links cascade
         orphans = _unreferenced(conn, shas)
         audit.record(conn, actor if actor.user_id != user_id else Actor.anonymous(), athlete_id=None,
                      action="user.delete", at=ctx.clock())
     for sha in orphans:
         ctx.files.delete(sha)
+    checkpoint_wal(ctx)
+
+
+def checkpoint_wal(ctx: Context) -> None:
+    """On SQLite, copy the WAL into the database file and truncate it, so that deleted rows do
+    not linger in the write-ahead log (``PRAGMA wal_checkpoint(TRUNCATE)``); nothing elsewhere.
+
+    A checkpoint blocked by a concurrent reader is not an error: the next one completes it.
+    """
+    if ctx.engine.dialect.name != "sqlite":
+        return
+    with translate_db_errors(), ctx.engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -6,14 +6,24 @@ Each session has its own CSRF token. A login always creates a new session (and d
 the one the browser presented), logout deletes it, and a session idle for longer than
 ``settings.session_idle_s`` is refused and deleted.
 
-A failed login is recorded per account (``acct:<email>``) and per address
-(``addr:<ip>``); more than ``settings.login_attempts_per_15min`` failures in 15 minutes
-for either key refuses further attempts with :class:`RateLimitedError`. Unknown email
-and wrong password produce the same error, after the same amount of hashing work.
+Login throttling (ASVS 2.2.1) is a counter per *account and client address*
+(``acct:<email>|<address>``, ``settings.login_attempts_per_15min``) and one per *client
+address* (``addr:<address>``, ``settings.login_attempts_per_address_15min``), each bumped
+atomically in the database (``INSERT ... ON CONFLICT DO UPDATE ... RETURNING``) *before*
+the password is checked: a burst of parallel attempts cannot pass the limit, and an attempt
+over it costs no hashing. Failures from one address never lock the owner out from another
+(a correct password from a client with no recent failures passes); a success clears its
+account+address counter. Every argon2id hashing or verification waits for one of
+``settings.password_check_concurrency`` slots (:attr:`Context.password_slots`), so a burst
+cannot exhaust memory. Unknown email and wrong password produce the same error, after the
+same amount of hashing work.
+
+Changing the password ends every other session and revokes every API token of the account.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import hmac
@@ -21,13 +31,15 @@ import importlib.resources
 import itertools
 import re
 import secrets
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import Connection, and_, bindparam, delete, func, insert, select, update
+from sqlalchemy import Connection, and_, bindparam, case, delete, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from lydiard.errors import (
     AuthenticationError,
@@ -40,9 +52,9 @@ from lydiard.errors import (
 from lydiard.services.access import Actor
 from lydiard.services.context import Context, new_id
 from lydiard.storage.engine import translate_db_errors
-from lydiard.storage.tables import api_tokens, login_attempts, login_sessions, users
+from lydiard.storage.tables import api_tokens, login_counters, login_sessions, users
 
-MIN_PASSWORD_LENGTH = 10
+MIN_PASSWORD_LENGTH = 12  #: ASVS 2.1.1
 MAX_PASSWORD_LENGTH = 1024
 RATE_WINDOW = timedelta(minutes=15)
 #: ``last_seen_at`` is written at most this often (a write per request would serialise SQLite).
@@ -76,6 +88,19 @@ class LoginResult:
 class SessionInfo:
     user: UserInfo
     csrf_token: str
+    id: str = ""  #: the session's public id (a hash of its key; never the cookie)
+
+
+@dataclass(frozen=True, slots=True)
+class SessionEntry:
+    """One of the user's open sessions, for the list of sessions (never the cookie)."""
+
+    id: str
+    created_at: datetime
+    last_seen_at: datetime
+    user_agent: str | None
+    address: str | None
+    current: bool
 
 
 def _hasher() -> PasswordHasher:
@@ -143,7 +168,23 @@ def check_password_policy(password: str, *, email: str = "", display_name: str =
 
 
 def hash_password(password: str) -> str:
+    """The argon2id hash of ``password`` (callers serving requests hold a :func:`password_slot`)."""
     return _hasher().hash(password)
+
+
+#: How long a request waits for a free password slot before it is told to retry, in seconds.
+PASSWORD_SLOT_WAIT_S = 20.0
+
+
+@contextlib.contextmanager
+def password_slot(ctx: Context) -> Iterator[None]:
+    """Hold one of the ``settings.password_check_concurrency`` argon2 slots (64 MiB each)."""
+    if not ctx.password_slots.acquire(timeout=PASSWORD_SLOT_WAIT_S):
+        raise RateLimitedError("the server is busy checking passwords; try again shortly", retry_after_s=5)
+    try:
+        yield
+    finally:
+        ctx.password_slots.release()
 
 
 def _info(row: Any) -> UserInfo:
@@ -174,7 +215,8 @@ def create_user(
         raise InvalidInputError("the display name must be 1-200 characters", field="display_name")
     check_password_policy(password, email=email, display_name=display_name)
     uid = new_id()
-    pw_hash = hash_password(password)
+    with password_slot(ctx):
+        pw_hash = hash_password(password)
     with translate_db_errors(), ctx.engine.begin() as conn:
         if conn.execute(select(users.c.id).where(users.c.email == email)).first() is not None:
             raise ConflictError("an account with this email exists already", field="email")
@@ -257,22 +299,34 @@ def update_account(ctx: Context, actor: Actor, *, display_name: str | None = Non
 
 
 def change_password(ctx: Context, actor: Actor, *, current_password: str, new_password: str,
-                    keep_session_token: str | None = None) -> None:
-    """Change one's password; every other session of the account ends."""
+                    keep_session_token: str | None = None) -> int:
+    """Change one's password; every other session ends and every API token is revoked.
+
+    Returns how many tokens were revoked.
+    """
     if actor.user_id is None:
         raise AuthenticationError("log in first")
     with translate_db_errors(), ctx.engine.connect() as conn:
         row = conn.execute(select(users).where(users.c.id == actor.user_id)).one()
-    if not _verify(row.password_hash, current_password):
+    with password_slot(ctx):
+        ok = _verify(row.password_hash, current_password)
+    if not ok:
         raise AuthenticationError("the current password is wrong")
     check_password_policy(new_password, email=row.email, display_name=row.display_name)
+    with password_slot(ctx):
+        new_hash = hash_password(new_password)
+    now = ctx.clock()
     with translate_db_errors(), ctx.engine.begin() as conn:
-        conn.execute(update(users).where(users.c.id == actor.user_id).values(password_hash=hash_password(new_password)))
+        conn.execute(update(users).where(users.c.id == actor.user_id).values(password_hash=new_hash))
         q = delete(login_sessions).where(login_sessions.c.user_id == actor.user_id)
         if keep_session_token is not None:
             q = q.where(login_sessions.c.token_sha256 != sha256_hex(keep_session_token))
         conn.execute(q)
-        _audit(conn, actor, ctx, action="user.password", user_id=actor.user_id)
+        revoked = conn.execute(update(api_tokens).where(api_tokens.c.user_id == actor.user_id,
+                                                        api_tokens.c.revoked_at.is_(None))
+                               .values(revoked_at=now)).rowcount
+        _audit(conn, actor, ctx, action="user.password", user_id=actor.user_id, tokens_revoked=revoked)
+    return int(revoked)
 
 
 def _verify(password_hash: str, password: str) -> bool:
@@ -284,57 +338,88 @@ def _verify(password_hash: str, password: str) -> bool:
 
 # ----------------------------------------------------------------------------- login
 
-def _recent_failures(conn: Connection, key: str, since: datetime) -> tuple[int, datetime | None]:
-    row = conn.execute(
-        select(func.count(), func.min(login_attempts.c.at)).where(login_attempts.c.key == key,
-                                                                  login_attempts.c.at > since)
-    ).one()
-    return int(row[0]), row[1]
-
-
 def _aware(ts: datetime) -> datetime:
     return ts if ts.tzinfo is not None else ts.replace(tzinfo=UTC)
 
 
-def login(ctx: Context, *, email: str, password: str, address: str, old_token: str | None = None) -> LoginResult:
-    """Check the password and open a new session (the browser's previous one, if any, ends)."""
+def _bump(conn: Connection, key: str, now: datetime) -> tuple[int, datetime]:
+    """Count one attempt under ``key`` atomically; returns (attempts in the window, window start).
+
+    One statement (``INSERT ... ON CONFLICT DO UPDATE ... RETURNING``, SQLite ≥ 3.35 and
+    PostgreSQL): concurrent attempts each see their own count, so no burst passes the limit.
+    A window older than :data:`RATE_WINDOW` restarts at 1.
+    """
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    stale = login_counters.c.window_start <= now - RATE_WINDOW
+    stmt = dialect.insert(login_counters).values(key=key, window_start=now, attempts=1)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[login_counters.c.key],
+        set_={"attempts": case((stale, 1), else_=login_counters.c.attempts + 1),
+              "window_start": case((stale, now), else_=login_counters.c.window_start)},
+    ).returning(login_counters.c.attempts, login_counters.c.window_start)
+    row = conn.execute(stmt).one()
+    return int(row.attempts), _aware(row.window_start)
+
+
+def throttle_keys(email: str, address: str) -> tuple[str, str]:
+    """The counter keys of a login attempt: (account at this address, this address)."""
+    addr = address[:100]
+    return f"acct:{email.strip().lower()[:290]}|{addr}", f"addr:{addr}"
+
+
+def login(ctx: Context, *, email: str, password: str, address: str, old_token: str | None = None,
+          user_agent: str | None = None) -> LoginResult:
+    """Check the password and open a new session (the browser's previous one, if any, ends).
+
+    Raises :class:`RateLimitedError` when this address has tried this account, or any
+    accounts, too often in the last 15 minutes (the attempt is counted before the password
+    is checked), and :class:`AuthenticationError` for a wrong email or password.
+    """
     now = ctx.clock()
-    email_key = f"acct:{email.strip().lower()[:320]}"
-    addr_key = f"addr:{address[:200]}"
-    limit = ctx.settings.login_attempts_per_15min
+    acct_key, addr_key = throttle_keys(email, address)
+    limits = {acct_key: ctx.settings.login_attempts_per_15min, addr_key: ctx.settings.login_attempts_per_address_15min}
     with translate_db_errors(), ctx.engine.begin() as conn:
-        conn.execute(delete(login_attempts).where(login_attempts.c.at <= now - RATE_WINDOW))
-        for key in (email_key, addr_key):
-            n, oldest = _recent_failures(conn, key, now - RATE_WINDOW)
-            if n >= limit:
-                wait_s = int((_aware(oldest) + RATE_WINDOW - now).total_seconds()) + 1 if oldest else 60
-                raise RateLimitedError("too many failed logins; try again later", retry_after_s=max(wait_s, 1))
+        conn.execute(delete(login_counters).where(login_counters.c.window_start <= now - RATE_WINDOW))
+        counts = {key: _bump(conn, key, now) for key in limits}
+    for key, (n, start) in counts.items():
+        if n > limits[key]:
+            wait_s = int((start + RATE_WINDOW - now).total_seconds()) + 1
+            raise RateLimitedError("too many failed logins; try again later", retry_after_s=max(wait_s, 1))
+    with translate_db_errors(), ctx.engine.connect() as conn:
         row = conn.execute(select(users).where(users.c.email == email.strip().lower())).first()
-    ok = _verify(row.password_hash if row is not None else _dummy_hash(), password)
+    with password_slot(ctx):
+        ok = _verify(row.password_hash if row is not None else _dummy_hash(), password)
     if row is None or not ok or not row.is_active:
-        with translate_db_errors(), ctx.engine.begin() as conn:
-            conn.execute(insert(login_attempts), [{"key": email_key, "at": now}, {"key": addr_key, "at": now}])
         raise AuthenticationError(WRONG_CREDENTIALS)
     token = secrets.token_urlsafe(32)
     csrf = secrets.token_urlsafe(32)
+    new_hash = None
+    if _hasher().check_needs_rehash(row.password_hash):
+        with password_slot(ctx):
+            new_hash = hash_password(password)
     with translate_db_errors(), ctx.engine.begin() as conn:
         if old_token:
             conn.execute(delete(login_sessions).where(login_sessions.c.token_sha256 == sha256_hex(old_token)))
-        conn.execute(delete(login_attempts).where(login_attempts.c.key == email_key))
+        # a success clears this client's count for the account and does not use up the address's
+        conn.execute(delete(login_counters).where(login_counters.c.key == acct_key))
+        conn.execute(update(login_counters).where(login_counters.c.key == addr_key, login_counters.c.attempts > 0)
+                     .values(attempts=login_counters.c.attempts - 1))
         conn.execute(insert(login_sessions).values(token_sha256=sha256_hex(token), user_id=row.id, csrf_token=csrf,
-                                                   created_at=now, last_seen_at=now))
+                                                   created_at=now, last_seen_at=now,
+                                                   user_agent=(user_agent or "")[:200] or None,
+                                                   address=address[:100]))
         idle = timedelta(seconds=ctx.settings.session_idle_s)
         conn.execute(delete(login_sessions).where(login_sessions.c.user_id == row.id,
                                                   login_sessions.c.last_seen_at < now - idle))
-        if _hasher().check_needs_rehash(row.password_hash):
-            conn.execute(update(users).where(users.c.id == row.id).values(password_hash=hash_password(password)))
+        if new_hash is not None:
+            conn.execute(update(users).where(users.c.id == row.id).values(password_hash=new_hash))
     return LoginResult(user=_info(row), token=token, csrf_token=csrf)
 
 
 #: Built once: every request resolves its session, and building the statement cost three times
 #: more than running it.
 _SESSION_QUERY = (
-    select(login_sessions.c.last_seen_at, login_sessions.c.csrf_token, users)
+    select(login_sessions.c.last_seen_at, login_sessions.c.csrf_token, login_sessions.c.token_sha256, users)
     .join(users, users.c.id == login_sessions.c.user_id).where(login_sessions.c.token_sha256 == bindparam("key"))
 )
 
@@ -357,7 +442,7 @@ def resolve_session(ctx: Context, token: str) -> SessionInfo | None:
     if now - last_seen >= LAST_SEEN_RESOLUTION:
         with translate_db_errors(), ctx.engine.begin() as conn:
             conn.execute(update(login_sessions).where(login_sessions.c.token_sha256 == key).values(last_seen_at=now))
-    return SessionInfo(user=_info(row), csrf_token=row.csrf_token)
+    return SessionInfo(user=_info(row), csrf_token=row.csrf_token, id=session_public_id(row.token_sha256))
 
 
 def logout(ctx: Context, token: str) -> None:
@@ -380,10 +465,50 @@ def count_sessions(ctx: Context, user_id: str) -> int:
 
 
 def confirm_password(ctx: Context, actor: Actor, password: str) -> None:
-    """Raise :class:`AuthenticationError` unless ``password`` is the actor's (before a destructive action)."""
+    """Raise :class:`AuthenticationError` unless ``password`` is the actor's (before a sensitive action)."""
     if actor.user_id is None:
         raise AuthenticationError("log in first")
     with translate_db_errors(), ctx.engine.connect() as conn:
         row = conn.execute(select(users.c.password_hash).where(users.c.id == actor.user_id)).first()
-    if row is None or not _verify(row.password_hash, password):
+    with password_slot(ctx):
+        ok = row is not None and _verify(row.password_hash, password)
+    if not ok:
         raise AuthenticationError("the password is wrong")
+
+
+# ----------------------------------------------------------------------------- sessions
+
+def session_public_id(token_sha256: str) -> str:
+    """A session's id in lists and URLs: a hash of the stored key (which is itself a hash of the cookie)."""
+    return hashlib.sha256(("session:" + token_sha256).encode()).hexdigest()[:32]
+
+
+def list_sessions(ctx: Context, actor: Actor, *, current_id: str = "") -> list[SessionEntry]:
+    """The actor's open sessions, most recently used first (``current_id``: the caller's own)."""
+    if actor.user_id is None:
+        raise AuthenticationError("log in first")
+    with translate_db_errors(), ctx.engine.connect() as conn:
+        rows = conn.execute(select(login_sessions).where(login_sessions.c.user_id == actor.user_id)
+                            .order_by(login_sessions.c.last_seen_at.desc())).all()
+    out = []
+    for r in rows:
+        sid = session_public_id(r.token_sha256)
+        out.append(SessionEntry(id=sid, created_at=r.created_at, last_seen_at=r.last_seen_at,
+                                user_agent=r.user_agent, address=r.address, current=sid == current_id))
+    return out
+
+
+def end_session(ctx: Context, actor: Actor, session_id: str) -> None:
+    """End one of the actor's sessions (:class:`NotFoundError` for any other id)."""
+    if actor.user_id is None:
+        raise AuthenticationError("log in first")
+    if actor.scope != "write":
+        raise PermissionDeniedError("a read-only token cannot end sessions")
+    with translate_db_errors(), ctx.engine.begin() as conn:
+        keys = conn.execute(select(login_sessions.c.token_sha256)
+                            .where(login_sessions.c.user_id == actor.user_id)).scalars().all()
+        match = [k for k in keys if session_public_id(k) == session_id]
+        if not match:
+            raise NotFoundError("session not found", session_id=session_id)
+        conn.execute(delete(login_sessions).where(login_sessions.c.token_sha256 == match[0]))
+        _audit(conn, actor, ctx, action="user.session_end", user_id=actor.user_id)

@@ -366,6 +366,8 @@ login_sessions = Table(
     Column("csrf_token", String(64), nullable=False),
     Column("created_at", UTC, nullable=False),
     Column("last_seen_at", UTC, nullable=False),
+    Column("user_agent", String(200), nullable=True),  # shown in the list of one's sessions
+    Column("address", String(100), nullable=True),  # the client address at login
 )
 
 api_tokens = Table(
@@ -379,15 +381,31 @@ api_tokens = Table(
     Column("created_at", UTC, nullable=False),
     Column("last_used_at", UTC, nullable=True),
     Column("revoked_at", UTC, nullable=True),
+    Column("expires_at", UTC, nullable=True),  # NULL (tokens older than expiry): created_at + the default
 )
 
-login_attempts = Table(
-    "login_attempts",
+#: Login throttling: one counter per key ("acct:<email>|<address>" or "addr:<address>"), bumped
+#: atomically (INSERT ... ON CONFLICT DO UPDATE ... RETURNING) before a password is checked.
+login_counters = Table(
+    "login_counters",
     metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("key", String(400), nullable=False),  # "acct:<email>" or "addr:<ip>"
-    Column("at", UTC, nullable=False),
-    Index("ix_login_attempts_key_at", "key", "at"),
+    Column("key", String(400), primary_key=True),
+    Column("window_start", UTC, nullable=False),
+    Column("attempts", Integer, nullable=False),
+)
+
+#: A coach offers a managed athlete (no login) to an account; nothing changes until that user accepts.
+handover_offers = Table(
+    "handover_offers",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("athlete_id", ID, ForeignKey("athletes.id", ondelete="CASCADE"), nullable=False),
+    Column("coach_user_id", ID, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("user_id", ID, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("status", String(16), nullable=False),  # offered | accepted | declined | withdrawn
+    Column("created_at", UTC, nullable=False),
+    Column("decided_at", UTC, nullable=True),
+    Index("ix_handover_offers_user_id", "user_id"),
 )
 
 import_items = Table(
@@ -408,5 +426,5 @@ import_items = Table(
 #: Tables holding one athlete's data (for export and deletion), in delete order.
 ATHLETE_TABLES: tuple[Table, ...] = (
     import_items, audit_log, plan_changes, planned_sessions, daily_metrics, daily_observations,
-    session_logs, stored_files, thresholds, coach_links,
+    session_logs, stored_files, thresholds, coach_links, handover_offers,
 )

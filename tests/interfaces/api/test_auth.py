@@ -116,18 +116,20 @@ def test_same_error_for_unknown_email_and_wrong_password(world: Any, client: Any
     assert a.json() == b.json() and a.json()["detail"] == "email or password is wrong"
 
 
-def test_rate_limit_per_account(world: Any, app: Any, ctx: Any, clock: Any) -> None:
+def test_rate_limit_per_account_and_address(world: Any, app: Any, ctx: Any, clock: Any) -> None:
     from fastapi.testclient import TestClient
 
     p = world.user("erin", athlete=False)
     limit = ctx.settings.login_attempts_per_15min
-    for i in range(limit):
-        # different client addresses: only the account counter trips
-        with TestClient(app, client=(f"10.0.0.{i}", 1234)) as c:
+    with TestClient(app, client=("10.0.0.1", 1234)) as c:
+        for _ in range(limit):
             assert _login(c, p.user.email, "wrong password here").status_code == 401
-    with TestClient(app, client=("10.0.1.1", 1234)) as c:
-        r = _login(c, p.user.email)  # even the right password is refused now
+        r = _login(c, p.user.email)  # this client has used its attempts on this account: even the right one waits
         assert r.status_code == 429 and int(r.headers["retry-after"]) > 0
+    with TestClient(app, client=("10.0.1.1", 1234)) as c:
+        # the owner, from a client with no recent failures, is not locked out by someone else's guesses
+        assert _login(c, p.user.email).status_code == 200
+    with TestClient(app, client=("10.0.0.1", 1234)) as c:
         clock.now += timedelta(minutes=16)
         assert _login(c, p.user.email).status_code == 200
 
@@ -135,7 +137,7 @@ def test_rate_limit_per_account(world: Any, app: Any, ctx: Any, clock: Any) -> N
 def test_rate_limit_per_address(world: Any, app: Any, ctx: Any) -> None:
     from fastapi.testclient import TestClient
 
-    limit = ctx.settings.login_attempts_per_15min
+    limit = ctx.settings.login_attempts_per_address_15min
     p = world.user("fred", athlete=False)
     with TestClient(app, client=("10.9.9.9", 1234)) as c:
         for i in range(limit):
@@ -143,6 +145,34 @@ def test_rate_limit_per_address(world: Any, app: Any, ctx: Any) -> None:
         assert _login(c, p.user.email).status_code == 429
     with TestClient(app, client=("10.9.9.8", 1234)) as c:
         assert _login(c, p.user.email).status_code == 200
+
+
+def test_forwarded_for_only_from_trusted_proxies(world: Any, ctx: Any) -> None:
+    from fastapi.testclient import TestClient
+
+    from lydiard.interfaces.http.app import create_app
+
+    p = world.user("finn", athlete=False)
+    limit = ctx.settings.login_attempts_per_15min
+    spoofed = {"X-Forwarded-For": "203.0.113.7"}
+    # no trusted proxy: the header is ignored, the TCP peer is the client
+    app = create_app(ctx.settings, context=ctx)
+    with TestClient(app, client=("10.1.1.1", 1)) as c:
+        for i in range(limit):
+            h = {"X-Forwarded-For": f"198.51.100.{i}"}
+            assert c.post("/api/v1/auth/login", json={"email": p.user.email, "password": "wrong password here"},
+                          headers=h).status_code == 401
+        assert c.post("/api/v1/auth/login", json={"email": p.user.email, "password": PASSWORD},
+                      headers=spoofed).status_code == 429
+    # behind a trusted proxy, the forwarded address is the client: another client is not blocked
+    ctx.settings = ctx.settings.model_copy(update={"trusted_proxies": "10.1.1.0/24"})
+    app = create_app(ctx.settings, context=ctx)
+    with TestClient(app, client=("10.1.1.1", 1)) as c:
+        r = c.post("/api/v1/auth/login", json={"email": p.user.email, "password": PASSWORD},
+                   headers={"X-Forwarded-For": "198.51.100.99, 10.1.1.2"})
+        assert r.status_code == 200
+    sessions = user_svc.list_sessions(ctx, user_svc.actor_for(p.user))
+    assert "198.51.100.99" in {s.address for s in sessions}
 
 
 def test_csrf_required_for_cookie_auth(world: Any) -> None:
@@ -159,33 +189,93 @@ def test_csrf_required_for_cookie_auth(world: Any) -> None:
     assert r.status_code == 200 and r.json()["name"] == "Gina G"
 
 
-def test_api_tokens(world: Any, app: Any, ctx: Any) -> None:
+def test_api_tokens(world: Any, app: Any, ctx: Any, clock: Any) -> None:
     from fastapi.testclient import TestClient
 
     p = world.user("hank")
     r = p.client.post("/api/v1/auth/tokens", json={"name": "script", "scope": "read"}, headers=p.headers)
+    assert r.status_code == 422  # the current password is required
+    r = p.client.post("/api/v1/auth/tokens", json={"name": "script", "scope": "read", "password": "not it at all 9"},
+                      headers=p.headers)
+    assert r.status_code == 401
+    r = p.client.post("/api/v1/auth/tokens", json={"name": "script", "scope": "read", "password": PASSWORD},
+                      headers=p.headers)
     assert r.status_code == 201
     read_token, read_id = r.json()["token"], r.json()["info"]["id"]
+    expires = r.json()["info"]["expires_at"]
     listed = p.client.get("/api/v1/auth/tokens").json()
     assert [x["id"] for x in listed] == [read_id] and read_token not in str(listed)
+    assert listed[0]["expires_at"] == expires and listed[0]["last_used_at"] is None
     with ctx.engine.connect() as conn:
         stored = conn.execute(sa.select(t.api_tokens.c.token_sha256)).scalars().all()
     assert stored == [user_svc.sha256_hex(read_token)]
-    w = p.client.post("/api/v1/auth/tokens", json={"name": "w", "scope": "write"}, headers=p.headers).json()
+    w = p.client.post("/api/v1/auth/tokens", json={"name": "w", "scope": "write", "password": PASSWORD},
+                      headers=p.headers).json()
+    too_long = p.client.post("/api/v1/auth/tokens", headers=p.headers,
+                             json={"name": "w", "scope": "write", "password": PASSWORD,
+                                   "expires_in_days": ctx.settings.token_max_days + 1})
+    assert too_long.status_code == 422
     with TestClient(app) as c:
         bearer = {"Authorization": f"Bearer {read_token}"}
+        wbearer = {"Authorization": f"Bearer {w['token']}"}
         assert c.get(f"/api/v1/athletes/{p.athlete_id}", headers=bearer).status_code == 200
         r = c.patch(f"/api/v1/athletes/{p.athlete_id}", json={"name": "X"}, headers=bearer)
         assert r.status_code == 403  # read scope cannot write (and no CSRF needed for bearer)
-        r = c.patch(f"/api/v1/athletes/{p.athlete_id}", json={"name": "Hank H"},
-                    headers={"Authorization": f"Bearer {w['token']}"})
+        r = c.patch(f"/api/v1/athletes/{p.athlete_id}", json={"name": "Hank H"}, headers=wbearer)
         assert r.status_code == 200
+        # a token never makes account changes, not even a write token
+        assert c.post("/api/v1/auth/tokens", json={"name": "x", "scope": "write", "password": PASSWORD},
+                      headers=wbearer).status_code == 403
+        assert c.delete(f"/api/v1/auth/tokens/{read_id}", headers=wbearer).status_code == 403
         assert p.client.delete(f"/api/v1/auth/tokens/{read_id}", headers=p.headers).status_code == 200
         assert c.get(f"/api/v1/athletes/{p.athlete_id}", headers=bearer).status_code == 401
         assert c.get("/api/v1/auth/me", headers={"Authorization": "Bearer lyd_nonsense"}).status_code == 401
-    with ctx.engine.connect() as conn:
-        used = conn.execute(sa.select(t.api_tokens.c.last_used_at).where(t.api_tokens.c.id == w["info"]["id"]))
-        assert used.scalar_one() is not None
+        with ctx.engine.connect() as conn:
+            used = conn.execute(sa.select(t.api_tokens.c.last_used_at).where(t.api_tokens.c.id == w["info"]["id"]))
+            assert used.scalar_one() is not None
+        assert p.client.get("/api/v1/auth/tokens").json()[1]["last_used_at"] is not None
+        clock.now += timedelta(days=ctx.settings.token_default_days, seconds=1)
+        r = c.get(f"/api/v1/athletes/{p.athlete_id}", headers=wbearer)
+        assert r.status_code == 401 and "expired" in r.json()["detail"]
+
+
+def test_password_change_revokes_tokens(world: Any, app: Any) -> None:
+    from fastapi.testclient import TestClient
+
+    p = world.user("holly")
+    tok = p.client.post("/api/v1/auth/tokens", json={"name": "w", "scope": "write", "password": PASSWORD},
+                        headers=p.headers).json()["token"]
+    bearer = {"Authorization": f"Bearer {tok}"}
+    with TestClient(app) as c:
+        assert c.get("/api/v1/auth/me", headers=bearer).status_code == 200
+        new = "a different long passphrase 55"
+        assert c.post("/api/v1/auth/password", json={"current_password": PASSWORD, "new_password": new},
+                      headers=bearer).status_code == 403  # a token cannot change the password
+        r = p.client.post("/api/v1/auth/password", json={"current_password": PASSWORD, "new_password": new},
+                          headers=p.headers)
+        assert r.status_code == 200 and "1 API token(s) were revoked" in r.json()["detail"]
+        assert c.get("/api/v1/auth/me", headers=bearer).status_code == 401
+        assert p.client.get("/api/v1/auth/me").status_code == 200  # this session stays
+
+
+def test_sessions_listed_and_ended(world: Any, app: Any) -> None:
+    from fastapi.testclient import TestClient
+
+    p = world.user("hugo", athlete=False)
+    with TestClient(app, headers={"User-Agent": "OtherBrowser/1"}) as other:
+        r = other.post("/api/v1/auth/login", json={"email": p.user.email, "password": PASSWORD})
+        assert r.status_code == 200
+        listed = p.client.get("/api/v1/auth/sessions").json()
+        assert len(listed) == 2 and sum(s["current"] for s in listed) == 1
+        mine = next(s for s in listed if s["current"])
+        theirs = next(s for s in listed if not s["current"])
+        assert theirs["user_agent"] == "OtherBrowser/1"
+        assert set(mine) >= {"id", "created_at", "last_seen_at", "address"}
+        assert p.client.delete(f"/api/v1/auth/sessions/{theirs['id']}").status_code == 403  # no CSRF token
+        assert p.client.delete(f"/api/v1/auth/sessions/{theirs['id']}", headers=p.headers).status_code == 204
+        assert other.get("/api/v1/auth/me").status_code == 401
+        assert p.client.delete(f"/api/v1/auth/sessions/{theirs['id']}", headers=p.headers).status_code == 404
+        assert p.client.get("/api/v1/auth/me").status_code == 200
 
 
 def test_security_headers_on_every_response(world: Any, client: Any) -> None:
@@ -200,8 +290,11 @@ def test_security_headers_on_every_response(world: Any, client: Any) -> None:
         assert r.headers["referrer-policy"] == "same-origin"
 
 
-def test_problem_json_and_openapi(client: Any) -> None:
+def test_problem_json_and_openapi(world: Any, client: Any) -> None:
     r = client.get("/api/v1/athletes/0123456789abcdef0123456789abcdef")
+    assert r.status_code == 401 and r.json()["status"] == 401 and "title" in r.json()  # anonymous: log in first
+    p = world.user("pia", athlete=False)
+    r = p.client.get("/api/v1/athletes/0123456789abcdef0123456789abcdef")
     assert r.status_code == 404 and r.json()["status"] == 404 and "title" in r.json()
     assert r.headers["content-type"].startswith("application/problem+json")
     spec = client.get("/openapi.json").json()

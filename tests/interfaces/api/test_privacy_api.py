@@ -120,11 +120,57 @@ def test_hand_over_managed_athlete(world: Any, ctx: Any) -> None:
     assert kid.client.get(f"/api/v1/athletes/{managed}").status_code == 404
     r = coach.client.post(f"/api/v1/athletes/{managed}/hand-over", json={"user_email": kid.user.email},
                           headers=coach.headers)
-    assert r.status_code == 200 and r.json()["status"] == "active"
+    assert r.status_code == 202
+    # nothing changes before the receiving user accepts
+    assert kid.client.get(f"/api/v1/athletes/{managed}").status_code == 404
+    assert kid.client.post("/api/v1/athletes", json={"name": "Kid", "own_profile": False},
+                           headers=kid.headers).status_code == 201  # the account is not blocked meanwhile
+    offers = kid.client.get("/api/v1/handover-offers").json()
+    assert [o["athlete_name"] for o in offers] == ["Kid K"] and offers[0]["coach_name"] == "Coach"
+    assert coach.client.get("/api/v1/handover-offers").json() == []
+    r = kid.client.post(f"/api/v1/handover-offers/{offers[0]['id']}/accept", headers=kid.headers)
+    assert r.status_code == 200 and r.json()["status"] == "accepted"
     assert kid.client.get(f"/api/v1/athletes/{managed}").json()["user_id"] == kid.user.id
     assert coach.client.get(f"/api/v1/athletes/{managed}").status_code == 200
     link = kid.client.get("/api/v1/coach-links").json()[0]
+    assert link["role"] == "athlete" and link["status"] == "active" and link["coach_name"] == "Coach"
     assert kid.client.post(f"/api/v1/coach-links/{link['id']}/revoke", headers=kid.headers).status_code == 200
     assert coach.client.get(f"/api/v1/athletes/{managed}").status_code == 404
     roster = coach.client.get("/api/v1/roster").json()
     assert roster == []
+
+
+def test_hand_over_does_not_reveal_accounts(world: Any, ctx: Any) -> None:
+    coach = world.user("coach", athlete=False)
+    with_profile = world.user("has-profile")
+    without = world.user("no-profile", athlete=False)
+    managed = coach.client.post("/api/v1/athletes", json={"name": "M"}, headers=coach.headers).json()["id"]
+    answers = []
+    for email in ("nobody-here@example.org", with_profile.user.email, without.user.email, coach.user.email):
+        r = coach.client.post(f"/api/v1/athletes/{managed}/hand-over", json={"user_email": email},
+                              headers=coach.headers)
+        answers.append((r.status_code, r.json()))
+    assert len(set(map(str, answers))) == 1 and answers[0][0] == 202
+    # the last real offer went to `without` and was withdrawn by the offer to the coach's own email
+    assert without.client.get("/api/v1/handover-offers").json() == []
+    assert with_profile.client.get("/api/v1/handover-offers").json() == []
+
+
+def test_hand_over_declined_changes_nothing(world: Any, ctx: Any) -> None:
+    coach = world.user("coach", athlete=False)
+    e = world.user("e", athlete=False)
+    managed = coach.client.post("/api/v1/athletes", json={"name": "M"}, headers=coach.headers).json()["id"]
+    coach.client.post(f"/api/v1/athletes/{managed}/hand-over", json={"user_email": e.user.email},
+                      headers=coach.headers)
+    offer = e.client.get("/api/v1/handover-offers").json()[0]
+    assert e.client.post(f"/api/v1/handover-offers/{offer['id']}/decline", headers=e.headers).json()["status"] \
+        == "declined"
+    assert e.client.post(f"/api/v1/handover-offers/{offer['id']}/accept", headers=e.headers).status_code == 409
+    assert e.client.get(f"/api/v1/athletes/{managed}").status_code == 404
+    assert coach.client.get(f"/api/v1/athletes/{managed}").json()["user_id"] is None
+    # someone else cannot answer another user's offer
+    coach.client.post(f"/api/v1/athletes/{managed}/hand-over", json={"user_email": e.user.email},
+                      headers=coach.headers)
+    offer = e.client.get("/api/v1/handover-offers").json()[0]
+    assert coach.client.post(f"/api/v1/handover-offers/{offer['id']}/accept",
+                             headers=coach.headers).status_code == 404

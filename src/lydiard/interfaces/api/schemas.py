@@ -63,6 +63,9 @@ class AccountDeleteIn(BaseModel):
 class TokenIn(BaseModel):
     name: str = Field(min_length=1, max_length=100)
     scope: Literal["read", "write"] = "read"
+    password: str = Field(max_length=1024, description="The account's current password, to confirm")
+    expires_in_days: int | None = Field(default=None, ge=1, description="Lifetime in days (default and maximum: "
+                                        "the server's token_default_days and token_max_days, 90 and 365 unless set)")
 
 
 class TokenOut(Out):
@@ -72,6 +75,16 @@ class TokenOut(Out):
     created_at: datetime
     last_used_at: datetime | None
     revoked_at: datetime | None
+    expires_at: datetime
+
+
+class SessionOut(Out):
+    id: str
+    created_at: datetime
+    last_seen_at: datetime
+    user_agent: str | None
+    address: str | None
+    current: bool = Field(description="The session making this request")
 
 
 class NewTokenOut(BaseModel):
@@ -244,6 +257,17 @@ class InviteIn(BaseModel):
 
 class HandOverIn(BaseModel):
     user_email: str = Field(max_length=320)
+
+
+class HandOverOfferOut(Out):
+    id: str
+    athlete_id: str
+    athlete_name: str
+    coach_user_id: str
+    coach_name: str
+    status: str
+    created_at: datetime
+    decided_at: datetime | None
 
 
 class CoachLinkOut(Out):

@@ -12,7 +12,8 @@ from typing import Any
 from fastapi import Depends, FastAPI
 
 from lydiard.config import Settings
-from lydiard.interfaces.http.auth import csrf_protect
+from lydiard.interfaces.http.access_audit import AccessAuditMiddleware
+from lydiard.interfaces.http.auth import enforce_request_policy
 from lydiard.interfaces.http.errors import install_error_handlers
 from lydiard.interfaces.http.security import DeclaredSizeLimitMiddleware, SecurityHeadersMiddleware
 from lydiard.services.context import Context, open_context
@@ -53,13 +54,14 @@ def create_app(settings: Settings, *, context: Context | None = None) -> FastAPI
         openapi_url="/openapi.json",
         docs_url="/api/docs",
         redoc_url=None,
-        dependencies=[Depends(csrf_protect)],
+        dependencies=[Depends(enforce_request_policy)],
     )
     app.state.ctx = ctx
     app.state.settings = settings
     app.state.html_error_renderer = None
     app.add_middleware(DeclaredSizeLimitMiddleware, max_bytes=settings.max_upload_bytes)
-    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(AccessAuditMiddleware, ctx=ctx)
+    app.add_middleware(SecurityHeadersMiddleware, https=settings.https)
     install_error_handlers(app)
 
     api = _optional_module(API_MODULE + ".router")

@@ -1,21 +1,36 @@
-"""Who is calling: session cookies, bearer tokens, CSRF, and the login/logout helpers.
+"""Who is calling: session cookies, bearer tokens, the request policy, CSRF, and login/logout.
 
-* A browser holds ``lydiard_session`` (HttpOnly, SameSite=Lax, Path=/, Secure when
-  ``settings.https``): a random token whose server-side session row also holds a CSRF token.
+* A browser holds ``lydiard_session`` (HttpOnly, SameSite=Lax, Path=/; with ``settings.https``
+  it is ``__Host-lydiard_session`` and Secure): a random token whose server-side session row
+  also holds a CSRF token.
 * Scripts send ``Authorization: Bearer lyd_...`` (a personal API token, scope read/write).
 * Unsafe requests (POST, PUT, PATCH, DELETE) authenticated by the cookie must carry the
   session's CSRF token in the ``X-CSRF-Token`` header or the ``csrf_token`` form field.
   Bearer requests are exempt (browsers do not add that header by themselves). Any unsafe
   request whose ``Origin`` names another site is refused, which also stops login CSRF.
+
+:func:`enforce_request_policy` is THE one place, run before every route, where these rules
+hold for every route alike (a new route cannot forget them):
+
+1. an anonymous caller of ``/api/*`` gets 401 (except logging in and out);
+2. a read-scope token changes nothing (any unsafe method, its own account included: 403);
+3. account actions (``/api/v1/auth/*`` and ``/api/v1/admin/*`` changes: password, tokens,
+   sessions, profile, deletion) need a browser session, never a token (403); the sensitive
+   ones (password, tokens, deletion) also confirm the current password in their service;
+4. every string of a JSON or form body is valid Unicode (a lone UTF-16 surrogate is a 422);
+5. cross-site requests and cookie requests without the CSRF token are refused (403).
 """
 
 from __future__ import annotations
 
+import ipaddress
+import json
+from typing import Any
 from urllib.parse import urlsplit
 
 from fastapi import Request, Response
 
-from lydiard.errors import AuthenticationError, PermissionDeniedError
+from lydiard.errors import AuthenticationError, InvalidInputError, PermissionDeniedError
 from lydiard.services import tokens as token_svc
 from lydiard.services import users as user_svc
 from lydiard.services.access import Actor
@@ -23,6 +38,12 @@ from lydiard.services.context import Context
 from lydiard.services.users import SessionInfo, UserInfo
 
 SESSION_COOKIE = "lydiard_session"
+#: The cookie's name behind https: ``__Host-`` binds it to this host, path / and Secure.
+SECURE_SESSION_COOKIE = "__Host-lydiard_session"
+#: API routes an anonymous caller may use.
+PUBLIC_API_PATHS = frozenset({"/api/v1/auth/login", "/api/v1/auth/logout"})
+#: Unsafe requests under these prefixes change an account: a browser session only, never a token.
+SESSION_ONLY_PREFIXES = ("/api/v1/auth/", "/api/v1/admin/")
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
@@ -38,8 +59,39 @@ def get_context(request: Request) -> Context:
     return ctx
 
 
+def session_cookie_name(request: Request) -> str:
+    """``__Host-lydiard_session`` behind https, ``lydiard_session`` otherwise."""
+    return SECURE_SESSION_COOKIE if get_context(request).settings.https else SESSION_COOKIE
+
+
+def session_token(request: Request) -> str | None:
+    """The session token the browser sent, if any."""
+    return request.cookies.get(session_cookie_name(request))
+
+
 def client_address(request: Request) -> str:
-    return request.client.host if request.client is not None else "unknown"
+    """The client's address: the TCP peer, or, when the peer is one of ``settings.trusted_proxies``,
+    the right-most address of ``X-Forwarded-For`` that is not itself a trusted proxy.
+
+    Only trusted proxies are believed: anyone can send the header (ASVS 2.2.1 throttling keys on this).
+    """
+    peer = request.client.host if request.client is not None else "unknown"
+    trusted = get_context(request).settings.trusted_proxy_networks
+    if not trusted or not _in(peer, trusted):
+        return peer
+    hops = [h.strip() for h in ",".join(request.headers.getlist("x-forwarded-for")).split(",") if h.strip()]
+    for hop in reversed(hops):
+        if not _in(hop, trusted):
+            return hop[:100]
+    return peer
+
+
+def _in(address: str, networks: tuple[Any, ...]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in n for n in networks)
 
 
 def _resolve(request: Request) -> None:
@@ -57,7 +109,7 @@ def _resolve(request: Request) -> None:
         actor = token_svc.actor_for_token(ctx, token.strip())
         kind = "bearer"
     else:
-        cookie = request.cookies.get(SESSION_COOKIE)
+        cookie = session_token(request)
         if cookie:
             session = user_svc.resolve_session(ctx, cookie)
             if session is not None:
@@ -98,6 +150,22 @@ def require_user(request: Request) -> Actor:
     return actor
 
 
+def auth_kind(request: Request) -> str:
+    """How the caller authenticated: "session", "bearer" or "anonymous"."""
+    _resolve(request)
+    kind = getattr(request.state, _STATE_KIND)
+    assert isinstance(kind, str)
+    return kind
+
+
+def require_session(request: Request) -> Actor:
+    """The caller, who must be logged in with a browser session (not a token)."""
+    actor = require_user(request)
+    if auth_kind(request) != "session":
+        raise PermissionDeniedError("this needs a browser session; API tokens cannot do it")
+    return actor
+
+
 def csrf_token_for(request: Request) -> str:
     """The CSRF token to embed in forms (``<input type=hidden name=csrf_token>``); "" when anonymous."""
     session = current_session(request)
@@ -110,6 +178,56 @@ def _same_origin(request: Request) -> bool:
         return origin is None
     host = request.headers.get("host", "")
     return urlsplit(origin).netloc.lower() == host.lower()
+
+
+def _has_surrogate(value: Any) -> bool:
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+        return False
+    if isinstance(value, dict):
+        return any(_has_surrogate(k) or _has_surrogate(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_surrogate(v) for v in value)
+    return False
+
+
+async def _check_strings(request: Request) -> None:
+    """Every string of the body is valid Unicode (JSON escapes can encode a lone surrogate)."""
+    ctype = request.headers.get("content-type", "")
+    bad = False
+    if ctype.startswith("application/json"):
+        body = await request.body()
+        try:
+            bad = _has_surrogate(json.loads(body)) if body else False
+        except ValueError:
+            return  # malformed JSON: the route's own validation says so
+    elif ctype.startswith("application/x-www-form-urlencoded"):
+        form = await request.form()
+        bad = any(_has_surrogate(v) for v in form.values() if isinstance(v, str))
+    if bad or _has_surrogate(dict(request.query_params)):
+        raise InvalidInputError("text must be valid Unicode (a lone UTF-16 surrogate is not)", field="body")
+
+
+async def enforce_request_policy(request: Request) -> None:
+    """The rules every route obeys, checked in one place before any route runs (see the module doc)."""
+    _resolve(request)
+    path = request.url.path
+    kind = getattr(request.state, _STATE_KIND)
+    if path.startswith("/api/") and kind == "anonymous" and path not in PUBLIC_API_PATHS:
+        raise AuthenticationError("log in, or send 'Authorization: Bearer <token>'")
+    if request.method in SAFE_METHODS:
+        return
+    if kind == "bearer":
+        actor = getattr(request.state, _STATE_ACTOR)
+        if actor.scope != "write":
+            raise PermissionDeniedError("this API token is read-only", scope=actor.scope)
+        if path.startswith(SESSION_ONLY_PREFIXES):
+            raise PermissionDeniedError("account changes need a browser session; API tokens cannot make them")
+    await _check_strings(request)
+    await csrf_protect(request)
 
 
 async def csrf_protect(request: Request) -> None:
@@ -137,7 +255,7 @@ async def csrf_protect(request: Request) -> None:
 
 def _set_session_cookie(request: Request, response: Response, token: str) -> None:
     ctx = get_context(request)
-    response.set_cookie(SESSION_COOKIE, token, max_age=None, path="/", httponly=True, samesite="lax",
+    response.set_cookie(session_cookie_name(request), token, max_age=None, path="/", httponly=True, samesite="lax",
                         secure=ctx.settings.https)
 
 
@@ -149,7 +267,7 @@ def login_response(request: Request, response: Response, *, email: str, password
     """
     ctx = get_context(request)
     result = user_svc.login(ctx, email=email, password=password, address=client_address(request),
-                            old_token=request.cookies.get(SESSION_COOKIE))
+                            old_token=session_token(request), user_agent=request.headers.get("user-agent"))
     _set_session_cookie(request, response, result.token)
     return result
 
@@ -157,7 +275,8 @@ def login_response(request: Request, response: Response, *, email: str, password
 def logout(request: Request, response: Response) -> None:
     """End the browser's session and clear its cookie."""
     ctx = get_context(request)
-    token = request.cookies.get(SESSION_COOKIE)
+    token = session_token(request)
     if token:
         user_svc.logout(ctx, token)
-    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=ctx.settings.https)
+    response.delete_cookie(session_cookie_name(request), path="/", httponly=True, samesite="lax",
+                           secure=ctx.settings.https)

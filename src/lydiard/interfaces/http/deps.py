@@ -6,7 +6,13 @@ from typing import Annotated
 
 from fastapi import Depends
 
-from lydiard.interfaces.http.auth import current_actor, current_user, get_context, require_user
+from lydiard.interfaces.http.auth import (
+    current_actor,
+    current_user,
+    get_context,
+    require_session,
+    require_user,
+)
 from lydiard.services.access import Actor
 from lydiard.services.context import Context
 from lydiard.services.users import UserInfo
@@ -17,5 +23,7 @@ CtxDep = Annotated[Context, Depends(get_context)]
 ActorDep = Annotated[Actor, Depends(current_actor)]
 #: The caller, who must be logged in (401 otherwise).
 UserActorDep = Annotated[Actor, Depends(require_user)]
+#: The caller, logged in with a browser session, not a token (401/403 otherwise): account actions.
+SessionActorDep = Annotated[Actor, Depends(require_session)]
 #: The logged-in browser user (None for anonymous and bearer callers).
 UserDep = Annotated[UserInfo | None, Depends(current_user)]

@@ -1,4 +1,6 @@
-"""Security headers on every response: a strict CSP (no inline script or style), nosniff, no framing."""
+"""Security headers on every response: a strict CSP (no inline script or style), nosniff, no framing,
+``Cache-Control: no-store`` on everything but static assets (pages and API answers carry health
+data), and HSTS when served over https (``settings.https``)."""
 
 from __future__ import annotations
 
@@ -9,6 +11,10 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
     "frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
 )
+#: HSTS sent when ``settings.https`` (one year; ASVS 9.1.1, 14.4.5).
+HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
+#: Paths whose responses may be cached (versioned static assets, no personal data).
+CACHEABLE_PREFIXES = ("/static/",)
 #: Headers added to every response (no inline script or style anywhere).
 SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
     (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
@@ -20,24 +26,28 @@ SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
 
 
 class SecurityHeadersMiddleware:
-    """Add :data:`SECURITY_HEADERS` to every HTTP response (and ``no-store`` to API responses)."""
+    """Add :data:`SECURITY_HEADERS` to every HTTP response, ``no-store`` to every response outside
+    :data:`CACHEABLE_PREFIXES` (replacing any weaker cache directive), and :data:`HSTS` when ``https``.
+    """
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, https: bool = False) -> None:
         self.app = app
+        self.extra = (HSTS,) if https else ()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        is_api = str(scope.get("path", "")).startswith("/api/")
+        cacheable = str(scope.get("path", "")).startswith(CACHEABLE_PREFIXES)
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers: list[tuple[bytes, bytes]] = list(message.get("headers", []))
-                present = {k.lower() for k, _ in headers}
-                headers.extend((k, v) for k, v in SECURITY_HEADERS if k not in present)
-                if is_api and b"cache-control" not in present:
+                if not cacheable:
+                    headers = [(k, v) for k, v in headers if k.lower() != b"cache-control"]
                     headers.append((b"cache-control", b"no-store"))
+                present = {k.lower() for k, _ in headers}
+                headers.extend((k, v) for k, v in (*SECURITY_HEADERS, *self.extra) if k not in present)
                 message["headers"] = headers
             await send(message)
 

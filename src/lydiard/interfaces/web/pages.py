@@ -370,7 +370,7 @@ def build_router(renderer: Renderer, cache: PageCache) -> APIRouter:
             raise AuthenticationError("log in first")
         doc = trends.trends_document(ctx, actor, athlete_id)  # access check included; stored, shared
         etag = f'W/"{doc.version}"'
-        headers = {"cache-control": "private, no-cache", "etag": etag, "vary": "Accept-Encoding"}
+        headers = {"cache-control": "no-store", "etag": etag, "vary": "Accept-Encoding"}  # a year of health data
         if request.headers.get("if-none-match") == etag:
             return Response(status_code=304, headers=headers)
         if _accepts_gzip(request.headers.get("accept-encoding", "")):

@@ -12,17 +12,19 @@ from lydiard.interfaces.api.schemas import (
     AccountPatch,
     LoginIn,
     LoginOut,
+    Message,
     NewTokenOut,
     Page,
     PasswordChangeIn,
+    SessionOut,
     TokenIn,
     TokenOut,
     UserCreateIn,
     UserOut,
     UserPatch,
 )
-from lydiard.interfaces.http.auth import SESSION_COOKIE, login_response, logout
-from lydiard.interfaces.http.deps import CtxDep, UserActorDep
+from lydiard.interfaces.http.auth import current_session, login_response, logout, session_token
+from lydiard.interfaces.http.deps import CtxDep, SessionActorDep, UserActorDep
 from lydiard.services import privacy
 from lydiard.services import tokens as token_svc
 from lydiard.services import users as user_svc
@@ -56,17 +58,18 @@ def routes() -> APIRouter:
         return UserOut.model_validate(user_svc.update_account(ctx, actor, display_name=body.display_name,
                                                               units=body.units))
 
-    @r.post("/auth/password", status_code=status.HTTP_204_NO_CONTENT)
-    def password(body: PasswordChangeIn, request: Request, ctx: CtxDep, actor: UserActorDep) -> Response:
-        """Change the password; other sessions end."""
-        user_svc.change_password(ctx, actor, current_password=body.current_password,
-                                 new_password=body.new_password,
-                                 keep_session_token=request.cookies.get(SESSION_COOKIE))
-        return Response(status_code=status.HTTP_204_NO_CONTENT)
+    @r.post("/auth/password", response_model=Message)
+    def password(body: PasswordChangeIn, request: Request, ctx: CtxDep, actor: SessionActorDep) -> Message:
+        """Change the password (browser session and the current password): every other session
+        ends and every API token of the account is revoked."""
+        n = user_svc.change_password(ctx, actor, current_password=body.current_password,
+                                     new_password=body.new_password, keep_session_token=session_token(request))
+        return Message(detail=f"password changed; your other sessions ended and {n} API token(s) were revoked")
 
     @r.post("/auth/me/delete", status_code=status.HTTP_204_NO_CONTENT)
-    def delete_me(body: AccountDeleteIn, request: Request, ctx: CtxDep, actor: UserActorDep) -> Response:
-        """Delete the account, its athlete profile and the athletes it manages, for good."""
+    def delete_me(body: AccountDeleteIn, request: Request, ctx: CtxDep, actor: SessionActorDep) -> Response:
+        """Delete the account, its athlete profile and the athletes it manages, for good
+        (browser session and the password)."""
         assert actor.user_id is not None
         user_svc.confirm_password(ctx, actor, body.password)
         privacy.delete_account(ctx, actor, actor.user_id)
@@ -74,20 +77,36 @@ def routes() -> APIRouter:
         logout(request, out)
         return out
 
+    @r.get("/auth/sessions", response_model=list[SessionOut])
+    def list_sessions(request: Request, ctx: CtxDep, actor: UserActorDep) -> list[SessionOut]:
+        """My open browser sessions (when, from where, which browser), the current one marked."""
+        session = current_session(request)
+        return [SessionOut.model_validate(x) for x in
+                user_svc.list_sessions(ctx, actor, current_id=session.id if session else "")]
+
+    @r.delete("/auth/sessions/{session_id}", status_code=status.HTTP_204_NO_CONTENT)
+    def end_session(session_id: str, ctx: CtxDep, actor: SessionActorDep) -> Response:
+        """End one of my sessions (e.g. a browser I left logged in elsewhere)."""
+        user_svc.end_session(ctx, actor, session_id)
+        return Response(status_code=status.HTTP_204_NO_CONTENT)
+
     @r.get("/auth/tokens", response_model=list[TokenOut])
     def list_tokens(ctx: CtxDep, actor: UserActorDep) -> list[TokenOut]:
-        """My personal API tokens (without their secret)."""
+        """My personal API tokens (without their secret), with their last use and expiry."""
         return [TokenOut.model_validate(t) for t in token_svc.list_tokens(ctx, actor)]
 
     @r.post("/auth/tokens", response_model=NewTokenOut, status_code=status.HTTP_201_CREATED)
-    def create_token(body: TokenIn, ctx: CtxDep, actor: UserActorDep) -> NewTokenOut:
-        """Create a token; its secret is shown in this response only."""
-        new = token_svc.create_token(ctx, actor, name=body.name, scope=body.scope)
+    def create_token(body: TokenIn, ctx: CtxDep, actor: SessionActorDep) -> NewTokenOut:
+        """Create a token (browser session and the current password); its secret is shown in this
+        response only. It expires after ``expires_in_days`` (default 90, at most 365 unless the
+        server says otherwise) and is revoked when the password changes."""
+        new = token_svc.create_token(ctx, actor, name=body.name, scope=body.scope, password=body.password,
+                                     expires_in_days=body.expires_in_days)
         return NewTokenOut(token=new.token, info=TokenOut.model_validate(new.info))
 
     @r.delete("/auth/tokens/{token_id}", response_model=TokenOut)
-    def revoke_token(token_id: str, ctx: CtxDep, actor: UserActorDep) -> TokenOut:
-        """Revoke a token."""
+    def revoke_token(token_id: str, ctx: CtxDep, actor: SessionActorDep) -> TokenOut:
+        """Revoke a token (browser session)."""
         return TokenOut.model_validate(token_svc.revoke_token(ctx, actor, token_id))
 
     @r.get("/admin/users", response_model=Page[UserOut], tags=["admin"])

@@ -7,6 +7,7 @@ from fastapi import APIRouter, status
 from lydiard.interfaces.api.schemas import (
     CoachLinkOut,
     HandOverIn,
+    HandOverOfferOut,
     InviteIn,
     Message,
     RosterEntryOut,
@@ -44,11 +45,28 @@ def routes() -> APIRouter:
         """End a link (the athlete, or the coach withdrawing); access ends at once."""
         return CoachLinkOut.model_validate(coaching.revoke_link(ctx, actor, link_id))
 
-    @r.post("/athletes/{athlete_id}/hand-over", response_model=CoachLinkOut)
-    def hand_over(athlete_id: str, body: HandOverIn, ctx: CtxDep, actor: UserActorDep) -> CoachLinkOut:
-        """Give an athlete I manage to their own account; I keep access until they revoke it."""
-        return CoachLinkOut.model_validate(coaching.hand_over_athlete(ctx, actor, athlete_id,
-                                                                      user_email=body.user_email))
+    @r.post("/athletes/{athlete_id}/hand-over", response_model=Message, status_code=status.HTTP_202_ACCEPTED)
+    def hand_over(athlete_id: str, body: HandOverIn, ctx: CtxDep, actor: UserActorDep) -> Message:
+        """Offer an athlete I manage to their own account. Nothing changes until that user accepts;
+        then the profile is theirs and my access is a coach link they see and may revoke. The reply
+        never says whether the email has an account."""
+        coaching.hand_over_athlete(ctx, actor, athlete_id, user_email=body.user_email)
+        return Message(detail="if an account without an athlete profile has this email, it will see your offer")
+
+    @r.get("/handover-offers", response_model=list[HandOverOfferOut])
+    def list_offers(ctx: CtxDep, actor: UserActorDep) -> list[HandOverOfferOut]:
+        """Pending offers of an athlete profile made to me by a coach."""
+        return [HandOverOfferOut.model_validate(o) for o in coaching.list_offers(ctx, actor)]
+
+    @r.post("/handover-offers/{offer_id}/accept", response_model=HandOverOfferOut)
+    def accept_offer(offer_id: str, ctx: CtxDep, actor: UserActorDep) -> HandOverOfferOut:
+        """Take the offered profile as mine; the coach who offered it keeps a link I may revoke."""
+        return HandOverOfferOut.model_validate(coaching.respond_to_offer(ctx, actor, offer_id, accept=True))
+
+    @r.post("/handover-offers/{offer_id}/decline", response_model=HandOverOfferOut)
+    def decline_offer(offer_id: str, ctx: CtxDep, actor: UserActorDep) -> HandOverOfferOut:
+        """Refuse the offer; nothing changes."""
+        return HandOverOfferOut.model_validate(coaching.respond_to_offer(ctx, actor, offer_id, accept=False))
 
     @r.get("/roster", response_model=list[RosterEntryOut])
     def roster(ctx: CtxDep, actor: UserActorDep) -> list[RosterEntryOut]:
