@@ -14,6 +14,7 @@ from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from lydiard.interfaces.http.errors import Problem
+from lydiard.interfaces.web import account_pages
 from lydiard.interfaces.web.pages import PageCache, build_router, login_redirect
 from lydiard.interfaces.web.render import STATIC_DIR, Renderer, plotly_css
 
@@ -51,6 +52,7 @@ def mount(app: FastAPI) -> None:
     app.add_api_route("/static/vendor/plotly.css", plotly_stylesheet, methods=["GET"], include_in_schema=False)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(build_router(renderer, cache))
+    app.include_router(account_pages.build_router(renderer))
     try:  # the plan page (calendar, proposed changes) ships with the planning service
         from lydiard.interfaces.web import plan_pages
     except ModuleNotFoundError as exc:
