@@ -21,6 +21,7 @@ are assigned in exactly one place: ``lydiard.interfaces.http.errors``.
      +-- PermissionDeniedError        the caller may not see or change this
      +-- AuthenticationError          no valid login / token
      +-- RateLimitedError             too many attempts            (retry_after_s)
+     +-- WorkStoppedError             a request's time budget spent or its client gone
      +-- StorageUnavailableError      the database cannot be reached (retry_after_s)
      +-- NotFittedError (ValueError, AttributeError)  a model used before fit()
      +-- InsufficientDataError        not enough data for the computation
@@ -108,6 +109,10 @@ class RateLimitedError(LydiardError):
     def __init__(self, message: str, *, retry_after_s: int, **context: Any) -> None:
         super().__init__(message, retry_after_s=retry_after_s, **context)
         self.retry_after_s = retry_after_s
+
+
+class WorkStoppedError(LydiardError):
+    """Work for one request was stopped: its time budget is spent or its client went away."""
 
 
 class StorageUnavailableError(LydiardError):

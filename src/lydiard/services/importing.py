@@ -40,7 +40,7 @@ from lydiard.domain.activity import ActivitySummary
 from lydiard.domain.columns import SAMPLE_COLUMNS, Col
 from lydiard.domain.daily import DailyImport, DailyObservation, SessionLog
 from lydiard.domain.frames import frame_arrays
-from lydiard.errors import IngestError, LydiardError, UnsupportedFormatError
+from lydiard.errors import IngestError, LydiardError, UnsupportedFormatError, WorkStoppedError
 from lydiard.services import audit
 from lydiard.services.access import Actor, check_athlete
 from lydiard.services.athletes import AthleteInfo, ThresholdValue, load_athlete, threshold_history
@@ -108,6 +108,30 @@ class ImportReport:
 ProgressFn = Callable[[ItemResult], None]
 
 
+class WorkBudget:
+    """A wall-clock budget for one request's import, and a flag set when its client disconnects.
+
+    :meth:`check` (called before each archive member is read and each file is parsed) raises
+    :class:`WorkStoppedError` once ``budget_s`` seconds have passed since creation or
+    :meth:`cancel` was called (by the HTTP layer when the client goes away).
+    """
+
+    def __init__(self, budget_s: float) -> None:
+        self.budget_s = budget_s
+        self._deadline = time.monotonic() + budget_s
+        self._cancelled = threading.Event()
+
+    def cancel(self) -> None:
+        self._cancelled.set()
+
+    def check(self) -> None:
+        if self._cancelled.is_set():
+            raise WorkStoppedError("the client went away; processing stopped", budget_s=self.budget_s)
+        if time.monotonic() > self._deadline:
+            raise WorkStoppedError(f"processing this upload took longer than its budget of {self.budget_s:g} s; "
+                                   "send fewer or smaller files at a time", budget_s=self.budget_s)
+
+
 # ----------------------------------------------------------------------------- entry points
 
 def import_paths(
@@ -157,9 +181,12 @@ def import_paths(
 
 def import_upload(
     ctx: Context, actor: Actor, athlete_id: str, *, name: str, data: bytes, recompute: bool = True,
-    progress: ProgressFn | None = None,
+    progress: ProgressFn | None = None, budget: WorkBudget | None = None,
 ) -> ImportReport:
     """Import one uploaded file or archive (held in memory).
+
+    With a ``budget``, work stops (:class:`WorkStoppedError`, saying how many files were
+    imported and kept) when it is spent or cancelled; what was imported before stays.
 
     Runs in the calling process only: uploads arrive in the web server, whose other threads
     make forking worker processes unsafe (a lock held by one of them stays held in the child).
@@ -174,13 +201,23 @@ def import_upload(
         max_total_bytes=ctx.settings.max_archive_total_bytes,
         max_members=ctx.settings.max_archive_members,
     )
+    stopped: WorkStoppedError | None = None
     try:
-        items = list(_items(iter_bytes(name, data, limits=limits)))
-    except LydiardError as exc:
-        _emit(ctx, report, athlete_id, ItemResult(name, name, "failed", str(exc)), progress)
-        items = []
-    _import_items(ctx, actor, athlete_id, name, items, report, progress, parallel=False)
+        try:
+            items = list(_items(iter_bytes(name, data, limits=limits), budget))
+        except WorkStoppedError:
+            raise
+        except LydiardError as exc:
+            _emit(ctx, report, athlete_id, ItemResult(name, name, "failed", str(exc)), progress)
+            items = []
+        _import_items(ctx, actor, athlete_id, name, items, report, progress, parallel=False, budget=budget)
+    except WorkStoppedError as exc:
+        stopped = exc
     _finish(ctx, actor, athlete_id, report, recompute=recompute)
+    if stopped is not None:
+        n = sum(it.outcome == "imported" for it in report.items)
+        raise WorkStoppedError(f"{stopped.message}; {n} file(s) imported before that are kept "
+                               f"(import run {report.run_id})", run_id=report.run_id, budget_s=stopped.context.get("budget_s"))
     return report
 
 
@@ -194,8 +231,10 @@ class _Item:
     error: str | None
 
 
-def _items(it: Iterator[Any]) -> Iterator[_Item]:
+def _items(it: Iterator[Any], budget: WorkBudget | None = None) -> Iterator[_Item]:
     for src in it:
+        if budget is not None:
+            budget.check()
         err = getattr(src, "error", None)
         data = None
         if err is None:
@@ -215,7 +254,7 @@ def _emit(ctx: Context, report: ImportReport, athlete_id: str, result: ItemResul
 
 def _import_items(
     ctx: Context, actor: Actor, athlete_id: str, source: str, items: list[_Item], report: ImportReport,
-    progress: ProgressFn | None, *, parallel: bool,
+    progress: ProgressFn | None, *, parallel: bool, budget: WorkBudget | None = None,
 ) -> None:
     # Strava's activities.csv supplies names, gear and perceived exertion: read it first.
     strava_meta: dict[str, Any] = {}
@@ -234,6 +273,13 @@ def _import_items(
         for it in items:
             if it.kind == "strava_activities_csv":
                 continue
+            if budget is not None:
+                try:
+                    budget.check()
+                except WorkStoppedError:
+                    for result in batch.flush():  # keep what was read already
+                        _emit(ctx, report, athlete_id, result, progress)
+                    raise
             if it.kind == "activity" and it.error is None and it.data is not None:
                 meta = _strava_lookup(strava_meta, it.name)
                 done = batch.add(data=it.data, name=it.name, source=source, meta=meta)

@@ -29,6 +29,7 @@ from lydiard.errors import (
     RateLimitedError,
     StorageUnavailableError,
     UnsafeInputError,
+    WorkStoppedError,
 )
 from lydiard.interfaces.http.security import SECURITY_HEADERS
 
@@ -46,13 +47,15 @@ STATUS_BY_ERROR: tuple[tuple[type[LydiardError], int, str], ...] = (
     (AuthenticationError, 401, "Authentication required"),
     (ConflictError, 409, "Conflict"),
     (RateLimitedError, 429, "Too many requests"),
+    (WorkStoppedError, 422, "Processing stopped"),
     (StorageUnavailableError, 503, "Service unavailable"),
     (InsufficientDataError, 422, "Not enough data"),
     (LydiardError, 400, "Bad request"),
 )
 
 #: Context keys that may be shown to the caller (never paths, SQL or internal state).
-SAFE_CONTEXT_KEYS = frozenset({"field", "retry_after_s", "day", "kind", "scope", "limit_bytes", "source", "reason"})
+SAFE_CONTEXT_KEYS = frozenset({"field", "retry_after_s", "day", "kind", "scope", "limit_bytes", "source", "reason",
+                               "run_id", "budget_s"})
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,6 +28,7 @@ from lydiard.errors import (
 )
 from lydiard.interfaces.http.auth import login_response, logout
 from lydiard.interfaces.http.deps import ActorDep, CtxDep, UserActorDep
+from lydiard.interfaces.http.work import request_budget
 from lydiard.interfaces.web import figures
 from lydiard.interfaces.web.render import Renderer, fmt
 from lydiard.services import activities as activity_svc
@@ -430,11 +431,12 @@ def build_router(renderer: Renderer, cache: PageCache) -> APIRouter:
             raise InvalidInputError("choose at least one file to import", field="files")
         started = time.perf_counter()
         results: list[importing.ItemResult] = []
-        for up in uploads:
-            data = await up.read()
-            name = up.filename or "upload"
-            report = await run_in_threadpool(_import_one, ctx, actor, athlete_id, name, data)
-            results.extend(report.items)
+        async with request_budget(request, ctx.settings.upload_time_budget_s) as budget:
+            for up in uploads:
+                data = await up.read()
+                name = up.filename or "upload"
+                report = await run_in_threadpool(_import_one, ctx, actor, athlete_id, name, data, budget)
+                results.extend(report.items)
         trends_cache_note = round(time.perf_counter() - started, 1)
         counts = {k: sum(1 for r in results if r.outcome == k) for k in ("imported", "duplicate", "failed", "skipped")}
         return renderer.page(request, "import.html", athlete=athlete, nav="import", results=results, counts=counts,
@@ -564,8 +566,9 @@ def build_router(renderer: Renderer, cache: PageCache) -> APIRouter:
     return router
 
 
-def _import_one(ctx: Context, actor: Actor, athlete_id: str, name: str, data: bytes) -> importing.ImportReport:
-    return importing.import_upload(ctx, actor, athlete_id, name=name, data=data)
+def _import_one(ctx: Context, actor: Actor, athlete_id: str, name: str, data: bytes,
+                budget: importing.WorkBudget | None = None) -> importing.ImportReport:
+    return importing.import_upload(ctx, actor, athlete_id, name=name, data=data, budget=budget)
 
 
 def _safe_day(text: str | None, fallback: date) -> date:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from functools import partial
 
 from fastapi import APIRouter, Request, status
 from starlette.concurrency import run_in_threadpool
@@ -12,6 +13,7 @@ from lydiard.config import Settings
 from lydiard.errors import InvalidInputError
 from lydiard.interfaces.api.schemas import ImportItemOut, ImportOut
 from lydiard.interfaces.http.deps import ActorDep, CtxDep
+from lydiard.interfaces.http.work import request_budget
 from lydiard.services import athletes, importing
 
 MAX_FILES_PER_UPLOAD = 100
@@ -42,6 +44,8 @@ def routes(settings: Settings) -> APIRouter:
 
         The body is limited to ``max_upload_bytes`` while it streams (413 beyond). Each file or
         archive member gets its own outcome: imported, duplicate, failed (with the reason) or skipped.
+        Processing has a time budget (``upload_time_budget_s``) and stops when the client
+        disconnects: then a 422 says how many files were imported (and kept) before it stopped.
         """
         # Refuse strangers before reading anything of the body.
         await run_in_threadpool(athletes.get_athlete, ctx, actor, athlete_id)
@@ -51,12 +55,14 @@ def routes(settings: Settings) -> APIRouter:
                 raise InvalidInputError("send one or more files in the multipart field 'files'", field="files")
             items: list[importing.ItemResult] = []
             run_id = ""
-            for up in uploads:
-                data = await up.read()
-                report = await run_in_threadpool(importing.import_upload, ctx, actor, athlete_id,
-                                                 name=_base_name(up.filename), data=data)
-                items.extend(report.items)
-                run_id = run_id or report.run_id
+            # one budget for the whole request; work stops when it is spent or the client leaves
+            async with request_budget(request, ctx.settings.upload_time_budget_s) as budget:
+                for up in uploads:
+                    data = await up.read()
+                    report = await run_in_threadpool(partial(importing.import_upload, ctx, actor, athlete_id,
+                                                             name=_base_name(up.filename), data=data, budget=budget))
+                    items.extend(report.items)
+                    run_id = run_id or report.run_id
         counts = Counter(it.outcome for it in items)
         return ImportOut(run_id=run_id, items=[ImportItemOut.model_validate(it) for it in items],
                          counts=dict(counts))
