@@ -84,6 +84,7 @@ class World:
         self.app = app
         self.ctx = ctx
         self.clients: list[TestClient] = []
+        self.extra: dict[str, Any] = {}  #: named people of a scene (see authz_routes.build_scene)
 
     def user(self, label: str, *, admin: bool = False, athlete: bool = True) -> Person:
         email = f"{label}-{uuid.uuid4().hex[:6]}@example.org"

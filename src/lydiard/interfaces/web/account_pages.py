@@ -65,11 +65,11 @@ def build_router(renderer: Renderer) -> APIRouter:
         rows = user_svc.list_sessions(ctx, actor, current_id=session.id if session else "")
         return renderer.page(request, "sessions.html", nav="sessions", sessions=rows, flash=_flash(done))
 
-    @router.post("/sessions/{session_id}/end")
-    def end_session(session_id: str, request: Request, ctx: CtxDep, actor: UserActorDep) -> Response:
+    @router.post("/sessions/{login_session_id}/end")
+    def end_session(login_session_id: str, request: Request, ctx: CtxDep, actor: UserActorDep) -> Response:
         session = current_session(request)
-        user_svc.end_session(ctx, actor, session_id)
-        if session is not None and session.id == session_id:
+        user_svc.end_session(ctx, actor, login_session_id)
+        if session is not None and session.id == login_session_id:
             return RedirectResponse("/login", status_code=303)
         return RedirectResponse("/sessions?done=ended", status_code=303)
 

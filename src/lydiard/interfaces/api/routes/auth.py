@@ -84,10 +84,10 @@ def routes() -> APIRouter:
         return [SessionOut.model_validate(x) for x in
                 user_svc.list_sessions(ctx, actor, current_id=session.id if session else "")]
 
-    @r.delete("/auth/sessions/{session_id}", status_code=status.HTTP_204_NO_CONTENT)
-    def end_session(session_id: str, ctx: CtxDep, actor: SessionActorDep) -> Response:
+    @r.delete("/auth/sessions/{login_session_id}", status_code=status.HTTP_204_NO_CONTENT)
+    def end_session(login_session_id: str, ctx: CtxDep, actor: SessionActorDep) -> Response:
         """End one of my sessions (e.g. a browser I left logged in elsewhere)."""
-        user_svc.end_session(ctx, actor, session_id)
+        user_svc.end_session(ctx, actor, login_session_id)
         return Response(status_code=status.HTTP_204_NO_CONTENT)
 
     @r.get("/auth/tokens", response_model=list[TokenOut])
