@@ -64,7 +64,8 @@ class AccessAuditMiddleware:
         name, template = route_of(scope)
         area = "api" if template.startswith("/api/") else "web"
         write = method not in _SAFE
-        action = f"{'change' if write else 'view'}:{area}.{name}"[:64]
+        via = str(state.get("lydiard_auth_kind", ""))
+        # reads are recorded once a day per action: a token's reads are told apart from the browser's
+        action = f"{'change' if write else 'view'}:{area}.{name}{'+token' if via == 'bearer' else ''}"[:64]
         await run_in_threadpool(audit.record_access, self.ctx.engine, actor, athlete_id=athlete_id, action=action,
-                                at=self.ctx.clock(), write=write, route=f"{method} {template}",
-                                via=str(state.get("lydiard_auth_kind", "")))
+                                at=self.ctx.clock(), write=write, route=f"{method} {template}", via=via)
