@@ -43,6 +43,7 @@ def make_engine(url: str, *, pool: bool = True) -> Engine:
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute("PRAGMA secure_delete=ON")  # deleted health data is overwritten, not left in free pages
             cur.close()
 
         return engine

@@ -46,6 +46,17 @@ def test_good_password_accepted() -> None:
     user_svc.check_password_policy("lantern orbit seventeen gravel", email="m@example.org")
 
 
+def test_minimum_length_is_12() -> None:
+    """ASVS 2.1.1: at least 12 characters (and the fixtures' and demo passwords comply)."""
+    with pytest.raises(InvalidInputError, match="at least 12"):
+        user_svc.check_password_policy("kx7-vq2m-zp4"[:11])
+    user_svc.check_password_policy("kx7-vq2m-zp4")
+    from lydiard.services.demo import _password
+
+    for pw in (PASSWORD, _password(), "a long password 123", "lantern orbit seventeen gravel"):
+        user_svc.check_password_policy(pw)
+
+
 def test_only_admin_or_system_creates_users(ctx: Any) -> None:
     u = user_svc.create_user(ctx, Actor.system(), email="a@example.org", password=PASSWORD, display_name="A")
     with pytest.raises(Exception, match="administrator"):
