@@ -87,3 +87,10 @@ def test_coach_changes_are_recorded_and_limited(world: Any, app: Any, ctx: Any) 
     assert coach.client.delete(f"/api/v1/athletes/{aid}", headers=coach.headers).status_code == 403
     r = owner.client.get(f"/api/v1/athletes/{aid}/checkins/{ids['day']}")
     assert "coach wrote" not in r.text and ids["marker"] in r.text
+
+
+def test_roster_views_are_audited(world: Any, app: Any, ctx: Any) -> None:
+    scene = build_scene(world, ctx)
+    assert scene.active.client.get("/api/v1/roster").status_code == 200
+    actions = {e.action for e in _entries(ctx, scene.owner.athlete_id, scene.active.user.id)}
+    assert "view:roster" in actions

@@ -346,4 +346,8 @@ def roster(ctx: Context, coach: Actor) -> list[RosterEntry]:
                                stage_days=days, missing_checkins_7d=missing, proposed_changes=n_proposed,
                                last_day=summary.last_day if summary is not None else None, need_score=score))
     out.sort(key=lambda e: (-e.need_score, e.name))
+    now = ctx.clock()
+    for e in out:  # the roster shows each athlete's stage and check-ins: a read, audited once a day
+        audit.record_access(ctx.engine, coach, athlete_id=e.athlete_id, action="view:roster", at=now, write=False,
+                            route="roster")
     return out

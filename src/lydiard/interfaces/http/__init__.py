@@ -16,6 +16,12 @@ For the web package (``lydiard.interfaces.web``)
   every form, with ``csrf = csrf_token_for(request)`` (``http.auth``), or send the header
   ``X-CSRF-Token`` from scripts. The check is an app-wide dependency: nothing to add per route.
   Cross-site ``Origin`` headers are refused on unsafe requests (this also covers the login form).
+  This is part of ``http.auth.enforce_request_policy``, the one check run before every route
+  (anonymous ``/api`` calls 401, read tokens write nothing, account changes by session only,
+  lone surrogates 422).
+* **Audit.** Any 2xx response to a route with an ``{athlete_id}`` path parameter, for a caller
+  other than the athlete, is recorded in the athlete's audit log by ``http.access_audit``:
+  name the parameter ``athlete_id`` and nothing else is needed.
 * **Login/logout.** In your POST handlers call ``login_response(request, response, email=,
   password=)`` (sets the HttpOnly cookie; raises ``AuthenticationError`` — same message for
   unknown email and wrong password — or ``RateLimitedError``) and ``logout(request, response)``.
@@ -28,4 +34,7 @@ For the web package (``lydiard.interfaces.web``)
   inline ``<style>``: put JS and CSS in static files. Images may be ``data:`` URIs.
 * **Uploads.** The request body is limited to ``settings.max_upload_bytes`` (413 beyond,
   enforced while streaming). Read uploads with ``await request.form()``: files are spooled.
+  Process them inside ``async with http.work.request_budget(request, budget_s) as budget``
+  and pass ``budget`` to ``importing.import_upload``: work stops when it is spent or the
+  client disconnects.
 """
