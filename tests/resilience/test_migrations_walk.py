@@ -27,6 +27,10 @@ from lydiard.storage.migrate import (
 )
 
 SKIP_TABLES = frozenset({"alembic_version"})
+#: Tables a revision retires on purpose, with why their rows need not survive: nothing else may vanish.
+RETIRED_TABLES = {
+    "login_attempts": "0005: failed-login rows lived 15 minutes; replaced by the atomic login_counters",
+}
 
 
 def _value(table: sa.Table, col: sa.Column[Any], parents: dict[tuple[str, str], Any]) -> Any:
@@ -91,6 +95,8 @@ def _check_rows(engine: sa.Engine, written: dict[str, dict[str, Any]]) -> None:
     meta.reflect(bind=engine)
     with engine.connect() as conn:
         for name, row in written.items():
+            if name in RETIRED_TABLES:  # gone at head; recreated empty by a downgrade
+                continue
             assert name in meta.tables, f"table {name} disappeared"
             table = meta.tables[name]
             pk = [c for c in table.primary_key.columns if c.name in row]
