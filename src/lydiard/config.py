@@ -6,7 +6,7 @@ import ipaddress
 from pathlib import Path
 
 import platformdirs
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -45,6 +45,14 @@ class Settings(BaseSettings):
                                          "work stops when it is spent or the client disconnects")
     https: bool = Field(default=False, description="Behind an https proxy: Secure `__Host-` cookies and HSTS")
     demo: bool = Field(default=False, description="Load the demo data on start when the store is empty")
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_parse(cls, value: str) -> str:
+        for p in value.split(","):
+            if p.strip():
+                ipaddress.ip_network(p.strip(), strict=False)  # ValueError names the bad entry
+        return value
 
     @property
     def trusted_proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:

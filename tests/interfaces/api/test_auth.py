@@ -310,3 +310,11 @@ def test_problem_json_and_openapi(world: Any, client: Any) -> None:
     assert r.headers["content-type"].startswith("application/problem+json")
     spec = client.get("/openapi.json").json()
     assert "/api/v1/athletes/{athlete_id}/checkins/{day}" in spec["paths"]
+
+
+def test_trusted_proxies_setting_is_checked_at_start() -> None:
+    from lydiard.config import Settings
+
+    assert len(Settings(trusted_proxies="127.0.0.1, 10.0.0.0/8").trusted_proxy_networks) == 2
+    with pytest.raises(ValueError, match="nonsense"):
+        Settings(trusted_proxies="nonsense")
