@@ -81,10 +81,11 @@ def seed(settings: Any, n_athletes: int) -> list[tuple[str, str]]:
     out = []
     try:
         for i in range(n_athletes):
+            password = f"load test password {i} {uuid.uuid4().hex}"
             u = user_svc.create_user(ctx, Actor.system(), email=f"load{i}@example.org",
-                                     password=f"load test password {i} {uuid.uuid4().hex}", display_name=f"Load {i}")
+                                     password=password, display_name=f"Load {i}")
             a = create_athlete(ctx, Actor.system(), name=f"Load {i}", tz="UTC", user_id=u.id)
-            tok = create_token(ctx, user_svc.actor_for(u), name="load", scope="write").token
+            tok = create_token(ctx, user_svc.actor_for(u), name="load", scope="write", password=password).token
             import_upload(ctx, Actor.system(), a.id, name="seed.tcx", data=workout(900 + i, n_samples=120))
             out.append((a.id, tok))
     finally:
