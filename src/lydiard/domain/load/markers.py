@@ -43,7 +43,9 @@ Race days (``race`` 1/0 and ``race_rule``, codes :data:`RACE_RULES`), first rule
 1. ``planned_race``: a planned session of type ``race`` on a day with a recorded session;
 2. ``flagged``: a session or the day's check-in marked as a race;
 3. ``load``: a session whose load is at least :data:`RACE_MIN_LOAD_AU` and at least
-   :data:`RACE_CTL_MULTIPLE` × the athlete's chronic load (CTL) going into the day: a
+   :data:`RACE_CTL_MULTIPLE` × the athlete's chronic load (CTL, 42 d, corrected for a record
+   that starts from nothing) going into the day, after
+   :data:`RACE_MIN_HISTORY_DAYS` days of history: a
    maximal effort far above what the athlete is used to is followed by a crash like a
    race's (docs/science.md §3 "Races"; the multiple is a heuristic **(verify)**).
 """
@@ -62,6 +64,7 @@ __all__ = [
     "DECOUPLING_MIN_S",
     "MARKER_COLUMNS",
     "RACE_CTL_MULTIPLE",
+    "RACE_MIN_HISTORY_DAYS",
     "RACE_MIN_LOAD_AU",
     "RACE_RULES",
     "SESSION_COLUMNS",
@@ -96,6 +99,9 @@ REST_HR_BPM: float = 60.0
 RACE_CTL_MULTIPLE: float = 3.5
 #: ... and at least this load (AU, TSS scale: ~2 h at a hard steady effort).
 RACE_MIN_LOAD_AU: float = 150.0
+#: The ``load`` rule needs this many days of history before the day (a CTL built from
+#: nothing is no chronic load).
+RACE_MIN_HISTORY_DAYS: int = 28
 #: Decoupling values outside ±this (%) are recording artefacts, not physiology.
 _DECOUPLING_LIMIT_PCT: float = 50.0
 
@@ -226,9 +232,15 @@ def day_signals(
     np.maximum.at(big, flat[ok], load[ok])
     big = big.reshape(shape)
     ctl = daily_metrics_matrix(np.nan_to_num(np.asarray(load_au, dtype=np.float64), nan=0.0))["ctl"]
+    # CTL going into the day, corrected for the start of the record (an EWMA started at 0
+    # after t days holds 1 − (1 − k)^t of the level: divide it out, as Adam's bias correction)
+    k = 1.0 - np.exp(-1.0 / 42.0)
+    t = np.arange(shape[1], dtype=np.float64)
     ctl_before = np.zeros(shape)
-    ctl_before[:, 1:] = ctl[:, :-1]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ctl_before[:, 1:] = ctl[:, :-1] / (1.0 - (1.0 - k) ** t[1:])
     by_load = (big >= RACE_MIN_LOAD_AU) & (big >= RACE_CTL_MULTIPLE * ctl_before)
+    by_load[:, :RACE_MIN_HISTORY_DAYS] = False
     rule[by_load] = 3
     rule[flagged] = 2
     if planned_race is not None:
