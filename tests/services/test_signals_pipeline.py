@@ -52,6 +52,7 @@ from lydiard.services.metrics import (
     recompute_athlete,
 )
 from lydiard.services.planning import create_session
+from lydiard.services.readiness import day_view
 from lydiard.storage.tables import activities, daily_metrics
 from lydiard.storage.tables import session_metrics as sm
 
@@ -210,6 +211,8 @@ def test_morning_after_a_long_race_is_not_a_good_day_for_the_key_session(ctx: Co
     assert evidence["race"]["rule"] == ("planned_race" if planned else "load")  # WHICH rule fired
     frame, inputs = engine_inputs(ctx, story)
     assert column(inputs, frame, "race", race_day) == 1.0  # the race reaches the engine
+    view = day_view(ctx, SYSTEM, story.athlete_id)  # what Today and GET /api/v1/.../today show
+    assert view.evidence["race"]["rule"] == evidence["race"]["rule"] and view.evidence["race"]["days_since"] == 1
     rec = after["detail"]["recommendation"]
     assert after["recommendation_code"] != "train_as_planned"
     assert GOOD_DAY not in rec["text"]
