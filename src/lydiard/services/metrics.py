@@ -145,7 +145,8 @@ def merged_observations(conn: Connection, athlete_id: str) -> pd.DataFrame:
 
 
 def daily_inputs(conn: Connection, athlete_id: str, *, until: date, sex: str | None) -> pd.DataFrame:
-    """The per-day input frame for ``assess_days``: load_au and every observation, one row per day."""
+    """The per-day input frame for ``assess_days``: load_au, every observation and the session signals
+    (markers, race days and ``race_rule``: :mod:`lydiard.services.signals`), one row per day."""
     loads = session_loads(conn, athlete_id, sex=sex)
     obs = merged_observations(conn, athlete_id)
     days: list[date] = []
@@ -165,6 +166,9 @@ def daily_inputs(conn: Connection, athlete_id: str, *, until: date, sex: str | N
     columns: dict[str, Any] = {"load_au": daily_load.reindex(index).fillna(0.0).astype(float)}
     for col in OBS_FIELDS:
         columns[col] = obs[col].reindex(index) if col in obs else np.full(len(index), np.nan)
+    signals = stored_signals(conn, athlete_id, index=index, load_au=columns["load_au"].to_numpy(dtype=np.float64))
+    for col, values in signals.items():  # before the range check, as the batch reads them
+        columns[col] = values[0]
     ranged = {c: pd.Series(columns[c]).to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
               for c in RANGED_INPUTS if c in columns}
     masked = mask_implausible(ranged)  # an implausible stored value is missing, not a failed recompute
@@ -174,9 +178,6 @@ def daily_inputs(conn: Connection, athlete_id: str, *, until: date, sex: str | N
             columns[col] = ranged[col]
     for col in ("illness", "injury", "travel"):
         columns[col] = pd.Series(columns[col], index=index).astype("boolean")
-    signals = stored_signals(conn, athlete_id, index=index, load_au=columns["load_au"].to_numpy(dtype=np.float64))
-    for col, values in signals.items():
-        columns[col] = values[0]
     return pd.DataFrame(columns, index=index)
 
 
@@ -262,7 +263,8 @@ def metric_arrays(inputs: dict[str, npt.NDArray[np.float64]], *,
     if pmc_out is not None and reuse is None:
         pmc_out.clear()
         pmc_out.update(k)
-    s = stage_result if stage_result is not None else stage_matrix(inputs)
+    s = stage_result if stage_result is not None else stage_matrix(
+        {k: v for k, v in inputs.items() if k in STAGE_INPUTS})  # signals the engine does not read stay out
     out: dict[str, npt.NDArray[Any]] = {"load_au": load}
     for col, key in PMC_COLUMNS.items():
         out[col] = k[key]

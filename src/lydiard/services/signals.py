@@ -72,9 +72,10 @@ def sessions_table(files: pd.DataFrame, logs: pd.DataFrame, *, log_load_au: npt.
     TSS, else running TSS; HR load = hrTSS; a logged session's sRPE = RPE × minutes.
     """
     power, running = _num(files, "power_tss"), _num(files, "running_tss")
+    file_sport, log_sport = _sport_codes(files, logs)
     file_part = {
         "a": _num(files, "a"), "c": _num(files, "c"),
-        "sport": files["sport"].astype(str).to_numpy() if len(files) else np.zeros(0, dtype=object),
+        "sport": file_sport,
         "duration_s": _num(files, "duration_s"), "load_au": _num(files, "load_au"),
         "hr_load_au": _num(files, "hr_tss"), "external_load_au": np.where(np.isfinite(power), power, running),
         "srpe_au": _num(files, "srpe_au"), "ef": _num(files, "efficiency_factor"),
@@ -85,13 +86,33 @@ def sessions_table(files: pd.DataFrame, logs: pd.DataFrame, *, log_load_au: npt.
     dur = _num(logs, "duration_s")
     log_part = {
         "a": _num(logs, "a"), "c": _num(logs, "c"),
-        "sport": logs["sport"].astype(str).to_numpy() if n else np.zeros(0, dtype=object),
+        "sport": log_sport,
         "duration_s": dur, "load_au": np.asarray(log_load_au, dtype=np.float64),
         "srpe_au": _num(logs, "rpe") * dur / 60.0,
     }
     cols = {k: np.concatenate([np.asarray(v), np.asarray(log_part.get(k, np.full(n, np.nan)))])
             for k, v in file_part.items()}
     return pd.DataFrame(cols)
+
+
+def _sport_codes(files: pd.DataFrame, logs: pd.DataFrame) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """One integer code per sport name across both tables (names as text or categoricals:
+    each distinct name is converted once, not each row)."""
+    parts: list[tuple[npt.NDArray[np.int64], pd.Index]] = []
+    for frame in (files, logs):
+        if len(frame) == 0 or "sport" not in frame.columns:
+            parts.append((np.zeros(len(frame), dtype=np.int64), pd.Index([], dtype=object)))
+            continue
+        codes, uniques = pd.factorize(frame["sport"])
+        parts.append((codes.astype(np.int64), pd.Index([str(u) for u in uniques], dtype=object)))
+    names = parts[0][1].append(parts[1][1])
+    common, _ = pd.factorize(names)
+    offset = len(parts[0][1])
+    out = []
+    for (codes, _uniq), base in zip(parts, (0, offset), strict=True):
+        table = common[base:base + len(_uniq)].astype(np.int64)
+        out.append(np.where(codes >= 0, table[np.maximum(codes, 0)] if len(table) else -1, -1).astype(np.int64))
+    return out[0], out[1]
 
 
 def signal_matrices(sessions: pd.DataFrame, *, shape: tuple[int, int], load_au: npt.NDArray[np.float64],

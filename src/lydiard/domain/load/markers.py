@@ -112,22 +112,30 @@ def _col(sessions: pd.DataFrame, name: str) -> FloatArray:
     return pd.to_numeric(sessions[name], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
 
 
-def _per_sport_relative(x: FloatArray, group: NDArray[np.int64], order: NDArray[np.intp]) -> FloatArray:
-    """``x`` divided by the expanding mean of the valid ``x`` of its group up to and including it.
+def _per_sport_relative(xs: list[FloatArray], group: NDArray[np.int64],
+                        order: NDArray[np.intp]) -> list[FloatArray]:
+    """Each ``x`` divided by the expanding mean of the valid ``x`` of its group up to and including it.
 
-    ``order`` sorts the sessions by (group, day); NaN stays NaN.
+    ``order`` sorts the sessions by (group, day); NaN (and values ≤ 0) stay NaN. One grouped
+    cumulative sum for all the markers.
     """
-    out = np.full(x.size, np.nan)
-    if x.size == 0:
-        return out
-    xs, gs = x[order], group[order]
-    valid = np.isfinite(xs) & (xs > 0)
-    vals = np.where(valid, xs, 0.0)
-    frame = pd.DataFrame({"g": gs, "v": vals, "n": valid.astype(np.float64)})
-    cums = frame.groupby("g", sort=False)[["v", "n"]].cumsum().to_numpy()
-    with np.errstate(invalid="ignore", divide="ignore"):
-        rel = np.where(valid, xs / (cums[:, 0] / cums[:, 1]), np.nan)
-    out[order] = rel
+    n = group.size
+    if n == 0:
+        return [np.full(0, np.nan) for _ in xs]
+    cols: dict[str, Any] = {"g": group[order]}
+    valid = []
+    for k, x in enumerate(xs):
+        xo = x[order]
+        ok = np.isfinite(xo) & (xo > 0)
+        valid.append((xo, ok))
+        cols[f"v{k}"], cols[f"n{k}"] = np.where(ok, xo, 0.0), ok.astype(np.float64)
+    sums = pd.DataFrame(cols).groupby("g", sort=False).cumsum()
+    out = []
+    for k, (xo, ok) in enumerate(valid):
+        rel = np.full(n, np.nan)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            rel[order] = np.where(ok, xo / (sums[f"v{k}"].to_numpy() / sums[f"n{k}"].to_numpy()), np.nan)
+        out.append(rel)
     return out
 
 
@@ -195,24 +203,21 @@ def day_signals(
     intensity = np.where(np.isfinite(intensity), intensity, from_ext)
     steady = ~(intensity > STEADY_MAX_IF)  # NaN (unknown) counts as steady
 
-    sport = s["sport"].astype(str).to_numpy() if "sport" in s.columns else np.full(len(s), "other")
-    sport_code, _ = pd.factorize(sport)
+    # sport names or integer codes: only the grouping matters
+    sport_code = pd.factorize(s["sport"].to_numpy())[0] if "sport" in s.columns else np.zeros(len(s), np.int64)
     group = a_i * (int(sport_code.max()) + 1 if sport_code.size else 1) + sport_code
     order = np.lexsort((c_i, group)).astype(np.intp)
 
     out: dict[str, Any] = {}
     ef_ok = steady & (dur >= EF_MIN_S)
-    ef_rel = _per_sport_relative(np.where(ef_ok, ef, np.nan), group, order)
-    out["ef"] = _weighted_day_mean(ef_rel, dur, flat, size).reshape(shape)
     with np.errstate(invalid="ignore", divide="ignore"):
         pah = np.where(ef_ok & (hr >= REST_HR_BPM + 20.0), ef * hr / (hr - REST_HR_BPM), np.nan)
-    pah_rel = _per_sport_relative(pah, group, order)
+        spe = np.where(ext > 0, srpe / ext, np.nan)
+    ef_rel, pah_rel, spe_rel = _per_sport_relative([np.where(ef_ok, ef, np.nan), pah, spe], group, order)
+    out["ef"] = _weighted_day_mean(ef_rel, dur, flat, size).reshape(shape)
     out["perf_at_hr"] = _weighted_day_mean(pah_rel, dur, flat, size).reshape(shape)
     dec_ok = steady & (dur >= DECOUPLING_MIN_S) & (np.abs(dec) <= _DECOUPLING_LIMIT_PCT)
     out["decoupling_pct"] = _weighted_day_mean(np.where(dec_ok, dec, np.nan), dur, flat, size).reshape(shape)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        spe = np.where(ext > 0, srpe / ext, np.nan)
-    spe_rel = _per_sport_relative(spe, group, order)
     out["srpe_per_external"] = _weighted_day_mean(spe_rel, dur, flat, size).reshape(shape)
     both = np.isfinite(hr_load) & np.isfinite(ext) & (ext > 0)
     num = np.bincount(flat[both], weights=hr_load[both], minlength=size)
@@ -229,7 +234,9 @@ def day_signals(
         flagged |= np.nan_to_num(np.asarray(race_flag, dtype=np.float64), nan=0.0) > 0.5
     big = np.zeros(size)
     ok = np.isfinite(load)
-    np.maximum.at(big, flat[ok], load[ok])
+    if ok.any():  # the day's biggest session: sorted ascending, the last (largest) write wins
+        ascending = np.argsort(load[ok], kind="stable")
+        big[flat[ok][ascending]] = np.maximum(load[ok][ascending], 0.0)
     big = big.reshape(shape)
     ctl = daily_metrics_matrix(np.nan_to_num(np.asarray(load_au, dtype=np.float64), nan=0.0))["ctl"]
     # CTL going into the day, corrected for the start of the record (an EWMA started at 0
