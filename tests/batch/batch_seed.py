@@ -17,7 +17,13 @@ from lydiard.services.context import Context, new_id
 from lydiard.services.demo import simulated_import
 from lydiard.services.importing import store_daily_import
 from lydiard.services.metrics import recompute_athlete
-from lydiard.storage.tables import activities, daily_metrics, daily_observations, session_logs
+from lydiard.storage.tables import (
+    activities,
+    daily_metrics,
+    daily_observations,
+    planned_sessions,
+    session_logs,
+)
 from lydiard.storage.tables import session_metrics as sm
 
 #: Days for which the batch writes detail in these tests.
@@ -30,16 +36,37 @@ class Seeded:
     today: date
 
 
-def _activity(conn: Any, athlete_id: str, day: date, sport: str, load_au: float, now: datetime, hour: int) -> str:
+def _activity(conn: Any, athlete_id: str, day: date, sport: str, load_au: float, now: datetime, hour: int,
+              duration_s: float = 3600.0, **metrics: float) -> str:
+    """A stored session; ``metrics``: session_metrics columns (EF, decoupling, TSS kinds...) and ``avg_hr_bpm``."""
     aid = new_id()
     conn.execute(insert(activities).values(
         id=aid, athlete_id=athlete_id, source_format="fit", sport=sport,
         started_at=datetime(day.year, day.month, day.day, hour, tzinfo=UTC),
-        day=day, duration_s=3600.0, moving_time_s=3500.0, n_samples=0, created_at=now,
-        file_sha256=new_id() + new_id(),
+        day=day, duration_s=duration_s, moving_time_s=duration_s - 100.0, n_samples=0, created_at=now,
+        file_sha256=new_id() + new_id(), avg_hr_bpm=metrics.pop("avg_hr_bpm", None),
     ))
-    conn.execute(insert(sm).values(activity_id=aid, load_au=load_au, load_source="hr_tss", computed_at=now))
+    conn.execute(insert(sm).values(activity_id=aid, load_au=load_au, load_source="hr_tss", computed_at=now,
+                                   **metrics))
     return aid
+
+
+def _marker_sessions(conn: Any, athlete_id: str, first: date, days: int, now: datetime) -> None:
+    """Runs and rides with the session markers the signals read (EF, decoupling, HR / external TSS,
+    sRPE), drifting so the per-sport normalisation and every marker are exercised; one session far
+    above the chronic load (the ``load`` race rule)."""
+    for d in range(0, days, 2):
+        day = first + timedelta(days=d)
+        drift = 1.0 - 0.002 * d
+        _activity(conn, athlete_id, day, "run", 55.0 + d % 7, now, 6, duration_s=3000.0 + 60.0 * (d % 5),
+                  avg_hr_bpm=140.0 + d % 9, efficiency_factor=0.021 * drift, decoupling_pct=1.0 + 0.05 * d,
+                  hr_tss=50.0 + 0.3 * d, running_tss=55.0 + d % 7, srpe_au=250.0 + 2 * d)
+        if d % 6 == 0:
+            _activity(conn, athlete_id, day, "ride", 70.0, now, 17, duration_s=5400.0, avg_hr_bpm=130.0,
+                      efficiency_factor=1.6 * drift, decoupling_pct=2.5, hr_tss=66.0, power_tss=70.0,
+                      intensity_factor=0.7, np_w=210.0)
+    _activity(conn, athlete_id, first + timedelta(days=days - 4), "run", 280.0, now, 9, duration_s=10800.0,
+              avg_hr_bpm=168.0, efficiency_factor=0.022, hr_tss=300.0, running_tss=280.0)
 
 
 def seed_store(ctx: Context) -> Seeded:
@@ -83,6 +110,15 @@ def seed_store(ctx: Context) -> Seeded:
                               .order_by(session_logs.c.day)).first()
         assert log_id is not None
         conn.execute(session_logs.update().where(session_logs.c.id == log_id[0]).values(activity_id=linked))
+    # athlete 0: sessions with markers, a planned race that was run, and a planned race not run
+    a0 = ids[0]
+    first0 = today - timedelta(days=70)
+    with ctx.engine.begin() as conn:
+        _marker_sessions(conn, a0, first0, 70, now)
+        for d in (first0 + timedelta(days=40), today + timedelta(days=3)):
+            conn.execute(insert(planned_sessions).values(
+                id=new_id(), athlete_id=a0, day=d, sport="run", session_type="race", duration_s=7200.0,
+                expected_load_au=180.0, origin="manual", created_at=now, updated_at=now))
     # an athlete without any data, and one with only a few late observations (another time zone)
     ids.append(create_athlete(ctx, system, name="Empty", tz="Asia/Tokyo").id)
     late = create_athlete(ctx, system, name="Late", tz="Pacific/Auckland")

@@ -22,6 +22,7 @@ from lydiard.services.batch_io import (
 )
 from lydiard.services.context import Context
 from lydiard.services.metrics import daily_inputs, frame_matrix_inputs
+from lydiard.services.signals import SIGNAL_COLUMNS
 from lydiard.storage.tables import daily_metrics
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "batch"))
@@ -46,6 +47,8 @@ def test_read_chunk_matches_daily_inputs(ctx: Context) -> None:
     seeded = seed_store(ctx)
     with ctx.engine.connect() as conn:
         chunk = read_chunk(conn, seeded.athlete_ids, now=ctx.clock())
+        signals_seen: set[str] = set()
+        rules_seen: set[int] = set()
         for i, aid in enumerate(chunk.athlete_ids):
             from lydiard.services.athletes import load_athlete
             from lydiard.services.metrics import local_today
@@ -60,7 +63,15 @@ def test_read_chunk_matches_daily_inputs(ctx: Context) -> None:
             ref = frame_matrix_inputs(frame)
             for name, values in ref.items():
                 np.testing.assert_array_equal(chunk.inputs[name][i, :n], values[0], err_msg=name)
+            for name in SIGNAL_COLUMNS:  # the signals, also those the engine does not read (yet)
+                np.testing.assert_array_equal(chunk.inputs[name][i, :n], frame[name].to_numpy(dtype=np.float64),
+                                              err_msg=name)
             assert np.isnan(chunk.inputs["rhr_bpm"][i, n:]).all()
+            signals_seen.update(name for name in SIGNAL_COLUMNS if np.nanmax(np.r_[frame[name].to_numpy(float), 0]) > 0)
+            rules_seen.update(int(c) for c in frame["race_rule"].to_numpy())
+    # the seed exercises every signal and both race rules it can store (planned race, load)
+    assert signals_seen == set(SIGNAL_COLUMNS)
+    assert rules_seen == {0, 1, 3}
 
 
 def test_batch_rows_equal_per_athlete_rows(ctx: Context) -> None:

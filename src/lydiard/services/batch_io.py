@@ -51,6 +51,7 @@ from sqlalchemy import (
 from sqlalchemy.pool import NullPool
 from sqlalchemy.sql import Select
 
+from lydiard.domain.activity import SPORTS
 from lydiard.domain.load.session import DEFAULT_TSS_PER_HOUR
 from lydiard.domain.recovery import REC_CODES, STAGE_NAMES, stage_matrix
 from lydiard.domain.recovery.assess import day_details
@@ -64,6 +65,18 @@ from lydiard.services.metrics import (
     STAGE_COLUMNS,
     logged_session_loads,
     metric_arrays,
+    with_race,
+)
+from lydiard.services.signals import (
+    FILE_COLUMNS,
+    LOG_COLUMNS,
+    engine_inputs,
+    file_columns_select,
+    log_columns_select,
+    planned_race_select,
+    race_evidence,
+    sessions_table,
+    signal_matrices,
 )
 from lydiard.services.summaries import (
     SPARK_DAYS,
@@ -78,9 +91,9 @@ from lydiard.storage.tables import (
     athletes,
     daily_metrics,
     daily_observations,
+    planned_sessions,
     session_logs,
 )
-from lydiard.storage.tables import session_metrics as sm
 
 FloatMatrix = npt.NDArray[np.float64]
 log = logging.getLogger(__name__)
@@ -251,19 +264,17 @@ def read_chunk(conn: Connection, ids: Sequence[str], *, now: datetime) -> ChunkI
             today_by_tz[tz] = int((np.datetime64(local, "D") - _EPOCH).astype(np.int64))
         until[i] = today_by_tz[tz]
 
+    # the sessions with every column the signals need (services.signals: the per-athlete path reads the same)
     files = _read_frame(
-        conn,
-        select(activities.c.athlete_id, activities.c.day, sm.c.load_au)
-        .join(sm, sm.c.activity_id == activities.c.id)
-        .where(activities.c.athlete_id.in_(ids)),
-        ["athlete_id", "day", "load_au"], index,
+        conn, file_columns_select(activities.c.athlete_id.in_(ids)), ["athlete_id", "day", *FILE_COLUMNS], index,
+        codes={"sport": SPORTS},
     )
     logs = _read_frame(
-        conn,
-        select(session_logs.c.athlete_id, session_logs.c.day, session_logs.c.sport, session_logs.c.duration_s,
-               session_logs.c.rpe)
-        .where(session_logs.c.athlete_id.in_(ids), session_logs.c.activity_id.is_(None)),
-        ["athlete_id", "day", "sport", "duration_s", "rpe"], index, codes={"sport": tuple(DEFAULT_TSS_PER_HOUR)},
+        conn, log_columns_select(session_logs.c.athlete_id.in_(ids)), ["athlete_id", "day", *LOG_COLUMNS], index,
+        codes={"sport": tuple(DEFAULT_TSS_PER_HOUR)},
+    )
+    planned = _read_frame(
+        conn, planned_race_select(planned_sessions.c.athlete_id.in_(ids)), ["athlete_id", "day"], index,
     )
     obs_cols = [cast(daily_observations.c[c], Integer) if c in _FLAGS else daily_observations.c[c]
                 for c in OBS_INPUTS]
@@ -274,13 +285,11 @@ def read_chunk(conn: Connection, ids: Sequence[str], *, now: datetime) -> ChunkI
         ["athlete_id", "day", "source", *OBS_INPUTS], index, codes={"source": SOURCE_PRIORITY},
     )
 
+    log_load = logged_session_loads(logs["sport"], logs["duration_s"], logs["rpe"]) if len(logs) else np.zeros(0)
     load_rows = pd.DataFrame({
         "a": np.concatenate([files["a"].to_numpy(dtype=np.int64), logs["a"].to_numpy(dtype=np.int64)]),
         "d": np.concatenate([_day_numbers(files["day"]), _day_numbers(logs["day"])]),
-        "load": np.concatenate([
-            files["load_au"].to_numpy(dtype=np.float64),
-            logged_session_loads(logs["sport"], logs["duration_s"], logs["rpe"]) if len(logs) else np.zeros(0),
-        ]),
+        "load": np.concatenate([files["load_au"].to_numpy(dtype=np.float64), log_load]),
     })
     obs_a = obs["a"].to_numpy(dtype=np.int64)
     obs_d = _day_numbers(obs["day"])
@@ -304,6 +313,7 @@ def read_chunk(conn: Connection, ids: Sequence[str], *, now: datetime) -> ChunkI
             rows = rows.groupby(["a", "c"], sort=False)["load"].sum().reset_index()
         load[rows["a"].to_numpy(), rows["c"].to_numpy()] = rows["load"].to_numpy(dtype=np.float64)
     inputs: dict[str, FloatMatrix] = {"load_au": load}
+    inputs.update(_chunk_signals(files, logs, planned, log_load, first=first, n_days=n_days, load=load))
 
     if len(obs):
         col = obs_d - first[obs_a]
@@ -332,6 +342,29 @@ def read_chunk(conn: Connection, ids: Sequence[str], *, now: datetime) -> ChunkI
     return ChunkInputs(athlete_ids=ids, first_day=first, n_days=n_days, inputs=inputs)
 
 
+def _chunk_signals(files: pd.DataFrame, logs: pd.DataFrame, planned: pd.DataFrame,
+                   log_load: npt.NDArray[np.float64], *, first: npt.NDArray[np.int64],
+                   n_days: npt.NDArray[np.int64], load: FloatMatrix) -> dict[str, npt.NDArray[Any]]:
+    """The chunk's session markers and race days (:func:`lydiard.services.signals.signal_matrices`,
+    as the per-athlete path)."""
+    shape = (len(first), load.shape[1])
+
+    def place(frame: pd.DataFrame) -> pd.DataFrame:
+        a = frame["a"].to_numpy(dtype=np.int64)
+        c = _day_numbers(frame["day"]) - first[a] if len(frame) else np.zeros(0, dtype=np.int64)
+        c = np.where(c < n_days[a], c, -1) if len(frame) else c
+        return frame.assign(a=a.astype(np.float64), c=c.astype(np.float64))
+
+    files, logs = place(files), place(logs)
+    race_days = np.zeros(shape, dtype=bool)
+    if len(planned):
+        p = place(planned)
+        ok = p["c"].to_numpy() >= 0
+        race_days[p["a"].to_numpy()[ok].astype(np.int64), p["c"].to_numpy()[ok].astype(np.int64)] = True
+    return signal_matrices(sessions_table(files, logs, log_load_au=log_load), shape=shape, load_au=load,
+                           planned_race=race_days)
+
+
 # --------------------------------------------------------------------------- computing
 def compute_chunk(chunk: ChunkInputs, *, detail_days: int = 7) -> ChunkResult:
     """Run the daily kernels over the chunk (blocks of athletes) and build recent days' detail."""
@@ -345,7 +378,7 @@ def compute_chunk(chunk: ChunkInputs, *, detail_days: int = 7) -> ChunkResult:
     pmc_out: dict[str, FloatMatrix] = {}  # PMC buffers reused from block to block (values are copied out)
     for b0 in range(0, n_ath, _BLOCK_ATHLETES):
         b1 = min(n_ath, b0 + _BLOCK_ATHLETES)
-        block = {k: v[b0:b1] for k, v in chunk.inputs.items()}
+        block = engine_inputs({k: v[b0:b1] for k, v in chunk.inputs.items()})
         stage = stage_matrix(block, detail=True) if detail_days > 0 else None
         part = metric_arrays(block, stage_result=stage, pmc_out=pmc_out)
         for k, v in part.items():
@@ -356,8 +389,12 @@ def compute_chunk(chunk: ChunkInputs, *, detail_days: int = 7) -> ChunkResult:
             for i in range(b1 - b0):
                 n = int(chunk.n_days[b0 + i])
                 recent = range(max(0, n - detail_days), n)
-                for d, (ev, rec) in zip(recent, day_details(stage, i, recent, cfg), strict=True):
-                    details[(b0 + i, d)] = {"evidence": ev, "recommendation": rec}  # JSON-ready (day_details)
+                races = (race_evidence(chunk.inputs["race_rule"][b0 + i], chunk.inputs["load_au"][b0 + i],
+                                       (_EPOCH + int(chunk.first_day[b0 + i])).astype(object), recent)
+                         if "race_rule" in chunk.inputs else [None] * len(recent))
+                for d, (ev, rec), race in zip(recent, day_details(stage, i, recent, cfg), races, strict=True):
+                    # JSON-ready (day_details)
+                    details[(b0 + i, d)] = with_race({"evidence": ev, "recommendation": rec}, race)
     return ChunkResult(chunk.athlete_ids, chunk.first_day, chunk.n_days, arrays, details)
 
 

@@ -40,9 +40,11 @@ from lydiard.services.metrics import (
     OBS_FIELDS,
     compute_daily,
     local_today,
+    logged_session_loads,
     recompute_athlete,
     write_daily_metrics,
 )
+from lydiard.services.signals import sessions_table, signal_matrices
 from lydiard.services.trends import precompute_trends
 from lydiard.storage.bulk import copy_rows
 from lydiard.storage.engine import translate_db_errors
@@ -201,6 +203,20 @@ def daily_frame(imp: DailyImport, *, start: date, end: date) -> pd.DataFrame:
             frame[col] = values
         else:
             frame[col] = pd.to_numeric(pd.Series(values, index=index, dtype=object), errors="coerce").astype(float)
+    # the session signals as the stored path derives them (services.signals), from the logged sessions
+    logs = pd.DataFrame({
+        "a": np.zeros(len(imp.sessions)),
+        "c": np.array([(sl.day - start).days for sl in imp.sessions], dtype=np.float64),
+        "sport": [sl.sport for sl in imp.sessions],
+        "duration_s": np.array([sl.duration_s for sl in imp.sessions], dtype=np.float64),
+        "rpe": np.array([np.nan if sl.rpe is None else sl.rpe for sl in imp.sessions], dtype=np.float64),
+    })
+    log_load = (logged_session_loads(logs["sport"], logs["duration_s"], logs["rpe"]) if len(logs)
+                else np.zeros(0))
+    load = frame["load_au"].to_numpy(dtype=np.float64)[None, :]
+    sessions = sessions_table(pd.DataFrame(columns=["a", "c", "sport"]), logs, log_load_au=log_load)
+    for col, matrix in signal_matrices(sessions, shape=load.shape, load_au=load, planned_race=None).items():
+        frame[col] = matrix[0]
     return frame
 
 

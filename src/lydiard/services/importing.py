@@ -36,7 +36,7 @@ from numpy.typing import NDArray
 from sqlalchemy import Connection, and_, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from lydiard.domain.activity import ActivitySummary
+from lydiard.domain.activity import SPORTS, ActivitySummary
 from lydiard.domain.columns import SAMPLE_COLUMNS, Col
 from lydiard.domain.daily import DailyImport, DailyObservation, SessionLog
 from lydiard.domain.frames import frame_arrays
@@ -45,6 +45,7 @@ from lydiard.services import audit
 from lydiard.services.access import Actor, check_athlete
 from lydiard.services.athletes import AthleteInfo, ThresholdValue, load_athlete, threshold_history
 from lydiard.services.context import Context, new_id
+from lydiard.services.reprocess import rescore_activity
 from lydiard.services.session_metrics import compute_session_metrics, session_metrics_row
 from lydiard.storage.engine import translate_db_errors
 from lydiard.storage.streams import insert_sample_blocks, sample_block_rows
@@ -905,9 +906,32 @@ def _link_session_logs(conn: Connection, athlete_id: str, group: list[_Pending])
             if _same_session(r.started_at, p.started_at, p.duration_s):
                 linked.add(r.id)
                 conn.execute(update(session_logs).where(session_logs.c.id == r.id).values(activity_id=p.activity_id))
-                if r.rpe is not None:
-                    conn.execute(update(activities).where(activities.c.id == p.activity_id).values(rpe=r.rpe))
+                apply_session_log(conn, athlete_id, p.activity_id, rpe=r.rpe, sport=r.sport, now=p.now)
                 break
+
+
+def apply_session_log(conn: Connection, athlete_id: str, activity_id: str, *, rpe: float | None, sport: str,
+                      now: datetime) -> None:
+    """Session RPE wins: a log matched to a recorded session sets its RPE and sport and re-scores it.
+
+    The log's sport replaces the file's when the file's is ``"other"`` (the device could not
+    name it) or the log says ``"strength"`` (a strength session recorded as a workout of
+    another kind). Re-scoring applies the load rule of ``domain.load.session`` with the RPE:
+    strength and "other" sessions are then scored by sRPE, not by heart rate. Nothing
+    changes without an RPE or a better sport.
+    """
+    row = conn.execute(select(activities.c.sport, activities.c.rpe).where(activities.c.id == activity_id)).first()
+    if row is None:
+        return
+    values: dict[str, Any] = {}
+    if rpe is not None and rpe != row.rpe:
+        values["rpe"] = rpe
+    if sport in SPORTS and sport not in ("other", row.sport) and (row.sport == "other" or sport == "strength"):
+        values["sport"] = sport
+    if not values:
+        return
+    conn.execute(update(activities).where(activities.c.id == activity_id).values(**values))
+    rescore_activity(conn, athlete_id, activity_id, now=now)
 
 
 def _same_session(log_started_at: datetime | None, started_at: datetime, duration_s: float) -> bool:
@@ -1022,8 +1046,7 @@ def _insert_session_log(conn: Connection, athlete_id: str, sl: SessionLog, *, no
     ).all():
         if sl.started_at is not None and _same_session(sl.started_at, _aware(r.started_at), r.duration_s):
             activity_id = r.id
-            if sl.rpe is not None:
-                conn.execute(update(activities).where(activities.c.id == r.id).values(rpe=sl.rpe))
+            apply_session_log(conn, athlete_id, r.id, rpe=sl.rpe, sport=sl.sport, now=now)
             break
     conn.execute(insert(session_logs).values(
         id=new_id(), athlete_id=athlete_id, day=sl.day, started_at=sl.started_at, source=sl.source,

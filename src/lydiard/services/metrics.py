@@ -35,6 +35,16 @@ from lydiard.errors import LydiardError
 from lydiard.services.access import Actor, check_athlete
 from lydiard.services.athletes import load_athlete
 from lydiard.services.context import Context
+from lydiard.services.signals import (
+    FILE_COLUMNS,
+    LOG_COLUMNS,
+    file_columns_select,
+    log_columns_select,
+    planned_race_select,
+    race_evidence,
+    sessions_table,
+    signal_matrices,
+)
 from lydiard.services.summaries import refresh_summaries
 from lydiard.storage.engine import translate_db_errors
 from lydiard.storage.tables import (
@@ -42,6 +52,7 @@ from lydiard.storage.tables import (
     athletes,
     daily_metrics,
     daily_observations,
+    planned_sessions,
     session_logs,
 )
 from lydiard.storage.tables import session_metrics as sm
@@ -134,7 +145,8 @@ def merged_observations(conn: Connection, athlete_id: str) -> pd.DataFrame:
 
 
 def daily_inputs(conn: Connection, athlete_id: str, *, until: date, sex: str | None) -> pd.DataFrame:
-    """The per-day input frame for ``assess_days``: load_au and every observation, one row per day."""
+    """The per-day input frame for ``assess_days``: load_au, every observation and the session signals
+    (markers, race days and ``race_rule``: :mod:`lydiard.services.signals`), one row per day."""
     loads = session_loads(conn, athlete_id, sex=sex)
     obs = merged_observations(conn, athlete_id)
     days: list[date] = []
@@ -154,6 +166,9 @@ def daily_inputs(conn: Connection, athlete_id: str, *, until: date, sex: str | N
     columns: dict[str, Any] = {"load_au": daily_load.reindex(index).fillna(0.0).astype(float)}
     for col in OBS_FIELDS:
         columns[col] = obs[col].reindex(index) if col in obs else np.full(len(index), np.nan)
+    signals = stored_signals(conn, athlete_id, index=index, load_au=columns["load_au"].to_numpy(dtype=np.float64))
+    for col, values in signals.items():  # before the range check, as the batch reads them
+        columns[col] = values[0]
     ranged = {c: pd.Series(columns[c]).to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
               for c in RANGED_INPUTS if c in columns}
     masked = mask_implausible(ranged)  # an implausible stored value is missing, not a failed recompute
@@ -164,6 +179,40 @@ def daily_inputs(conn: Connection, athlete_id: str, *, until: date, sex: str | N
     for col in ("illness", "injury", "travel"):
         columns[col] = pd.Series(columns[col], index=index).astype("boolean")
     return pd.DataFrame(columns, index=index)
+
+
+def stored_signals(conn: Connection, athlete_id: str, *, index: pd.DatetimeIndex,
+                   load_au: npt.NDArray[np.float64]) -> dict[str, npt.NDArray[Any]]:
+    """The session markers and race days of one athlete over ``index`` (1 × days matrices).
+
+    The same derivation as the batch (:func:`lydiard.services.signals.signal_matrices`).
+    """
+    who = activities.c.athlete_id == athlete_id
+    files = pd.DataFrame(conn.execute(file_columns_select(who)).all(),
+                         columns=["athlete_id", "day", *FILE_COLUMNS])
+    logs = pd.DataFrame(conn.execute(log_columns_select(session_logs.c.athlete_id == athlete_id)).all(),
+                        columns=["athlete_id", "day", *LOG_COLUMNS])
+    planned = [r.day for r in conn.execute(planned_race_select(planned_sessions.c.athlete_id == athlete_id)).all()]
+    start = index[0].date() if len(index) else None
+
+    def day_columns(days: pd.Series) -> npt.NDArray[np.float64]:
+        if len(days) == 0 or start is None:
+            return np.zeros(0)
+        return np.array([(d - start).days for d in days], dtype=np.float64)
+
+    for frame in (files, logs):
+        frame["a"] = 0.0
+        frame["c"] = day_columns(frame["day"])
+    log_load = (logged_session_loads(logs["sport"], logs["duration_s"].astype(np.float64),
+                                     pd.to_numeric(logs["rpe"], errors="coerce").astype(np.float64))
+                if len(logs) else np.zeros(0))
+    shape = (1, len(index))
+    race_days = np.zeros(shape, dtype=bool)
+    cols = day_columns(pd.Series(planned))
+    cols = cols[(cols >= 0) & (cols < len(index))].astype(np.int64)
+    race_days[0, cols] = True
+    sessions = sessions_table(files, logs, log_load_au=log_load)
+    return signal_matrices(sessions, shape=shape, load_au=load_au[None, :], planned_race=race_days)
 
 
 #: ``daily_metrics`` columns taken from :func:`stage_matrix` arrays (column ← kernel output).
@@ -214,7 +263,8 @@ def metric_arrays(inputs: dict[str, npt.NDArray[np.float64]], *,
     if pmc_out is not None and reuse is None:
         pmc_out.clear()
         pmc_out.update(k)
-    s = stage_result if stage_result is not None else stage_matrix(inputs)
+    s = stage_result if stage_result is not None else stage_matrix(
+        {k: v for k, v in inputs.items() if k in STAGE_INPUTS})  # signals the engine does not read stay out
     out: dict[str, npt.NDArray[Any]] = {"load_au": load}
     for col, key in PMC_COLUMNS.items():
         out[col] = k[key]
@@ -252,11 +302,21 @@ def compute_daily(frame: pd.DataFrame, *, detail_from: date | None = None) -> pd
     n = len(frame)
     first = 0 if detail_from is None else min(n, max(0, (detail_from - frame.index[0].date()).days))
     cfg = BaselineConfig()
+    days = range(first, n)
+    races = (race_evidence(frame["race_rule"].to_numpy(), out["load_au"], frame.index[0].date(), days)
+             if "race_rule" in frame.columns else [None] * len(days))
     out["detail"] = [None] * first + [
-        {"evidence": e, "recommendation": r}  # JSON-ready: day_details' leaves are plain scalars
-        for e, r in day_details(stage, 0, range(first, n), cfg)
+        with_race({"evidence": e, "recommendation": r}, race)  # JSON-ready: day_details' leaves are plain scalars
+        for (e, r), race in zip(day_details(stage, 0, days, cfg), races, strict=True)
     ]
     return pd.DataFrame(out, index=frame.index)
+
+
+def with_race(detail: dict[str, Any], race: dict[str, Any] | None) -> dict[str, Any]:
+    """A day's detail with the latest race (its day and WHICH rule made it a race) in its evidence."""
+    if race is not None:
+        detail["evidence"]["race"] = race
+    return detail
 
 
 _PLAIN = (str, int, bool, type(None))

@@ -15,7 +15,9 @@ obtained. Order of preference:
 **Strength** (and other resistance) sessions: heart rate badly underestimates their
 load (short sets, long rests), so for ``sport == "strength"`` sRPE is preferred and
 heart-rate TSS is never used for ``load_au``; without an RPE the per-sport default
-applies. A session both recorded (HR file) and logged (RPE) is passed once, with its
+applies. A session of sport ``"other"`` (circuits, classes, anything the device could not
+name) with an RPE is also scored by sRPE (:data:`SRPE_FIRST_SPORTS`): its heart rate says
+as little about its load; without an RPE it keeps the order below. A session both recorded (HR file) and logged (RPE) is passed once, with its
 ``rpe``: it yields exactly one ``load_au`` (de-duplicating a file and a log of the same
 session is the importer's job; this function never adds the two).
 """
@@ -68,6 +70,9 @@ MOVING_SPEED_MPS: float = 0.5
 ELEVATION_SMOOTHING_S: int = 30
 #: Sports whose ``load_au`` never comes from heart rate (prefer sRPE).
 RESISTANCE_SPORTS: frozenset[str] = frozenset({"strength"})
+#: Sports whose ``load_au`` is the session RPE whenever one is given (e.g. 45 min at RPE 7
+#: = 315 sRPE AU = 75 AU on the TSS scale), before any measured load.
+SRPE_FIRST_SPORTS: frozenset[str] = RESISTANCE_SPORTS | {"other"}
 #: VT1 heart rate as a fraction of LTHR when only LTHR is known (top of Friel's zone 2,
 #: 89 % LTHR); VT2 ≈ LTHR. Used for the Lucia TRIMP.
 VT1_FRACTION_OF_LTHR: float = 0.89
@@ -377,6 +382,8 @@ def _choose_load(sport: str, metrics: dict[str, Any], *, duration_s: float) -> t
     """Pick ``load_au`` by the documented order of preference (module docstring)."""
     if sport in RESISTANCE_SPORTS:
         order: tuple[str, ...] = ("srpe",)
+    elif sport in SRPE_FIRST_SPORTS and metrics.get("srpe_load_au") is not None:
+        order = ("srpe",)
     else:
         order = ("power_tss", "running_tss", "hr_tss", "srpe")
     for source in order:

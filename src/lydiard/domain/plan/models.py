@@ -5,7 +5,10 @@ TSS = hours·IF²·100). The per-hour rates below follow from typical intensity
 factors per session type (IF² · 100): easy IF ≈ 0.72-0.77, long ≈ 0.78-0.80,
 tempo ≈ 0.87-0.92, intervals ≈ 0.95-1.0 (work + recoveries), strength and
 active recovery are conventional values (TrainingPeaks-style estimates, not
-measurements). They are planning defaults; real sessions are measured.
+measurements). They are planning defaults; real sessions are measured. A planned
+strength session is scored by the same session-RPE rule as a measured one
+(:func:`~lydiard.domain.load.srpe.srpe_to_tss` of RPE × minutes, Foster 2001) at its
+target RPE (:data:`PLANNED_STRENGTH_RPE`): 6 × 60 / 4.2 ≈ 85.7 AU/h.
 """
 
 from __future__ import annotations
@@ -15,11 +18,13 @@ import math
 from dataclasses import dataclass
 from datetime import date
 
+from lydiard.domain.load.srpe import srpe_to_tss
 from lydiard.errors import InvalidInputError
 
 __all__ = [
     "INTENSITY_SESSION_TYPES",
     "LOAD_PER_HOUR_AU",
+    "PLANNED_STRENGTH_RPE",
     "SESSION_TYPES",
     "PlannedSession",
     "race_load_per_hour_au",
@@ -32,6 +37,8 @@ SESSION_TYPES: tuple[str, ...] = (
 )
 #: Session types that count as "intensity" (HRV-guided mode gates them).
 INTENSITY_SESSION_TYPES: frozenset[str] = frozenset({"tempo", "intervals", "race"})
+#: Target session RPE (CR-10) of a planned strength session (its intensity target "RPE 6").
+PLANNED_STRENGTH_RPE: float = 6.0
 #: Planning rate of expected load per hour (TSS-equivalent AU/h); race: see
 #: :func:`race_load_per_hour_au`.
 LOAD_PER_HOUR_AU: dict[str, float] = {
@@ -39,7 +46,7 @@ LOAD_PER_HOUR_AU: dict[str, float] = {
     "long": 62.0,
     "tempo": 80.0,
     "intervals": 95.0,
-    "strength": 40.0,
+    "strength": srpe_to_tss(PLANNED_STRENGTH_RPE * 60.0),  # the measured sRPE rule, ≈ 85.7
     "active_recovery": 30.0,
     "rest": 0.0,
 }
