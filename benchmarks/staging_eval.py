@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from lydiard.domain.recovery.baselines import BaselineConfig
 from lydiard.domain.recovery.stage import Stage, stage_matrix
 from lydiard.domain.simulate import M_DEEP, simulate_cohort
 
@@ -41,7 +42,12 @@ MIX = {
 
 
 def evaluate(
-    athletes: int, days: int, *, seed: int = 7, hrv_missing_frac: float = 0.3
+    athletes: int,
+    days: int,
+    *,
+    seed: int = 7,
+    hrv_missing_frac: float = 0.3,
+    config: BaselineConfig | None = None,
 ) -> dict[str, Any]:
     """Simulate a mixed cohort, stage it and compute the metrics."""
     rng = np.random.default_rng(seed)
@@ -51,7 +57,7 @@ def evaluate(
         seed, athletes, days, scenarios=scen, hrv_missing_frac=hrv_missing_frac, truth=True
     )
     inputs = {k: v for k, v in cohort.items() if not k.startswith("truth_")}
-    res = stage_matrix(inputs)
+    res = stage_matrix(inputs, config=config)
     stage = res["stage"]
     sc = np.asarray(scen)
     idx = np.arange(days)
@@ -84,6 +90,17 @@ def evaluate(
     in_or = (bs[:, None] >= 0) & (idx >= bs[:, None]) & (idx <= be[:, None] + 42)
     normal_day = (tstage <= 1) & ~ill_near & ~in_or & (stage >= 0)
     false_alarm = float((stage[normal_day] >= Stage.DEEP_FATIGUE).mean())
+    nfor_false = float((stage[normal_day] >= Stage.OVERREACHING_SUSPECTED).mean())
+
+    # --- true non-functional overreaching (truth stage 3 on some day)
+    true_nfor = np.any(tstage >= 3, axis=1)
+    last_nfor = np.where(true_nfor, days - 1 - np.argmax((tstage >= 3)[:, ::-1], axis=1), -1)
+    nfor_win = (idx >= bs[:, None]) & (idx <= last_nfor[:, None] + 14) & (bs[:, None] >= 0)
+    nfor_hit = np.any(nfor_win & (stage >= Stage.OVERREACHING_SUSPECTED), axis=1)
+
+    # --- stage changes per athlete-year (calibrating days left out)
+    both = (stage[:, 1:] >= 0) & (stage[:, :-1] >= 0)
+    changes = np.sum(both & (stage[:, 1:] != stage[:, :-1]), axis=1) * 365.0 / max(days - 1, 1)
     by_scen = {
         s: float((stage[(sc == s)[:, None] & normal_day] >= Stage.DEEP_FATIGUE).mean())
         for s in names
@@ -119,6 +136,11 @@ def evaluate(
         ),
         "false_alarm_rate": false_alarm,
         "false_alarm_by_scenario": by_scen,
+        "nfor_athletes": int(true_nfor.sum()),
+        "nfor_detected": int((nfor_hit & true_nfor).sum()),
+        "nfor_rate": float((nfor_hit & true_nfor).sum() / max(int(true_nfor.sum()), 1)),
+        "nfor_false": nfor_false,
+        "changes_median": float(np.median(changes)),
         "normal_days": int(normal_day.sum()),
         "hard_days": surf + deep + calm,
         "hard_surface": surf,

@@ -46,6 +46,7 @@ from numpy.typing import NDArray
 
 from lydiard.domain.daily import CHECKIN_ITEMS, PLAUSIBLE_RANGES
 from lydiard.domain.load.pmc import daily_metrics_matrix
+from lydiard.domain.recovery._episode_kernel import FLOAT_OUTPUTS, INT_OUTPUTS, episode_pass
 from lydiard.domain.recovery.baselines import (
     BaselineConfig,
     BoolArray,
@@ -57,6 +58,7 @@ from lydiard.domain.recovery.baselines import (
     run_length,
     zscore,
 )
+from lydiard.domain.recovery.races import post_race_recovery_days
 from lydiard.domain.recovery.recommend import recommend_matrix
 from lydiard.errors import InvalidInputError
 
@@ -103,6 +105,7 @@ INPUT_COLUMNS: tuple[str, ...] = (
     "perf_at_hr",
     "srpe_per_external",
     "race",
+    "hr_external_load_ratio",
 )
 
 #: Accepted input ranges: the importers' plausible ranges (so anything stored can be
@@ -191,8 +194,9 @@ def _pmc(load_au: FloatArray, cfg: BaselineConfig) -> dict[str, FloatArray]:
 
 def _change_pct(
     x: FloatArray | None, cfg: BaselineConfig
-) -> tuple[FloatArray, FloatArray, IntArray] | None:
-    """Recent mean (14 d), baseline mean (60 d before that) and % change of a session marker."""
+) -> tuple[FloatArray, FloatArray, FloatArray, IntArray] | None:
+    """Recent mean (14 d), baseline mean (60 d before that), % change and recent count of a
+    session marker."""
     if x is None:
         return None
     ser = Series(x)
@@ -204,7 +208,78 @@ def _change_pct(
     )
     with np.errstate(invalid="ignore", divide="ignore"):
         pct = 100.0 * (recent.mean / base.mean - 1.0)
-    return recent.mean, pct, recent.count
+    return recent.mean, base.mean, pct, recent.count
+
+
+def _episodes(
+    cfg: BaselineConfig,
+    n: tuple[int, int],
+    *,
+    floats: tuple[FloatArray, ...],
+    perf: tuple[list[FloatArray], list[FloatArray], list[float], list[float]],
+    flags: tuple[Any, ...],
+) -> dict[str, Any]:
+    """Run the compiled episode pass (:mod:`._episode_kernel`) and name its outputs."""
+    fin = np.empty((len(floats), *n))
+    for i, f in enumerate(floats):
+        fin[i] = f
+    rec, base, sign, thr = perf
+    k = len(rec)
+    p_rec = np.empty((k, *n))
+    p_base = np.empty((k, *n))
+    for i in range(k):
+        p_rec[i] = rec[i]
+        p_base[i] = base[i]
+    fl = np.empty((len(flags), *n), dtype=np.int8)
+    for i, f in enumerate(flags):
+        fl[i] = f
+    ipar = np.array(
+        [
+            cfg.deep_hrv_run_days,
+            cfg.deep_alone_run_days,
+            cfg.persistence_gap_days,
+            cfg.return_deep_days,
+            cfg.return_nfor_days,
+            cfg.return_ots_days,
+            cfg.nfor_min_days,
+            cfg.nfor_reduced_load_days,
+            cfg.ots_nfor_days,
+            cfg.ots_illness_episodes,
+            cfg.race_recovery_min_days,
+            cfg.race_recovery_max_days,
+            cfg.wellness_low_days,
+            cfg.deep_persist_days,
+            cfg.surface_exit_days,
+        ],
+        dtype=np.int64,
+    )
+    fpar = np.array(
+        [
+            cfg.hrv_band_sd,
+            cfg.rhr_high_bpm,
+            cfg.sleep_deficit_h,
+            cfg.wellness_low_z,
+            cfg.wellness_index_sd_floor,
+            cfg.reduced_load_frac,
+            cfg.decoupling_high_pct,
+            cfg.cusum_k,
+            cfg.cusum_h,
+            cfg.cusum_exit,
+            cfg.cusum_w_hrv,
+            cfg.cusum_w_rhr,
+            cfg.cusum_w_wellness,
+            cfg.cusum_w_perf,
+        ]
+    )
+    iout = np.empty((len(INT_OUTPUTS), *n), dtype=np.int32)
+    fout = np.empty((len(FLOAT_OUTPUTS), *n))
+    episode_pass(
+        fin, p_rec, p_base, np.array(sign, dtype=np.float64), np.array(thr, dtype=np.float64),
+        fl, ipar, fpar, iout, fout,
+    )
+    out: dict[str, Any] = {name: iout[i] for i, name in enumerate(INT_OUTPUTS)}
+    out.update({name: fout[i] for i, name in enumerate(FLOAT_OUTPUTS)})
+    return out
 
 
 def _days_remaining(base_n: IntArray, pending: IntArray, need: int, lag: int) -> IntArray:
@@ -230,8 +305,6 @@ def _block(
     load_s = Series(load)
     load_7d = load_s.window(window_days=w).mean
     load_prior = load_s.window(window_days=28, lag_days=w).mean
-    reduced = (load_prior > 0) & (load_7d <= cfg.reduced_load_frac * load_prior)
-    r["reduced_load_run"] = run_length(reduced)
     with np.errstate(invalid="ignore"):
         load_ctx = (pmc["tsb"] < cfg.tsb_low_au) | (pmc["acwr_ewma"] > cfg.acwr_high)
 
@@ -295,10 +368,11 @@ def _block(
 
     # ---- resting HR ----------------------------------------------------------------
     rhr = x.get("rhr_bpm", nan)
-    rhr_s = Series(rhr)
+    rhr_s = Series(rhr, squares=True)
     rhr_cur = rhr_s.window(window_days=w, min_count=cfg.min_valid_days)
     rhr_b = rhr_s.window(
-        window_days=cfg.rhr_baseline_days, lag_days=lag, min_count=cfg.rhr_min_baseline_days
+        window_days=cfg.rhr_baseline_days, lag_days=lag, min_count=cfg.rhr_min_baseline_days,
+        sd=True,
     )
     rhr_ready = rhr_b.count >= cfg.rhr_min_baseline_days
     rhr_known = rhr_ready & np.isfinite(rhr_cur.mean)
@@ -339,6 +413,17 @@ def _block(
     # ---- wellness ------------------------------------------------------------------
     total = np.zeros(n)
     count = np.zeros(n)
+    readiness_z: FloatArray | None = None
+    rd = x.get("readiness")
+    if rd is not None:
+        rd_b = Series(rd, squares=True).window(
+            window_days=cfg.wellness_baseline_days,
+            lag_days=1,
+            min_count=cfg.wellness_min_baseline_days,
+            sd=True,
+        )
+        readiness_z = zscore(rd, rd_b.mean, rd_b.sd, sd_floor=cfg.readiness_sd_floor)
+        r["readiness_z"] = readiness_z
     for item in (*CHECKIN_ITEMS, "readiness"):
         v = x.get(item)
         if v is None:
@@ -381,14 +466,7 @@ def _block(
     well_7d_stats = comp_s.window(window_days=w, min_count=3)
     well_7d = well_7d_stats.mean
     well_3d = comp_s.window(window_days=3, min_count=2).mean
-    well_recent = well_7d_stats.count >= 3
     with np.errstate(invalid="ignore"):
-        well_deep = well_recent & (well_low_days >= cfg.wellness_low_days)
-        well_strong = run_length(
-            well_recent
-            & (well_7d <= cfg.wellness_deep_mean_z)
-            & (well_low_days >= cfg.wellness_low_days + 1)
-        ) >= cfg.wellness_deep_run_days
         items_low_today = false.copy()
         for item in ("energy", "soreness"):
             if f"{item}_z" in r:
@@ -413,52 +491,39 @@ def _block(
         )
 
     # ---- performance markers -------------------------------------------------------
-    perf_down = false.copy()
     perf_known = false.copy()
     perf_sessions = np.zeros(n, dtype=np.int64)
+    perf_rec: list[FloatArray] = []
+    perf_base: list[FloatArray] = []
+    perf_sign: list[float] = []
+    perf_thr: list[float] = []
     for name, sign, thr in (
         ("ef", -1.0, cfg.perf_drop_pct),
         ("perf_at_hr", -1.0, cfg.perf_drop_pct),
         ("srpe_per_external", 1.0, cfg.srpe_rise_pct),
+        ("hr_external_load_ratio", 1.0, cfg.hr_external_rise_pct),
     ):
         res = _change_pct(x.get(name), cfg)
         if res is None:
             continue
-        _, pct, cnt = res
+        rec_mean, base_mean, pct, cnt = res
         r[f"{name}_change_pct"] = pct
-        with np.errstate(invalid="ignore"):
-            perf_down |= sign * pct >= thr
+        perf_rec.append(rec_mean)
+        perf_base.append(base_mean)
+        perf_sign.append(sign)
+        perf_thr.append(thr)
         perf_known |= np.isfinite(pct)
         perf_sessions = np.maximum(perf_sessions, cnt)
     dec = x.get("decoupling_pct")
+    dec_recent = nan
     if dec is not None:
         dec_recent = Series(dec).window(
             window_days=cfg.perf_window_days, min_count=cfg.perf_min_sessions
         ).mean
         r["decoupling_pct_recent"] = dec_recent
-        with np.errstate(invalid="ignore"):
-            perf_down |= dec_recent > cfg.decoupling_high_pct
         perf_known |= np.isfinite(dec_recent)
-    if detail:
-        r["perf_down_run"] = run_length(perf_down, perf_known, gap_days=gap)
 
-    # ---- stage rules ---------------------------------------------------------------
-    support = (
-        rhr_high.astype(np.int8)
-        + well_deep
-        + perf_down
-        + sleep_low
-    )
-    deep_hrv = ((hrv_below_run >= cfg.deep_hrv_run_days) & (support >= 1)) | (
-        hrv_below_run >= cfg.deep_alone_run_days
-    )
-    deep_sat = (hrv_above_run >= cfg.deep_hrv_run_days) & rhr_low & well_deep
-    deep_rhr = ~hrv_known & (rhr_high_run >= cfg.deep_hrv_run_days) & (
-        well_deep | perf_down | sleep_low
-    )
-    # one more layer of persistence: the deep condition must hold on consecutive days
-    deep = run_length(deep_hrv | deep_sat | well_strong | deep_rhr) >= cfg.deep_persist_days
-    # surface: two signals today, or one strong one (a single noisy marker is not enough)
+    # ---- surface fatigue: a daily call against the rolling references ---------------
     with np.errstate(invalid="ignore"):
         signals = (
             hrv_today_low.astype(np.int8)
@@ -470,29 +535,69 @@ def _block(
         strong = (ln < base.mean - 2.0 * cfg.hrv_today_low_sd * base.sd) | (
             comp_z <= cfg.wellness_red_z
         )
-        surface = (signals >= 2) | strong
-    deep_14 = rolling_count_true(deep, window_days=14)
-    nfor = deep & (r["reduced_load_run"] >= cfg.nfor_reduced_load_days) & (deep_14 >= 10)
-    nfor_42 = rolling_count_true(nfor | (deep & (deep_14 >= 10)), window_days=cfg.ots_min_days)
+        raw_surface = (signals >= cfg.surface_min_signals) | strong
+    r["surface_signals"] = signals
 
     ill = np.nan_to_num(x.get("illness", np.zeros(n)), nan=0.0) > 0.5
     ill_prev = np.zeros_like(ill)
     ill_prev[:, 1:] = ill[:, :-1]
     episodes_90 = rolling_count_true(ill & ~ill_prev, window_days=90)
-    ots = (deep & (nfor_42 >= cfg.ots_min_days - 4) & nfor) | (
-        deep & (episodes_90 >= cfg.ots_illness_episodes)
-    )
-
+    race = np.nan_to_num(x.get("race", np.zeros(n)), nan=0.0) > 0.5
+    travel = np.nan_to_num(x.get("travel", np.zeros(n)), nan=0.0) > 0.5
+    travel_recent = rolling_count_true(travel, window_days=cfg.travel_window_days) > 0
     calibrating = ~(hrv_ready | rhr_ready | well_ready)
-    stage = np.zeros(n, dtype=np.int8)
-    stage[surface] = Stage.SURFACE_FATIGUE
-    stage[deep] = Stage.DEEP_FATIGUE
-    stage[nfor] = Stage.OVERREACHING_SUSPECTED
-    stage[ots] = Stage.OVERTRAINING_SUSPECTED
-    stage[calibrating] = Stage.CALIBRATING
+
+    # ---- episodes: anchoring, hysteresis, NFOR/OTS (compiled day-by-day pass) -----
+    ep = _episodes(
+        cfg,
+        n,
+        floats=(
+            ln_7d, base.mean, base.sd, rhr_cur.mean, rhr_b.mean,
+            idx_s.window(window_days=w, min_count=3).mean, index, wb.mean, wb.sd,
+            sl_cur.mean, sl_b.mean, load_7d, load_prior, pmc["tsb"], dec_recent,
+            post_race_recovery_days(load), ln, rhr, rhr_b.sd,
+        ),
+        perf=(perf_rec, perf_base, perf_sign, perf_thr),
+        flags=(race, travel_recent, ill, raw_surface, calibrating, np.minimum(episodes_90, 100)),
+    )
+    stage = ep["stage"].astype(np.int8)
+    hrv_below_run = ep["hrv_below_run"]
+    r.update(ep)
+    r["hrv_band_low"], r["hrv_band_high"] = ep["hrv_band_low"], ep["hrv_band_high"]
+    r["rhr_base"] = ep["rhr_base"]
+    well_7d = ep["wellness_z_7d"]
+    r["wellness_z_7d"] = well_7d
+    r["wellness_z"] = ep["wellness_z"]
+    perf_down = ep["perf_down"] > 0
+    with np.errstate(invalid="ignore"):
+        rhr_high = rhr_known & (rhr_cur.mean >= ep["rhr_base"] + cfg.rhr_high_bpm)
+    support = rhr_high.astype(np.int8) + (ep["well_deep"] > 0) + perf_down + sleep_low
+    if detail:
+        r["perf_down_run"] = run_length(perf_down, perf_known, gap_days=gap)
+        r["rhr_high_run"] = ep["rhr_high_run"]
     r["stage"] = stage
     r["support_count"] = support
     r["surface_run"] = run_length(stage == Stage.SURFACE_FATIGUE)
+    r["travel_recent"] = travel_recent
+    r["illness_episodes_90d"] = episodes_90
+
+    # what drives a low check-in: the stress item when it is the lowest (life stress)
+    stress = x.get("stress")
+    stress_driver = false.copy()
+    if stress is not None:
+        st = Series(stress, squares=True).window(
+            window_days=cfg.wellness_baseline_days, lag_days=lag,
+            min_count=cfg.wellness_min_baseline_days, sd=True,
+        )
+        stress_z = zscore(stress, st.mean, st.sd, sd_floor=cfg.wellness_sd_floor)
+        stress_7 = Series(stress_z).window(window_days=w, min_count=3).mean
+        r["stress_z_7d"] = stress_7
+        with np.errstate(invalid="ignore"):
+            load_normal = ~(load_7d > cfg.life_stress_load_frac * load_prior)
+            stress_driver = (stress_7 <= cfg.wellness_low_z) & load_normal & ~(
+                hrv_below_run >= cfg.deep_hrv_run_days
+            )
+    r["life_stress"] = stress_driver
 
     # ---- data vs feeling (Saw 2016) ------------------------------------------------
     obj_known = hrv_known | rhr_known
@@ -530,7 +635,7 @@ def _block(
     # ---- continuous risk score (ranking / AUC, not a probability) -----------------
     with np.errstate(invalid="ignore", divide="ignore"):
         hrv_dev = np.clip((base.mean - ln_7d) / base.sd, 0.0, 4.0)
-        well_dev = np.clip(-well_7d, 0.0, 3.0)
+        well_dev = np.clip(-well_7d_stats.mean, -1.0, 3.0)
         rhr_dev = np.clip((rhr_cur.mean - rhr_b.mean) / cfg.rhr_high_bpm, 0.0, 3.0)
         sleep_dev = np.clip((sl_b.mean - sl_cur.mean) / cfg.sleep_deficit_h, 0.0, 3.0)
         cv_dev = np.clip((cv_7d - cv_base.mean) / cv_base.sd, 0.0, 3.0)
@@ -546,6 +651,12 @@ def _block(
         + 0.3 * np.nan_to_num(load_dev)
         + 0.5 * np.minimum(hrv_below_run / cfg.deep_alone_run_days, 1.0)
     )
+    # how the athlete feels today (Saw 2016): readiness and the check-in, both vs their own
+    # 28-day normal, unclipped so that the ranking of ordinary days is kept
+    feel_today = np.nan_to_num(np.clip(-comp_z, -2.0, 3.0))
+    if readiness_z is not None:
+        feel_today = feel_today + np.nan_to_num(np.clip(-readiness_z, -2.0, 3.0))
+    lin = lin + cfg.risk_feel_weight * feel_today
     risk = 1.0 / (1.0 + np.exp(-1.5 * (lin - 2.0)))
     r["risk_score"] = np.where(calibrating, np.nan, risk)
     r["load_context"] = load_ctx
@@ -554,15 +665,21 @@ def _block(
     r.update(
         recommend_matrix(
             stage,
-            load_au=load,
             illness=ill,
             injury=np.nan_to_num(x.get("injury", np.zeros(n)), nan=0.0) > 0.5,
-            race=np.nan_to_num(x.get("race", np.zeros(n)), nan=0.0) > 0.5,
             surface_run=r["surface_run"],
             support_count=support,
             hrv_below_run=hrv_below_run,
             wellness_z_7d=well_7d,
             illness_episodes_90d=episodes_90,
+            episode_day=ep["episode_day"],
+            in_range=ep["in_range"] > 0,
+            since_race=ep["since_race"],
+            race_window=ep["race_window"],
+            travel_recent=travel_recent,
+            life_stress=stress_driver,
+            since_episode_end=ep["since_episode_end"],
+            last_episode_days=ep["last_episode_days"],
             config=cfg,
         )
     )
