@@ -249,9 +249,12 @@ def episode_pass(
                         n_perf_down += 1
             # ---- the deep condition (science.md §3 stage 2), against the references
             deep_alone = below_run >= alone_run  # two weeks below the band count on their own
-            deep_sat = above_run >= deep_run and (r_low or not r_known) and (
-                well_deep or n_perf_down >= 1)
-            deep_perf = n_perf_down >= 2 and (well_deep or r_high or below_run > 0 or sleep_low)
+            # "saturation": HRV above its band with RHR down and feeling low (Le Meur 2013;
+            # Plews 2013): a warning, not a green light
+            deep_sat = above_run >= deep_run and r_low and w_low7
+            # working harder for the same numbers: several session markers worse at once
+            deep_perf = n_perf_down >= 3 or (n_perf_down >= 2 and (
+                w_low7 or r_high or below_run >= deep_run))
             # evidence accumulation (CUSUM) of today's deviations against the references
             e = 0.0
             n_e = 0

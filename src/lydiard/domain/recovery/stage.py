@@ -113,6 +113,7 @@ INPUT_COLUMNS: tuple[str, ...] = (
 _RANGES: dict[str, tuple[float, float]] = {
     **{k: v for k, v in PLAUSIBLE_RANGES.items() if k in INPUT_COLUMNS},
     "load_au": (0.0, 5000.0),
+    "hr_external_load_ratio": (0.0, 100.0),
 }
 #: The inputs that have an accepted range (what :func:`mask_implausible` looks at).
 RANGED_INPUTS: tuple[str, ...] = tuple(_RANGES)
