@@ -131,7 +131,12 @@ def evaluate(
             w = cohort[key] > 0
             for shift in range(0, 8):
                 other |= np.roll(w, shift, axis=1)
-    normal_day = (tstage <= 1) & ~ill_near & ~in_or & ~other & (stage >= 0)
+    # ... and the 28 days after any truly deep day (markers recover after the hidden state)
+    deep_after = np.zeros_like(ill)
+    deep_true = tstage >= 2
+    for shift in range(0, 29):
+        deep_after[:, shift:] |= deep_true[:, : days - shift]
+    normal_day = (tstage <= 1) & ~ill_near & ~in_or & ~other & ~deep_after & (stage >= 0)
     false_alarm = float((stage[normal_day] >= Stage.DEEP_FATIGUE).mean())
     nfor_false = float((stage[normal_day] >= Stage.OVERREACHING_SUSPECTED).mean())
 
@@ -222,9 +227,12 @@ def _scenario_figures(
     race = inputs["race"] > 0
     if race.any():
         post = _after(race, 1, 7) & ok & (cohort["truth_stage"] <= 1)
+        crash = post & (res["in_range"] == 0)
         out["race crash"] = {
             "post-race days (1-7) staged ≥ deep": _share(post, stage >= Stage.DEEP_FATIGUE),
-            "post-race days with the race named": _share(post, why == Reason.RACE),
+            "post-race crash days (markers out of range) naming the race": _share(
+                crash, why == Reason.RACE
+            ),
             "races": float(race.sum()),
         }
     tst = cohort["truth_stage"]

@@ -225,11 +225,14 @@ def _simulate_alt(
 
     # ---------------- session markers -----------------------------------------------
     sess = load_au > 0
-    recorded = (rng.random((n, 1)) < 0.7) & ~is_["strength"]
+    # 70 % of athletes record HR with pace/power (all the working_harder ones: their only signal)
+    recorded = ((rng.random((n, 1)) < 0.7) | is_["working_harder"]) & ~is_["strength"]
     wh = is_["working_harder"]
     wh_start = np.where(wh, bs, n_days)
     wh_on = (idx >= wh_start) & (idx < wh_start + 42)
-    o_eff = over + np.where(wh_on, 0.9, 0.0)  # working harder: markers only, no other signal
+    # working harder: a 3-week slide into a 3-week plateau, in session markers only
+    ramp = np.clip((idx - wh_start + 1) / 21.0, 0.0, 1.0)
+    o_eff = over + np.where(wh_on, 0.9 * ramp, 0.0)
     ef = 1.5 * (1.0 - 0.09 * o_eff) * np.exp(rng.normal(0, 0.035, shape))
     ef = np.where(sess & recorded & np.isin(dow, (2, 6)), ef, np.nan)
     pah = 100.0 * (1.0 - 0.1 * o_eff - 0.03 * low_res) * np.exp(rng.normal(0, 0.03, shape))
@@ -277,7 +280,7 @@ def _simulate_alt(
     # ---------------- truth ---------------------------------------------------------------
     stage = np.zeros(shape)
     stage[low_res >= 0.55] = 1
-    deep = (over >= O_DEEP) | (wh_on & wh)
+    deep = (over >= O_DEEP) | (wh_on & wh & (ramp >= 0.5))
     stage[deep] = 2
     stage[(over >= O_DEEP) & block & (idx >= be + 10)] = 3
     perf = 100.0 * (1.0 - 0.1 * o_eff - 0.05 * low_res)
@@ -287,7 +290,7 @@ def _simulate_alt(
     b_end = np.where(wh, bs + 41, be - 1)
     truth: dict[str, F] = {
         "reserve": reserve,
-        "maladaptation": np.maximum(over, np.where(wh_on & wh, O_DEEP, 0.0)),
+        "maladaptation": np.maximum(over, np.where(wh_on & wh, O_DEEP * 2 * ramp, 0.0)),
         "performance": perf,
         "stage": stage,
         "ill": ill.astype(np.float64),

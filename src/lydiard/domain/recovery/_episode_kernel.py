@@ -101,6 +101,8 @@ FLOAT_PARAMS: tuple[str, ...] = (
     "w_rhr",
     "w_well",
     "w_perf",
+    "surface_evidence",
+    "evidence_floor",
 )
 
 
@@ -129,6 +131,9 @@ def episode_pass(
     well_sd_floor, reduced_frac, dec_high = fpar[4], fpar[5], fpar[6]
     c_k, c_h, c_exit = fpar[7], fpar[8], fpar[9]
     w_hrv, w_rhr, w_well, w_perf = fpar[10], fpar[11], fpar[12], fpar[13]
+    c_surf = fpar[14]
+    # a high HRV or a low RHR is not evidence of freshness (saturation: Plews 2013)
+    e_floor = fpar[15]
     anc_perf = np.empty(n_perf)
     low_ring = np.zeros(7, dtype=np.int8)
     known_ring = np.zeros(7, dtype=np.int8)
@@ -218,8 +223,6 @@ def episode_pass(
             else:
                 rhr_run = 0
                 r_state = False
-            # ---- sleep
-            sleep_low = np.isfinite(sl7) and np.isfinite(ref_sl) and sl7 <= ref_sl - sleep_def
             # ---- wellness vs its reference
             sd_w = ref_wsd if ref_wsd > well_sd_floor else well_sd_floor
             z_today = (widx - ref_wm) / sd_w
@@ -259,11 +262,11 @@ def episode_pass(
             e = 0.0
             n_e = 0
             if np.isfinite(ln_today) and np.isfinite(ref_hm) and ref_hsd > 0:
-                e += w_hrv * min(max((ref_hm - ln_today) / ref_hsd, -3.0), 3.0)
+                e += w_hrv * min(max((ref_hm - ln_today) / ref_hsd, e_floor), 3.0)
                 n_e += 1
             ref_rsd = anc_rsd if in_ep else rb_sd
             if np.isfinite(rhr_today) and np.isfinite(ref_rb) and np.isfinite(ref_rsd):
-                e += w_rhr * min(max((rhr_today - ref_rb) / max(ref_rsd, 1.5), -3.0), 3.0)
+                e += w_rhr * min(max((rhr_today - ref_rb) / max(ref_rsd, 1.5), e_floor), 3.0)
                 n_e += 1
             if np.isfinite(z_today):
                 e += w_well * min(max(-z_today, -3.0), 3.0)
@@ -324,7 +327,8 @@ def episode_pass(
                     ok_run = 0
                     stage = 2
                 else:
-                    surf = raw_surface or (deep_cond and suppressed)
+                    # surface fatigue: today's signals, backed by some accumulated evidence
+                    surf = (raw_surface and cusum >= c_surf) or (deep_cond and suppressed)
                     clear_run = 0 if surf else clear_run + 1
                     # surface fatigue is left after ``surface_exit`` clear days (no flapping)
                     stage = 1 if (surf or (prev_stage == 1 and clear_run < surface_exit)) else 0

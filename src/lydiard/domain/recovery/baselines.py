@@ -123,6 +123,11 @@ class BaselineConfig:
     cusum_w_rhr: float = 0.3
     cusum_w_wellness: float = 0.5
     cusum_w_perf: float = 0.3
+    #: surface fatigue needs some accumulated evidence too (C ≥ this), not one noisy day
+    surface_evidence: float = 1.5
+    #: floor of the HRV and RHR deviations in the evidence (SD units): a high HRV or a low
+    #: resting HR is weak evidence of freshness (HRV saturation, Plews 2013; Le Meur 2013)
+    cusum_objective_floor: float = -1.0
     persistence_gap_days: int = 2  #: unknown days bridged by persistence counters
     deep_hrv_run_days: int = 3  #: 7-day lnRMSSD below band ≥ 3 consecutive days (Plews)
     deep_alone_run_days: int = 14  #: 2 weeks below band count without support (heuristic)
@@ -151,7 +156,7 @@ class BaselineConfig:
             value: Any = getattr(self, f.name)
             if isinstance(value, bool) or value is None or isinstance(value, str):
                 continue
-            if f.name.endswith(("_z", "_au")) or f.name.startswith("cusum_w"):
+            if f.name.endswith(("_z", "_au", "_floor")) or f.name.startswith("cusum_w"):
                 continue
             if value <= 0:
                 raise InvalidInputError(f"{f.name} must be positive, got {value!r}", field=f.name)

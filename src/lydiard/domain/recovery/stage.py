@@ -270,6 +270,8 @@ def _episodes(
             cfg.cusum_w_rhr,
             cfg.cusum_w_wellness,
             cfg.cusum_w_perf,
+            cfg.surface_evidence,
+            cfg.cusum_objective_floor,
         ]
     )
     iout = np.empty((len(INT_OUTPUTS), *n), dtype=np.int32)
@@ -536,7 +538,8 @@ def _block(
         strong = (ln < base.mean - 2.0 * cfg.hrv_today_low_sd * base.sd) | (
             comp_z <= cfg.wellness_red_z
         )
-        raw_surface = (signals >= cfg.surface_min_signals) | strong
+        # one strong signal (today's ln rMSSD 2 SD low, or a "red" check-in) needs one more
+        raw_surface = (signals >= cfg.surface_min_signals) | (strong & (signals >= 2))
     r["surface_signals"] = signals
 
     ill = np.nan_to_num(x.get("illness", np.zeros(n)), nan=0.0) > 0.5
@@ -586,8 +589,10 @@ def _block(
     stress = x.get("stress")
     stress_driver = false.copy()
     if stress is not None:
+        # the stress item against its usual before the last three weeks (a stressful
+        # spell must not become its own reference)
         st = Series(stress, squares=True).window(
-            window_days=cfg.wellness_baseline_days, lag_days=lag,
+            window_days=cfg.wellness_baseline_days, lag_days=3 * lag,
             min_count=cfg.wellness_min_baseline_days, sd=True,
         )
         stress_z = zscore(stress, st.mean, st.sd, sd_floor=cfg.wellness_sd_floor)
@@ -595,9 +600,7 @@ def _block(
         r["stress_z_7d"] = stress_7
         with np.errstate(invalid="ignore"):
             load_normal = ~(load_7d > cfg.life_stress_load_frac * load_prior)
-            stress_driver = (stress_7 <= cfg.wellness_low_z) & load_normal & ~(
-                hrv_below_run >= cfg.deep_hrv_run_days
-            )
+            stress_driver = (stress_7 <= cfg.wellness_low_z) & load_normal
     r["life_stress"] = stress_driver
 
     # ---- data vs feeling (Saw 2016) ------------------------------------------------
