@@ -263,7 +263,7 @@ def _simulate_alt(
         "load_au": load_au,
         "rmssd_ms": np.round(np.clip(rmssd, *PLAUSIBLE_RANGES["rmssd_ms"]), 1),
         "rhr_bpm": np.round(np.clip(rhr, 28.0, PLAUSIBLE_RANGES["rhr_bpm"][1]), 0),
-        "sleep_h": np.round(sleep, 2),
+        "sleep_h": np.asarray(np.round(sleep, 2), dtype=np.float64),
         **items,
         "readiness": readiness,
         "illness": ill.astype(np.float64),

@@ -169,6 +169,7 @@ def episode_pass(
         anc_rsd = np.nan
         clear_run = 0
         prev_stage = 0
+        perf2_run = 0
         for d in range(n_days):
             ln7, hb_m, hb_sd = fin[0, a, d], fin[1, a, d], fin[2, a, d]
             rhr7, rb_m = fin[3, a, d], fin[4, a, d]
@@ -252,12 +253,14 @@ def episode_pass(
                         n_perf_down += 1
             # ---- the deep condition (science.md §3 stage 2), against the references
             deep_alone = below_run >= alone_run  # two weeks below the band count on their own
+            sleep_low = np.isfinite(sl7) and np.isfinite(ref_sl) and sl7 <= ref_sl - sleep_def
             # "saturation": HRV above its band with RHR down and feeling low (Le Meur 2013;
             # Plews 2013): a warning, not a green light
             deep_sat = above_run >= deep_run and r_low and w_low7
             # working harder for the same numbers: several session markers worse at once
+            perf2_run = perf2_run + 1 if n_perf_down >= 2 else 0
             deep_perf = n_perf_down >= 3 or (n_perf_down >= 2 and (
-                w_low7 or r_high or below_run >= deep_run))
+                w_low7 or r_high or below_run >= deep_run or sleep_low or perf2_run >= 7))
             # evidence accumulation (CUSUM) of today's deviations against the references
             e = 0.0
             n_e = 0
@@ -266,7 +269,10 @@ def episode_pass(
                 n_e += 1
             ref_rsd = anc_rsd if in_ep else rb_sd
             if np.isfinite(rhr_today) and np.isfinite(ref_rb) and np.isfinite(ref_rsd):
-                e += w_rhr * min(max((rhr_today - ref_rb) / max(ref_rsd, 1.5), e_floor), 3.0)
+                # without an HRV baseline, resting HR carries the weight of both (the
+                # resting-HR path; lower confidence, see stage.py)
+                w_r = w_rhr if np.isfinite(ref_hm) else w_rhr + w_hrv
+                e += w_r * min(max((rhr_today - ref_rb) / max(ref_rsd, 1.5), e_floor), 3.0)
                 n_e += 1
             if np.isfinite(z_today):
                 e += w_well * min(max(-z_today, -3.0), 3.0)
@@ -278,7 +284,8 @@ def episode_pass(
             deep_cond = deep_cusum or deep_sat or deep_perf or deep_alone
             deep_raw_run = deep_raw_run + 1 if deep_cond else 0
             # ---- every known marker in range (the return criteria of every stage)
-            bad = (h_known and (ln7 < lo or (ln7 > hi and r_low))) or r_high or w_low7 or (
+            # (a missing morning bridged by the runs keeps the last known state)
+            bad = below_run > 0 or (above_run > 0 and r_low) or r_high or w_low7 or (
                 deep_sat or deep_perf)
             ok_run = 0 if bad else ok_run + 1
             # ---- post-race window: the athlete's own crash length once ≥ 2 are on record
