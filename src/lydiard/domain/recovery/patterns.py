@@ -110,7 +110,7 @@ def recurring_episodes(
             usual = (c[hi_b] - c[lo_b]) / (k[hi_b] - k[lo_b])
             ctx["high_life_stress"] = (week <= usual - 1.0) | (week <= 2.0)
     total = int(starts.size)
-    patterns = []
+    patterns: list[dict[str, Any]] = []
     for name, flag in ctx.items():
         hit = starts[flag[starts]] if total else starts
         if hit.size < min_repeats:
@@ -125,7 +125,7 @@ def recurring_episodes(
                 "text": f"{hit.size} of your {total} fatigue episodes began {phrase}.",
             }
         )
-    patterns.sort(key=lambda p: -int(p["episodes"]))
+    patterns.sort(key=lambda p: -len(p["days"]))
     return {"episodes": [int(d) for d in starts], "patterns": patterns}
 
 
