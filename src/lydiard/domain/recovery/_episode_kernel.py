@@ -160,6 +160,9 @@ def episode_pass(
         low_ring[:] = 0
         known_ring[:] = 0
         bad_ring[:] = 0
+        n_low = 0
+        n_known = 0
+        n_bad = 0
         last_race = -1
         race_win = 0
         race_open = False  # a post-race crash being measured
@@ -230,14 +233,13 @@ def episode_pass(
             z7 = (w7 - ref_wm) / sd_w
             fout[3, a, d] = z7
             fout[4, a, d] = z_today
-            slot = d % 7
-            known_ring[slot] = 1 if np.isfinite(z_today) else 0
-            low_ring[slot] = 1 if (np.isfinite(z_today) and z_today <= well_low_z) else 0
-            n_low = 0
-            n_known = 0
-            for j in range(7):
-                n_low += low_ring[j]
-                n_known += known_ring[j]
+            slot = d % 7  # running counts over a 7-day ring
+            k_new = 1 if np.isfinite(z_today) else 0
+            l_new = 1 if (k_new == 1 and z_today <= well_low_z) else 0
+            n_known += k_new - known_ring[slot]
+            n_low += l_new - low_ring[slot]
+            known_ring[slot] = k_new
+            low_ring[slot] = l_new
             well_deep = n_known >= 3 and n_low >= well_low_days
             w_low7 = np.isfinite(z7) and z7 <= well_low_z
             # ---- session markers vs their (anchored) baselines
@@ -331,6 +333,7 @@ def episode_pass(
                     reduced_days = 0
                     nfor_days = 0
                     bad_ring[:] = 0
+                    n_bad = 0
                     ok_run = 0
                     stage = 2
                 else:
@@ -345,10 +348,9 @@ def episode_pass(
                 day_in = d - ep_start
                 reduced = np.isfinite(anc_load) and anc_load > 0 and load7 <= reduced_frac * anc_load
                 reduced_days = reduced_days + 1 if reduced else reduced_days
-                bad_ring[day_in % 14] = 1 if bad else 0
-                n_bad = 0
-                for j in range(14):
-                    n_bad += bad_ring[j]
+                b_new = 1 if bad else 0
+                n_bad += b_new - bad_ring[day_in % 14]
+                bad_ring[day_in % 14] = b_new
                 if (stage_ep == 2 and day_in + 1 >= nfor_min_days and reduced_days >= nfor_reduced_days
                         and n_bad >= 10):
                     stage_ep = 3

@@ -91,6 +91,9 @@ class BaselineConfig:
     readiness_sd_floor: float = 1.0  #: SD floor of readiness (0-10 scale)
     #: weight of today's feeling (readiness and check-in z) in the risk score (Saw 2016)
     risk_feel_weight: float = 0.8
+    #: weight of readiness (0-10, centred at 5) in the risk score: how the athlete feels
+    #: ranks first (Saw 2016; PMData, docs/evaluation.md)
+    risk_readiness_weight: float = 10.0
     #: life stress drives a low check-in when the 7-day load is at most this × usual
     life_stress_load_frac: float = 1.15
     travel_window_days: int = 3  #: travel today or in the 2 days before: jet lag (heuristic)

@@ -661,6 +661,13 @@ def _block(
     if readiness_z is not None:
         feel_today = feel_today + np.nan_to_num(np.clip(-readiness_z, -2.0, 3.0))
     lin = lin + cfg.risk_feel_weight * feel_today
+    if rd is not None:
+        # readiness on its own 0-10 scale ranks first (PMData: today's readiness carried
+        # forward is the strongest next-day predictor); the markers order days that feel
+        # the same (``benchmarks/pmdata_eval.py``)
+        lin = lin + cfg.risk_readiness_weight * np.nan_to_num(
+            np.clip((5.0 - rd) / 2.5, -2.0, 2.0)
+        )
     risk = 1.0 / (1.0 + np.exp(-1.5 * (lin - 2.0)))
     r["risk_score"] = np.where(calibrating, np.nan, risk)
     r["load_context"] = load_ctx
