@@ -84,6 +84,7 @@ INT_PARAMS: tuple[str, ...] = (
     "well_low_days",
     "persist",
     "surface_exit",
+    "long_episode",
 )
 #: Float parameters (``fpar``), by name.
 FLOAT_PARAMS: tuple[str, ...] = (
@@ -127,6 +128,7 @@ def episode_pass(
     nfor_min_days, nfor_reduced_days, ots_nfor_days, ots_ill_eps = ipar[6], ipar[7], ipar[8], ipar[9]
     race_min, race_max, well_low_days, persist = ipar[10], ipar[11], ipar[12], ipar[13]
     surface_exit = ipar[14]
+    long_ep = ipar[15]
     band_sd, rhr_high_bpm, sleep_def, well_low_z = fpar[0], fpar[1], fpar[2], fpar[3]
     well_sd_floor, reduced_frac, dec_high = fpar[4], fpar[5], fpar[6]
     c_k, c_h, c_exit = fpar[7], fpar[8], fpar[9]
@@ -173,6 +175,10 @@ def episode_pass(
         clear_run = 0
         prev_stage = 0
         perf2_run = 0
+        e_ring = np.zeros(7)
+        e_cnt_ring = np.zeros(7, dtype=np.int64)
+        e_sum = 0.0
+        e_cnt = 0
         for d in range(n_days):
             ln7, hb_m, hb_sd = fin[0, a, d], fin[1, a, d], fin[2, a, d]
             rhr7, rb_m = fin[3, a, d], fin[4, a, d]
@@ -188,6 +194,7 @@ def episode_pass(
             raw_surface = flags[3, a, d] != 0
             calibrating = flags[4, a, d] != 0
             ill_eps = flags[5, a, d]
+            day_in_ep = d - ep_start if in_ep else 0
             if not in_ep and since_end >= 0:
                 since_end += 1
             # ---- references: anchored during an episode, rolling otherwise
@@ -286,8 +293,18 @@ def episode_pass(
             deep_cond = deep_cusum or deep_sat or deep_perf or deep_alone
             deep_raw_run = deep_raw_run + 1 if deep_cond else 0
             # ---- every known marker in range (the return criteria of every stage)
+            # the week's net evidence: its 7-day mean against the drift k
+            e_slot = d % 7
+            e_new = e if n_e > 0 else 0.0
+            c_new = 1 if n_e > 0 else 0
+            e_sum += e_new - e_ring[e_slot]
+            e_cnt += c_new - e_cnt_ring[e_slot]
+            e_ring[e_slot] = e_new
+            e_cnt_ring[e_slot] = c_new
+            week_bad = e_cnt >= 3 and e_sum / e_cnt >= c_k
             # (a missing morning bridged by the runs keeps the last known state)
-            bad = below_run > 0 or (above_run > 0 and r_low) or r_high or w_low7 or (
+            markers_bad = below_run > 0 or (above_run > 0 and r_low) or r_high or w_low7
+            bad = (markers_bad and (week_bad or not in_ep or day_in_ep < long_ep)) or (
                 deep_sat or deep_perf)
             ok_run = 0 if bad else ok_run + 1
             # ---- post-race window: the athlete's own crash length once ≥ 2 are on record

@@ -142,6 +142,10 @@ class BaselineConfig:
     nfor_min_days: int = 14  #: ... and fatigue present ≥ 14 days (Meeusen: weeks)
     ots_min_days: int = 42  #: NFOR criteria ≥ 6 weeks (Meeusen: 4-8 weeks, months)
     ots_nfor_days: int = 28  #: overreaching suspected for ≥ 4 weeks → OTS (Meeusen 4-8 wk)
+    #: after this many days in an episode, a marker just outside its anchored range counts
+    #: against return only while the week's evidence still accumulates (7-day mean e ≥ k):
+    #: a settled, non-worsening state is not read as fatigue forever (heuristic)
+    episode_settled_days: int = 14
     return_deep_days: int = 3  #: return criteria held 3 days to leave deep fatigue
     return_nfor_days: int = 7  #: ... 7 days to leave overreaching_suspected
     return_ots_days: int = 14  #: ... 14 days to leave overtraining_suspected

@@ -251,6 +251,7 @@ def _episodes(
             cfg.wellness_low_days,
             cfg.deep_persist_days,
             cfg.surface_exit_days,
+            cfg.episode_settled_days,
         ],
         dtype=np.int64,
     )
@@ -643,7 +644,9 @@ def _block(
         rhr_dev = np.clip((rhr_cur.mean - rhr_b.mean) / cfg.rhr_high_bpm, 0.0, 3.0)
         sleep_dev = np.clip((sl_b.mean - sl_cur.mean) / cfg.sleep_deficit_h, 0.0, 3.0)
         cv_dev = np.clip((cv_7d - cv_base.mean) / cv_base.sd, 0.0, 3.0)
-        load_dev = np.clip(-pmc["tsb"] / -cfg.tsb_low_au, 0.0, 3.0)
+        # load context: the acute:chronic ratio above 1 (a descriptive load-spike measure,
+        # not an injury risk; on PMData it ranks next-day readiness better than −TSB)
+        load_dev = np.clip((pmc["acwr_ewma"] - 1.0) / (cfg.acwr_high - 1.0), 0.0, 3.0)
     perf_dev = perf_down.astype(np.float64)
     lin = (
         1.0 * np.nan_to_num(hrv_dev)
