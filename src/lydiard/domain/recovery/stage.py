@@ -719,6 +719,8 @@ CORE_KEYS: tuple[str, ...] = (
     "ctl",
     "atl",
     "tsb",
+    "episode_day",
+    "evidence_sum",
 )
 
 
