@@ -104,6 +104,8 @@ FLOAT_PARAMS: tuple[str, ...] = (
     "w_perf",
     "surface_evidence",
     "evidence_floor",
+    "w_load",
+    "acwr_high",
 )
 
 
@@ -136,6 +138,7 @@ def episode_pass(
     c_surf = fpar[14]
     # a high HRV or a low RHR is not evidence of freshness (saturation: Plews 2013)
     e_floor = fpar[15]
+    w_load, acwr_high = fpar[16], fpar[17]
     anc_perf = np.empty(n_perf)
     low_ring = np.zeros(7, dtype=np.int8)
     known_ring = np.zeros(7, dtype=np.int8)
@@ -187,7 +190,8 @@ def episode_pass(
             load7, load_prior, tsb = fin[11, a, d], fin[12, a, d], fin[13, a, d]
             dec = fin[14, a, d]
             race_rule = fin[15, a, d]
-            ln_today, rhr_today, rb_sd = fin[16, a, d], fin[17, a, d], fin[18, a, d]  # races.post_race_recovery_days of the day's load
+            ln_today, rhr_today, rb_sd = fin[16, a, d], fin[17, a, d], fin[18, a, d]
+            acwr = fin[19, a, d]  # races.post_race_recovery_days of the day's load
             race = flags[0, a, d] != 0
             travel = flags[1, a, d] != 0
             ill = flags[2, a, d] != 0
@@ -287,6 +291,9 @@ def episode_pass(
                 e += w_well * min(max(-z_today, -3.0), 3.0)
                 n_e += 1
             e += w_perf * n_perf_down
+            if n_e > 0 and np.isfinite(acwr) and acwr > acwr_high:
+                # load context (science.md §3): a load spike adds a little evidence
+                e += w_load * min((acwr - acwr_high) / 0.15, 2.0)
             if n_e > 0:
                 cusum = min(max(0.0, cusum + e - c_k), c_exit * c_h)
             deep_cusum = cusum >= c_h

@@ -126,6 +126,10 @@ class BaselineConfig:
     cusum_w_rhr: float = 0.3
     cusum_w_wellness: float = 0.5
     cusum_w_perf: float = 0.3
+    #: load context: an EWMA ACWR above ``cusum_load_acwr`` adds
+    #: w·min((ACWR − cusum_load_acwr)/0.15, 2) to the day's evidence (heuristic)
+    cusum_w_load: float = 0.0
+    cusum_load_acwr: float = 1.2
     #: surface fatigue needs some accumulated evidence too (C ≥ this), not one noisy day
     surface_evidence: float = 1.5
     #: floor of the HRV and RHR deviations in the evidence (SD units): a high HRV or a low

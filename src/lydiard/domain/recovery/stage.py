@@ -273,6 +273,8 @@ def _episodes(
             cfg.cusum_w_perf,
             cfg.surface_evidence,
             cfg.cusum_objective_floor,
+            cfg.cusum_w_load,
+            cfg.cusum_load_acwr,
         ]
     )
     iout = np.empty((len(INT_OUTPUTS), *n), dtype=np.int32)
@@ -560,7 +562,7 @@ def _block(
             ln_7d, base.mean, base.sd, rhr_cur.mean, rhr_b.mean,
             idx_s.window(window_days=w, min_count=3).mean, index, wb.mean, wb.sd,
             sl_cur.mean, sl_b.mean, load_7d, load_prior, pmc["tsb"], dec_recent,
-            post_race_recovery_days(load), ln, rhr, rhr_b.sd,
+            post_race_recovery_days(load), ln, rhr, rhr_b.sd, pmc["acwr_ewma"],
         ),
         perf=(perf_rec, perf_base, perf_sign, perf_thr),
         flags=(race, travel_recent, ill, raw_surface, calibrating, np.minimum(episodes_90, 100)),
