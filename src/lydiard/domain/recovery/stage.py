@@ -4,35 +4,32 @@
 risk score, a recommendation code and the baseline arrays behind them. It is the single
 implementation: :func:`lydiard.domain.recovery.assess.assess_days` calls it on one row.
 
-Stages (codes, :class:`Stage`), from ``docs/science.md`` §3 (Meeusen et al. 2013):
+Stages (codes, :class:`Stage`), from ``docs/science.md`` §3-4 (Meeusen et al. 2013):
 
 =====  ==========================  =====================================================
 code   name                        rule (all thresholds in :class:`BaselineConfig`)
 =====  ==========================  =====================================================
  -1    calibrating                 no usable HRV, RHR or wellness baseline yet
-  0    normal                      no marker out of range
-  1    surface_fatigue             today's lnRMSSD < mean − 1 SD (Kiviniemi 2007), or
-                                   today's RHR ≥ baseline + 5 bpm, or today's wellness
-                                   composite / energy / soreness z ≤ −1, or the 7-day
-                                   lnRMSSD just left the band (< 3 days)
-  2    deep_fatigue                7-day lnRMSSD below band ≥ 3 days running plus ≥ 1
-                                   supporting marker (7-day RHR ≥ +5 bpm, wellness z ≤ −1
-                                   on ≥ 3 of 7 days, CV ↑ > SWC, EF / output-at-HR ↓ ≥ 5 %,
-                                   decoupling > 5 %, sRPE per external load ↑ ≥ 10 %, sleep
-                                   ≥ 0.75 h below usual), or below band ≥ 7 days alone;
-                                   or "saturation": above band ≥ 3 days with RHR below
-                                   baseline and wellness low; or the feeling alone: 7-day
-                                   mean wellness z ≤ −1 with ≥ 4 low days (Saw 2016); or,
-                                   without HRV, 7-day RHR ≥ +5 bpm ≥ 3 days plus support
-  3    overreaching_suspected      deep fatigue despite ≥ 7 days of reduced load, present
-       (NFOR-like)                 on ≥ 10 of the last 14 days (Meeusen: no recovery)
-  4    overtraining_suspected      NFOR criteria on ≥ 38 of 42 days, or deep fatigue with
-       (OTS-like)                  ≥ 3 illness episodes in 90 days (red flag)
+  0    normal                      no episode, no surface call
+  1    surface_fatigue             ≥ 3 acute signals today (or a strong one plus one
+                                   more) backed by some accumulated evidence; left after
+                                   3 clear days
+  2    deep_fatigue                an episode opens: accumulated evidence (CUSUM of the
+                                   day's HRV, RHR, check-in and session-marker deviations)
+                                   ≥ h; or HRV "saturation" (above band, RHR down, check-in
+                                   low); or ≥ 2 session markers worse (working harder for
+                                   the same numbers); or 14 days below the HRV band
+  3    overreaching_suspected      ≥ 14 days into the episode, markers out of their
+                                   anchored ranges on ≥ 10 of 14 days, ≥ 7 days of load
+                                   ≤ 80 % of the pre-episode chronic load
+  4    overtraining_suspected      overreaching for 28 days, or ≥ 3 illness episodes in
+                                   90 days during an episode
 =====  ==========================  =====================================================
 
-Persistence counters bridge up to ``persistence_gap_days`` days without a reading, so a
-missed morning neither resets nor raises an alarm; a single low morning never gives more
-than ``surface_fatigue``.
+During an episode the references are anchored at its start, and the episode ends only
+when its return criteria have held for their days (:mod:`._episode_kernel`). Races and
+travel do not open episodes (their low markers are expected; the advice names them).
+Persistence counters bridge up to ``persistence_gap_days`` days without a reading.
 """
 
 from __future__ import annotations
