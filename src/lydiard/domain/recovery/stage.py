@@ -741,7 +741,8 @@ def stage_matrix(
         missing = 0), ``rmssd_ms`` (ms), ``rhr_bpm``, ``sleep_h``, check-in items 1-5
         (5 = best), ``readiness`` 0-10, flags ``illness``/``injury``/``travel``/``race``
         (0/1), session markers ``ef``, ``decoupling_pct`` (%), ``perf_at_hr``,
-        ``srpe_per_external``.
+        ``srpe_per_external``, ``hr_external_load_ratio`` (the day's HR-based load over its
+        external, power/pace-based, load; dimensionless; NaN where either is missing).
     config : BaselineConfig, optional
         Windows and thresholds (defaults: ``docs/science.md`` §2-3).
     detail : bool, default False
@@ -761,7 +762,11 @@ def stage_matrix(
         ``rec_volume_pct``, ``data_feel_agree`` (int8: 1 agree, 0 disagree, −1 unknown),
         and baselines ``ln_rmssd_7d``, ``hrv_band_low``/``hrv_band_high``, ``rhr_7d``,
         ``rhr_base``, ``wellness_z`` (composite, today), ``wellness_z_7d``, ``ctl``,
-        ``atl``, ``tsb`` (AU).
+        ``atl``, ``tsb`` (AU), ``episode_day`` (day within the fatigue episode, 0 = none) and
+        ``evidence_sum`` (accumulated evidence of fatigue, SD units; its threshold is
+        ``config.cusum_h``). During an episode the bands and baselines are the anchored
+        ones. With ``detail`` also the episode's state (``ok_run``, ``reduced_load_run``,
+        ``since_episode_end``, ``last_*``, race history...) used by the evidence.
 
     Raises
     ------
