@@ -21,6 +21,8 @@ Structure
   with an exponential volume reduction of 41-60 % and maintained intensity
   and frequency maximised performance **(verify)**; Mujika & Padilla 2003.
 * **Post-race recovery.** ``clip(race_load_au / 20, 3, 28)`` days after the
+  race (:func:`lydiard.domain.recovery.races.post_race_recovery_days`, the rule the
+  fatigue call uses too)
   race: two rest days, then active recovery alternating with short easy
   sessions. A heuristic (longer races need longer recovery), not evidence.
 
@@ -41,6 +43,7 @@ from datetime import date, timedelta
 import numpy as np
 
 from lydiard.domain.plan.models import LOAD_PER_HOUR_AU, PlannedSession, race_load_per_hour_au
+from lydiard.domain.recovery.races import post_race_recovery_days
 from lydiard.errors import InvalidInputError
 
 __all__ = [
@@ -84,11 +87,6 @@ class WeekSpec:
     start_day: date
     phase: str  #: base, build, peak, recovery, taper
     hours: float
-
-
-def post_race_recovery_days(race_load_au: float) -> int:
-    """Days of post-race recovery: ``clip(round(race_load_au / 20), 3, 28)``."""
-    return int(min(max(round(race_load_au / 20.0), 3), 28))
 
 
 def _round5(duration_s: float) -> float:

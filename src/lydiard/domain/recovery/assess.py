@@ -262,6 +262,39 @@ def _evidence(g: dict[str, Any], cfg: BaselineConfig) -> dict[str, Any]:
     return ev
 
 
+#: Days after a fatigue episode during which "what the back-off bought" is shown.
+PROGRESS_DAYS = 28
+
+
+def _progress(g: dict[str, Any]) -> dict[str, Any] | None:
+    """What the last back-off bought (the seed's "no applause for stopping early": recovery
+    shown as progress), for the ``PROGRESS_DAYS`` days after a fatigue episode ended."""
+    since = int(g["since_episode_end"])
+    if since < 0 or since > PROGRESS_DAYS:
+        return None
+    to_range = int(g["last_days_to_range"])
+    length = int(g["last_episode_days"])
+    gain = _num(g["last_tsb_gain"])
+    escalated = int(g["episode_peak"]) > Stage.DEEP_FATIGUE
+    parts = [f"After {length} days of backing off, your markers were back in range in {to_range} days"]
+    if gain is not None:
+        parts.append(f"your form (TSB) rose by {gain:.0f}" if gain >= 0 else
+                     f"your form (TSB) changed by {gain:.0f}")
+    parts.append(
+        "the episode went beyond deep fatigue before it settled" if escalated
+        else "the fatigue did not escalate to overreaching"
+    )
+    return {
+        "text": ", ".join(parts) + ".",
+        "days_since_episode_end": since,
+        "episode_days": length,
+        "days_to_markers_in_range": to_range,
+        "tsb_gained": gain,
+        "escalated": escalated,
+        "peak_stage": STAGE_NAMES[int(g["episode_peak"])],
+    }
+
+
 def _calibration_text(ev: dict[str, Any]) -> str:
     parts = []
     for label, info in ev["calibration"].items():
@@ -303,7 +336,25 @@ def day_details(
             volume_pct=int(g["rec_volume_pct"]),
             reason=int(g["rec_reason"]),
             config=config,
+            facts={
+                "episode_day": int(g["episode_day"]),
+                "reduced_days": int(g["reduced_load_run"]),
+                "race_history": (
+                    int(g["race_history_n"]), int(g["race_history_lo"]), int(g["race_history_hi"])
+                ),
+                "illness_episodes_90d": int(g["illness_episodes_90d"]),
+            },
         )
+        progress = _progress(g)
+        if progress is not None:
+            ev["progress"] = progress
+        ev["episode"] = {
+            "day": int(g["episode_day"]),
+            "return_criteria_met_days": int(g["ok_run"]),
+            "reduced_load_days": int(g["reduced_load_run"]),
+            "pre_episode_load_au": _num(g["pre_episode_load"]),
+            "anchored": bool(int(g["episode_day"]) > 0),
+        }
         if int(g["stage"]) == Stage.CALIBRATING and rec["code"] == "train_as_planned":
             rec["text"] = _calibration_text(ev) + " Train as planned and go by feel."
         out.append((ev, rec))

@@ -88,6 +88,15 @@ class BaselineConfig:
     wellness_low_days: int = 3  #: composite z ≤ −1 on ≥ 3 of 7 days (science.md §3)
     wellness_deep_mean_z: float = -1.0  #: 7-day mean composite z, feel-only path (heuristic)
     wellness_deep_run_days: int = 2  #: ... held ≥ 2 days running, with ≥ 4 low days of 7
+    readiness_sd_floor: float = 1.0  #: SD floor of readiness (0-10 scale)
+    #: weight of today's feeling (readiness and check-in z) in the risk score (Saw 2016)
+    risk_feel_weight: float = 0.8
+    #: weight of readiness (0-10, centred at 5) in the risk score: how the athlete feels
+    #: ranks first (Saw 2016; PMData, docs/evaluation.md)
+    risk_readiness_weight: float = 10.0
+    #: life stress drives a low check-in when the 7-day load is at most this × usual
+    life_stress_load_frac: float = 1.15
+    travel_window_days: int = 3  #: travel today or in the 2 days before: jet lag (heuristic)
     # --- performance --------------------------------------------------------------
     perf_window_days: int = 14  #: recent window of session markers (sparse: sessions)
     perf_baseline_days: int = 60
@@ -96,6 +105,9 @@ class BaselineConfig:
     perf_drop_pct: float = 5.0  #: EF or output-at-HR down ≥ 5 % (heuristic, Friel scale)
     decoupling_high_pct: float = 5.0  #: aerobic decoupling > 5 % (Friel)
     srpe_rise_pct: float = 10.0  #: sRPE per external load up ≥ 10 % (heuristic)
+    #: HR-based load per unit of external (power/pace) load up ≥ 10 %: working harder for
+    #: the same numbers (heuristic; Bourdon 2017: internal vs external load)
+    hr_external_rise_pct: float = 10.0
     # --- load context (PMC) -------------------------------------------------------
     ctl_days: float = 42.0  #: chronic time constant (Banister; PMC)
     atl_days: float = 7.0  #: acute time constant
@@ -103,19 +115,51 @@ class BaselineConfig:
     acwr_high: float = 1.5  #: EWMA ACWR > 1.5: load spike (Gabbett 2016)
     reduced_load_frac: float = 0.8  #: 7-day mean load ≤ 80 % of the prior 28-day mean
     # --- stage rules --------------------------------------------------------------
+    # evidence accumulation (CUSUM, Page 1954; statistical process control for athlete
+    # monitoring, Sands et al. 2017): daily evidence e = Σ w·(deviation in SD units) of
+    # today's ln rMSSD (down), resting HR (up), check-in composite (down) and session
+    # markers; C = max(0, C + e − k); deep fatigue when C ≥ h (heuristic weights)
+    cusum_k: float = 0.5
+    cusum_h: float = 5.0
+    cusum_exit: float = 1.5  #: C is capped at this × h (so that it can come back down)
+    cusum_w_hrv: float = 0.5
+    cusum_w_rhr: float = 0.3
+    cusum_w_wellness: float = 0.5
+    cusum_w_perf: float = 0.3
+    #: load context: an EWMA ACWR above ``cusum_load_acwr`` adds
+    #: w·min((ACWR − cusum_load_acwr)/0.15, 2) to the day's evidence (heuristic)
+    cusum_w_load: float = 0.0
+    cusum_load_acwr: float = 1.2
+    #: surface fatigue needs some accumulated evidence too (C ≥ this), not one noisy day
+    surface_evidence: float = 1.5
+    #: floor of the HRV and RHR deviations in the evidence (SD units): a high HRV or a low
+    #: resting HR is weak evidence of freshness (HRV saturation, Plews 2013; Le Meur 2013)
+    cusum_objective_floor: float = -1.0
     persistence_gap_days: int = 2  #: unknown days bridged by persistence counters
     deep_hrv_run_days: int = 3  #: 7-day lnRMSSD below band ≥ 3 consecutive days (Plews)
     deep_alone_run_days: int = 14  #: 2 weeks below band count without support (heuristic)
     deep_persist_days: int = 1  #: days the deep condition must hold before it is staged
+    surface_min_signals: int = 3  #: signals today for surface fatigue (one strong one suffices)
+    surface_exit_days: int = 3  #: surface fatigue is left after 3 clear days (hysteresis)
     surface_repeat_days: int = 2  #: surface 2 days running → back off (Kiviniemi)
     nfor_reduced_load_days: int = 7  #: deep fatigue despite ≥ 7 days of reduced load
     nfor_min_days: int = 14  #: ... and fatigue present ≥ 14 days (Meeusen: weeks)
     ots_min_days: int = 42  #: NFOR criteria ≥ 6 weeks (Meeusen: 4-8 weeks, months)
+    ots_nfor_days: int = 28  #: overreaching suspected for ≥ 4 weeks → OTS (Meeusen 4-8 wk)
+    #: after this many days in an episode, a marker just outside its anchored range counts
+    #: against return only while the week's evidence still accumulates (7-day mean e ≥ k):
+    #: a settled, non-worsening state is not read as fatigue forever (heuristic)
+    episode_settled_days: int = 14
+    return_deep_days: int = 3  #: return criteria held 3 days to leave deep fatigue
+    return_nfor_days: int = 7  #: ... 7 days to leave overreaching_suspected
+    return_ots_days: int = 14  #: ... 14 days to leave overtraining_suspected
     ots_illness_episodes: int = 3  #: illness episodes in 90 days = red flag
     illness_symptom_free_days: int = 2  #: return after symptom-free days (heuristic)
     illness_long_days: int = 7  #: illness > 7 days → see a doctor (heuristic)
-    race_recovery_au_per_day: float = 25.0  #: one recovery day per 25 AU raced (heuristic)
-    race_recovery_max_days: int = 21
+    #: bounds of the post-race window when it comes from the athlete's own history (the
+    #: load rule is :func:`lydiard.domain.recovery.races.post_race_recovery_days`)
+    race_recovery_min_days: int = 3
+    race_recovery_max_days: int = 28
     hrv_kind: str | None = None  #: keep only readings of this kind ("morning"/"overnight")
 
     def __post_init__(self) -> None:
@@ -123,7 +167,7 @@ class BaselineConfig:
             value: Any = getattr(self, f.name)
             if isinstance(value, bool) or value is None or isinstance(value, str):
                 continue
-            if f.name.endswith(("_z", "_au")):
+            if f.name.endswith(("_z", "_au", "_floor")) or f.name.startswith("cusum_w"):
                 continue
             if value <= 0:
                 raise InvalidInputError(f"{f.name} must be positive, got {value!r}", field=f.name)

@@ -4,35 +4,32 @@
 risk score, a recommendation code and the baseline arrays behind them. It is the single
 implementation: :func:`lydiard.domain.recovery.assess.assess_days` calls it on one row.
 
-Stages (codes, :class:`Stage`), from ``docs/science.md`` §3 (Meeusen et al. 2013):
+Stages (codes, :class:`Stage`), from ``docs/science.md`` §3-4 (Meeusen et al. 2013):
 
 =====  ==========================  =====================================================
 code   name                        rule (all thresholds in :class:`BaselineConfig`)
 =====  ==========================  =====================================================
  -1    calibrating                 no usable HRV, RHR or wellness baseline yet
-  0    normal                      no marker out of range
-  1    surface_fatigue             today's lnRMSSD < mean − 1 SD (Kiviniemi 2007), or
-                                   today's RHR ≥ baseline + 5 bpm, or today's wellness
-                                   composite / energy / soreness z ≤ −1, or the 7-day
-                                   lnRMSSD just left the band (< 3 days)
-  2    deep_fatigue                7-day lnRMSSD below band ≥ 3 days running plus ≥ 1
-                                   supporting marker (7-day RHR ≥ +5 bpm, wellness z ≤ −1
-                                   on ≥ 3 of 7 days, CV ↑ > SWC, EF / output-at-HR ↓ ≥ 5 %,
-                                   decoupling > 5 %, sRPE per external load ↑ ≥ 10 %, sleep
-                                   ≥ 0.75 h below usual), or below band ≥ 7 days alone;
-                                   or "saturation": above band ≥ 3 days with RHR below
-                                   baseline and wellness low; or the feeling alone: 7-day
-                                   mean wellness z ≤ −1 with ≥ 4 low days (Saw 2016); or,
-                                   without HRV, 7-day RHR ≥ +5 bpm ≥ 3 days plus support
-  3    overreaching_suspected      deep fatigue despite ≥ 7 days of reduced load, present
-       (NFOR-like)                 on ≥ 10 of the last 14 days (Meeusen: no recovery)
-  4    overtraining_suspected      NFOR criteria on ≥ 38 of 42 days, or deep fatigue with
-       (OTS-like)                  ≥ 3 illness episodes in 90 days (red flag)
+  0    normal                      no episode, no surface call
+  1    surface_fatigue             ≥ 3 acute signals today (or a strong one plus one
+                                   more) backed by some accumulated evidence; left after
+                                   3 clear days
+  2    deep_fatigue                an episode opens: accumulated evidence (CUSUM of the
+                                   day's HRV, RHR, check-in and session-marker deviations)
+                                   ≥ h; or HRV "saturation" (above band, RHR down, check-in
+                                   low); or ≥ 2 session markers worse (working harder for
+                                   the same numbers); or 14 days below the HRV band
+  3    overreaching_suspected      ≥ 14 days into the episode, markers out of their
+                                   anchored ranges on ≥ 10 of 14 days, ≥ 7 days of load
+                                   ≤ 80 % of the pre-episode chronic load
+  4    overtraining_suspected      overreaching for 28 days, or ≥ 3 illness episodes in
+                                   90 days during an episode
 =====  ==========================  =====================================================
 
-Persistence counters bridge up to ``persistence_gap_days`` days without a reading, so a
-missed morning neither resets nor raises an alarm; a single low morning never gives more
-than ``surface_fatigue``.
+During an episode the references are anchored at its start, and the episode ends only
+when its return criteria have held for their days (:mod:`._episode_kernel`). Races and
+travel do not open episodes (their low markers are expected; the advice names them).
+Persistence counters bridge up to ``persistence_gap_days`` days without a reading.
 """
 
 from __future__ import annotations
@@ -46,6 +43,7 @@ from numpy.typing import NDArray
 
 from lydiard.domain.daily import CHECKIN_ITEMS, PLAUSIBLE_RANGES
 from lydiard.domain.load.pmc import daily_metrics_matrix
+from lydiard.domain.recovery._episode_kernel import FLOAT_OUTPUTS, INT_OUTPUTS, episode_pass
 from lydiard.domain.recovery.baselines import (
     BaselineConfig,
     BoolArray,
@@ -57,6 +55,7 @@ from lydiard.domain.recovery.baselines import (
     run_length,
     zscore,
 )
+from lydiard.domain.recovery.races import post_race_recovery_days
 from lydiard.domain.recovery.recommend import recommend_matrix
 from lydiard.errors import InvalidInputError
 
@@ -103,6 +102,7 @@ INPUT_COLUMNS: tuple[str, ...] = (
     "perf_at_hr",
     "srpe_per_external",
     "race",
+    "hr_external_load_ratio",
 )
 
 #: Accepted input ranges: the importers' plausible ranges (so anything stored can be
@@ -110,6 +110,7 @@ INPUT_COLUMNS: tuple[str, ...] = (
 _RANGES: dict[str, tuple[float, float]] = {
     **{k: v for k, v in PLAUSIBLE_RANGES.items() if k in INPUT_COLUMNS},
     "load_au": (0.0, 5000.0),
+    "hr_external_load_ratio": (0.0, 100.0),
 }
 #: The inputs that have an accepted range (what :func:`mask_implausible` looks at).
 RANGED_INPUTS: tuple[str, ...] = tuple(_RANGES)
@@ -191,8 +192,9 @@ def _pmc(load_au: FloatArray, cfg: BaselineConfig) -> dict[str, FloatArray]:
 
 def _change_pct(
     x: FloatArray | None, cfg: BaselineConfig
-) -> tuple[FloatArray, FloatArray, IntArray] | None:
-    """Recent mean (14 d), baseline mean (60 d before that) and % change of a session marker."""
+) -> tuple[FloatArray, FloatArray, FloatArray, IntArray] | None:
+    """Recent mean (14 d), baseline mean (60 d before that), % change and recent count of a
+    session marker."""
     if x is None:
         return None
     ser = Series(x)
@@ -204,7 +206,83 @@ def _change_pct(
     )
     with np.errstate(invalid="ignore", divide="ignore"):
         pct = 100.0 * (recent.mean / base.mean - 1.0)
-    return recent.mean, pct, recent.count
+    return recent.mean, base.mean, pct, recent.count
+
+
+def _episodes(
+    cfg: BaselineConfig,
+    n: tuple[int, int],
+    *,
+    floats: tuple[FloatArray, ...],
+    perf: tuple[list[FloatArray], list[FloatArray], list[float], list[float]],
+    flags: tuple[Any, ...],
+) -> dict[str, Any]:
+    """Run the compiled episode pass (:mod:`._episode_kernel`) and name its outputs."""
+    fin = np.empty((len(floats), *n))
+    for i, f in enumerate(floats):
+        fin[i] = f
+    rec, base, sign, thr = perf
+    k = len(rec)
+    p_rec = np.empty((k, *n))
+    p_base = np.empty((k, *n))
+    for i in range(k):
+        p_rec[i] = rec[i]
+        p_base[i] = base[i]
+    fl = np.empty((len(flags), *n), dtype=np.int8)
+    for i, f in enumerate(flags):
+        fl[i] = f
+    ipar = np.array(
+        [
+            cfg.deep_hrv_run_days,
+            cfg.deep_alone_run_days,
+            cfg.persistence_gap_days,
+            cfg.return_deep_days,
+            cfg.return_nfor_days,
+            cfg.return_ots_days,
+            cfg.nfor_min_days,
+            cfg.nfor_reduced_load_days,
+            cfg.ots_nfor_days,
+            cfg.ots_illness_episodes,
+            cfg.race_recovery_min_days,
+            cfg.race_recovery_max_days,
+            cfg.wellness_low_days,
+            cfg.deep_persist_days,
+            cfg.surface_exit_days,
+            cfg.episode_settled_days,
+        ],
+        dtype=np.int64,
+    )
+    fpar = np.array(
+        [
+            cfg.hrv_band_sd,
+            cfg.rhr_high_bpm,
+            cfg.sleep_deficit_h,
+            cfg.wellness_low_z,
+            cfg.wellness_index_sd_floor,
+            cfg.reduced_load_frac,
+            cfg.decoupling_high_pct,
+            cfg.cusum_k,
+            cfg.cusum_h,
+            cfg.cusum_exit,
+            cfg.cusum_w_hrv,
+            cfg.cusum_w_rhr,
+            cfg.cusum_w_wellness,
+            cfg.cusum_w_perf,
+            cfg.surface_evidence,
+            cfg.cusum_objective_floor,
+            cfg.cusum_w_load,
+            cfg.cusum_load_acwr,
+        ]
+    )
+    iout = np.empty((len(INT_OUTPUTS), *n), dtype=np.int32)
+    fout = np.empty((len(FLOAT_OUTPUTS), *n))
+    episode_pass(
+        fin, p_rec, p_base, np.array(sign, dtype=np.float64), np.array(thr, dtype=np.float64),
+        fl, ipar, fpar, iout, fout,
+    )
+    out: dict[str, Any] = {name: iout[i] for i, name in enumerate(INT_OUTPUTS)}
+    out.update({name: fout[i] for i, name in enumerate(FLOAT_OUTPUTS)})
+    return out
 
 
 def _days_remaining(base_n: IntArray, pending: IntArray, need: int, lag: int) -> IntArray:
@@ -230,8 +308,6 @@ def _block(
     load_s = Series(load)
     load_7d = load_s.window(window_days=w).mean
     load_prior = load_s.window(window_days=28, lag_days=w).mean
-    reduced = (load_prior > 0) & (load_7d <= cfg.reduced_load_frac * load_prior)
-    r["reduced_load_run"] = run_length(reduced)
     with np.errstate(invalid="ignore"):
         load_ctx = (pmc["tsb"] < cfg.tsb_low_au) | (pmc["acwr_ewma"] > cfg.acwr_high)
 
@@ -295,10 +371,11 @@ def _block(
 
     # ---- resting HR ----------------------------------------------------------------
     rhr = x.get("rhr_bpm", nan)
-    rhr_s = Series(rhr)
+    rhr_s = Series(rhr, squares=True)
     rhr_cur = rhr_s.window(window_days=w, min_count=cfg.min_valid_days)
     rhr_b = rhr_s.window(
-        window_days=cfg.rhr_baseline_days, lag_days=lag, min_count=cfg.rhr_min_baseline_days
+        window_days=cfg.rhr_baseline_days, lag_days=lag, min_count=cfg.rhr_min_baseline_days,
+        sd=True,
     )
     rhr_ready = rhr_b.count >= cfg.rhr_min_baseline_days
     rhr_known = rhr_ready & np.isfinite(rhr_cur.mean)
@@ -339,6 +416,17 @@ def _block(
     # ---- wellness ------------------------------------------------------------------
     total = np.zeros(n)
     count = np.zeros(n)
+    readiness_z: FloatArray | None = None
+    rd = x.get("readiness")
+    if rd is not None:
+        rd_b = Series(rd, squares=True).window(
+            window_days=cfg.wellness_baseline_days,
+            lag_days=1,
+            min_count=cfg.wellness_min_baseline_days,
+            sd=True,
+        )
+        readiness_z = zscore(rd, rd_b.mean, rd_b.sd, sd_floor=cfg.readiness_sd_floor)
+        r["readiness_z"] = readiness_z
     for item in (*CHECKIN_ITEMS, "readiness"):
         v = x.get(item)
         if v is None:
@@ -381,14 +469,7 @@ def _block(
     well_7d_stats = comp_s.window(window_days=w, min_count=3)
     well_7d = well_7d_stats.mean
     well_3d = comp_s.window(window_days=3, min_count=2).mean
-    well_recent = well_7d_stats.count >= 3
     with np.errstate(invalid="ignore"):
-        well_deep = well_recent & (well_low_days >= cfg.wellness_low_days)
-        well_strong = run_length(
-            well_recent
-            & (well_7d <= cfg.wellness_deep_mean_z)
-            & (well_low_days >= cfg.wellness_low_days + 1)
-        ) >= cfg.wellness_deep_run_days
         items_low_today = false.copy()
         for item in ("energy", "soreness"):
             if f"{item}_z" in r:
@@ -413,52 +494,39 @@ def _block(
         )
 
     # ---- performance markers -------------------------------------------------------
-    perf_down = false.copy()
     perf_known = false.copy()
     perf_sessions = np.zeros(n, dtype=np.int64)
+    perf_rec: list[FloatArray] = []
+    perf_base: list[FloatArray] = []
+    perf_sign: list[float] = []
+    perf_thr: list[float] = []
     for name, sign, thr in (
         ("ef", -1.0, cfg.perf_drop_pct),
         ("perf_at_hr", -1.0, cfg.perf_drop_pct),
         ("srpe_per_external", 1.0, cfg.srpe_rise_pct),
+        ("hr_external_load_ratio", 1.0, cfg.hr_external_rise_pct),
     ):
         res = _change_pct(x.get(name), cfg)
         if res is None:
             continue
-        _, pct, cnt = res
+        rec_mean, base_mean, pct, cnt = res
         r[f"{name}_change_pct"] = pct
-        with np.errstate(invalid="ignore"):
-            perf_down |= sign * pct >= thr
+        perf_rec.append(rec_mean)
+        perf_base.append(base_mean)
+        perf_sign.append(sign)
+        perf_thr.append(thr)
         perf_known |= np.isfinite(pct)
         perf_sessions = np.maximum(perf_sessions, cnt)
     dec = x.get("decoupling_pct")
+    dec_recent = nan
     if dec is not None:
         dec_recent = Series(dec).window(
             window_days=cfg.perf_window_days, min_count=cfg.perf_min_sessions
         ).mean
         r["decoupling_pct_recent"] = dec_recent
-        with np.errstate(invalid="ignore"):
-            perf_down |= dec_recent > cfg.decoupling_high_pct
         perf_known |= np.isfinite(dec_recent)
-    if detail:
-        r["perf_down_run"] = run_length(perf_down, perf_known, gap_days=gap)
 
-    # ---- stage rules ---------------------------------------------------------------
-    support = (
-        rhr_high.astype(np.int8)
-        + well_deep
-        + perf_down
-        + sleep_low
-    )
-    deep_hrv = ((hrv_below_run >= cfg.deep_hrv_run_days) & (support >= 1)) | (
-        hrv_below_run >= cfg.deep_alone_run_days
-    )
-    deep_sat = (hrv_above_run >= cfg.deep_hrv_run_days) & rhr_low & well_deep
-    deep_rhr = ~hrv_known & (rhr_high_run >= cfg.deep_hrv_run_days) & (
-        well_deep | perf_down | sleep_low
-    )
-    # one more layer of persistence: the deep condition must hold on consecutive days
-    deep = run_length(deep_hrv | deep_sat | well_strong | deep_rhr) >= cfg.deep_persist_days
-    # surface: two signals today, or one strong one (a single noisy marker is not enough)
+    # ---- surface fatigue: a daily call against the rolling references ---------------
     with np.errstate(invalid="ignore"):
         signals = (
             hrv_today_low.astype(np.int8)
@@ -470,29 +538,70 @@ def _block(
         strong = (ln < base.mean - 2.0 * cfg.hrv_today_low_sd * base.sd) | (
             comp_z <= cfg.wellness_red_z
         )
-        surface = (signals >= 2) | strong
-    deep_14 = rolling_count_true(deep, window_days=14)
-    nfor = deep & (r["reduced_load_run"] >= cfg.nfor_reduced_load_days) & (deep_14 >= 10)
-    nfor_42 = rolling_count_true(nfor | (deep & (deep_14 >= 10)), window_days=cfg.ots_min_days)
+        # one strong signal (today's ln rMSSD 2 SD low, or a "red" check-in) needs one more
+        raw_surface = (signals >= cfg.surface_min_signals) | (strong & (signals >= 2))
+    r["surface_signals"] = signals
 
     ill = np.nan_to_num(x.get("illness", np.zeros(n)), nan=0.0) > 0.5
     ill_prev = np.zeros_like(ill)
     ill_prev[:, 1:] = ill[:, :-1]
     episodes_90 = rolling_count_true(ill & ~ill_prev, window_days=90)
-    ots = (deep & (nfor_42 >= cfg.ots_min_days - 4) & nfor) | (
-        deep & (episodes_90 >= cfg.ots_illness_episodes)
-    )
-
+    race = np.nan_to_num(x.get("race", np.zeros(n)), nan=0.0) > 0.5
+    travel = np.nan_to_num(x.get("travel", np.zeros(n)), nan=0.0) > 0.5
+    travel_recent = rolling_count_true(travel, window_days=cfg.travel_window_days) > 0
     calibrating = ~(hrv_ready | rhr_ready | well_ready)
-    stage = np.zeros(n, dtype=np.int8)
-    stage[surface] = Stage.SURFACE_FATIGUE
-    stage[deep] = Stage.DEEP_FATIGUE
-    stage[nfor] = Stage.OVERREACHING_SUSPECTED
-    stage[ots] = Stage.OVERTRAINING_SUSPECTED
-    stage[calibrating] = Stage.CALIBRATING
+
+    # ---- episodes: anchoring, hysteresis, NFOR/OTS (compiled day-by-day pass) -----
+    ep = _episodes(
+        cfg,
+        n,
+        floats=(
+            ln_7d, base.mean, base.sd, rhr_cur.mean, rhr_b.mean,
+            idx_s.window(window_days=w, min_count=3).mean, index, wb.mean, wb.sd,
+            sl_cur.mean, sl_b.mean, load_7d, load_prior, pmc["tsb"], dec_recent,
+            post_race_recovery_days(load), ln, rhr, rhr_b.sd, pmc["acwr_ewma"],
+        ),
+        perf=(perf_rec, perf_base, perf_sign, perf_thr),
+        flags=(race, travel_recent, ill, raw_surface, calibrating, np.minimum(episodes_90, 100)),
+    )
+    stage = ep["stage"].astype(np.int8)
+    hrv_below_run = ep["hrv_below_run"]
+    r.update(ep)
+    r["hrv_band_low"], r["hrv_band_high"] = ep["hrv_band_low"], ep["hrv_band_high"]
+    r["rhr_base"] = ep["rhr_base"]
+    well_7d = ep["wellness_z_7d"]
+    r["wellness_z_7d"] = well_7d
+    r["wellness_z"] = ep["wellness_z"]
+    perf_down = ep["perf_down"] > 0
+    with np.errstate(invalid="ignore"):
+        rhr_high = rhr_known & (rhr_cur.mean >= ep["rhr_base"] + cfg.rhr_high_bpm)
+    support = rhr_high.astype(np.int8) + (ep["well_deep"] > 0) + perf_down + sleep_low
+    if detail:
+        r["perf_down_run"] = run_length(perf_down, perf_known, gap_days=gap)
+        r["rhr_high_run"] = ep["rhr_high_run"]
     r["stage"] = stage
     r["support_count"] = support
     r["surface_run"] = run_length(stage == Stage.SURFACE_FATIGUE)
+    r["travel_recent"] = travel_recent
+    r["illness_episodes_90d"] = episodes_90
+
+    # what drives a low check-in: the stress item when it is the lowest (life stress)
+    stress = x.get("stress")
+    stress_driver = false.copy()
+    if stress is not None:
+        # the stress item against its usual before the last three weeks (a stressful
+        # spell must not become its own reference)
+        st = Series(stress, squares=True).window(
+            window_days=cfg.wellness_baseline_days, lag_days=3 * lag,
+            min_count=cfg.wellness_min_baseline_days, sd=True,
+        )
+        stress_z = zscore(stress, st.mean, st.sd, sd_floor=cfg.wellness_sd_floor)
+        stress_7 = Series(stress_z).window(window_days=w, min_count=3).mean
+        r["stress_z_7d"] = stress_7
+        with np.errstate(invalid="ignore"):
+            load_normal = ~(load_7d > cfg.life_stress_load_frac * load_prior)
+            stress_driver = (stress_7 <= cfg.wellness_low_z) & load_normal
+    r["life_stress"] = stress_driver
 
     # ---- data vs feeling (Saw 2016) ------------------------------------------------
     obj_known = hrv_known | rhr_known
@@ -530,11 +639,13 @@ def _block(
     # ---- continuous risk score (ranking / AUC, not a probability) -----------------
     with np.errstate(invalid="ignore", divide="ignore"):
         hrv_dev = np.clip((base.mean - ln_7d) / base.sd, 0.0, 4.0)
-        well_dev = np.clip(-well_7d, 0.0, 3.0)
+        well_dev = np.clip(-well_7d_stats.mean, -1.0, 3.0)
         rhr_dev = np.clip((rhr_cur.mean - rhr_b.mean) / cfg.rhr_high_bpm, 0.0, 3.0)
         sleep_dev = np.clip((sl_b.mean - sl_cur.mean) / cfg.sleep_deficit_h, 0.0, 3.0)
         cv_dev = np.clip((cv_7d - cv_base.mean) / cv_base.sd, 0.0, 3.0)
-        load_dev = np.clip(-pmc["tsb"] / -cfg.tsb_low_au, 0.0, 3.0)
+        # load context: the acute:chronic ratio above 1 (a descriptive load-spike measure,
+        # not an injury risk; on PMData it ranks next-day readiness better than −TSB)
+        load_dev = np.clip((pmc["acwr_ewma"] - 1.0) / (cfg.acwr_high - 1.0), 0.0, 3.0)
     perf_dev = perf_down.astype(np.float64)
     lin = (
         1.0 * np.nan_to_num(hrv_dev)
@@ -546,6 +657,19 @@ def _block(
         + 0.3 * np.nan_to_num(load_dev)
         + 0.5 * np.minimum(hrv_below_run / cfg.deep_alone_run_days, 1.0)
     )
+    # how the athlete feels today (Saw 2016): readiness and the check-in, both vs their own
+    # 28-day normal, unclipped so that the ranking of ordinary days is kept
+    feel_today = np.nan_to_num(np.clip(-comp_z, -2.0, 3.0))
+    if readiness_z is not None:
+        feel_today = feel_today + np.nan_to_num(np.clip(-readiness_z, -2.0, 3.0))
+    lin = lin + cfg.risk_feel_weight * feel_today
+    if rd is not None:
+        # readiness on its own 0-10 scale ranks first (PMData: today's readiness carried
+        # forward is the strongest next-day predictor); the markers order days that feel
+        # the same (``benchmarks/pmdata_eval.py``)
+        lin = lin + cfg.risk_readiness_weight * np.nan_to_num(
+            np.clip((5.0 - rd) / 2.5, -2.0, 2.0)
+        )
     risk = 1.0 / (1.0 + np.exp(-1.5 * (lin - 2.0)))
     r["risk_score"] = np.where(calibrating, np.nan, risk)
     r["load_context"] = load_ctx
@@ -554,15 +678,21 @@ def _block(
     r.update(
         recommend_matrix(
             stage,
-            load_au=load,
             illness=ill,
             injury=np.nan_to_num(x.get("injury", np.zeros(n)), nan=0.0) > 0.5,
-            race=np.nan_to_num(x.get("race", np.zeros(n)), nan=0.0) > 0.5,
             surface_run=r["surface_run"],
             support_count=support,
             hrv_below_run=hrv_below_run,
             wellness_z_7d=well_7d,
             illness_episodes_90d=episodes_90,
+            episode_day=ep["episode_day"],
+            in_range=ep["in_range"] > 0,
+            since_race=ep["since_race"],
+            race_window=ep["race_window"],
+            travel_recent=travel_recent,
+            life_stress=stress_driver,
+            since_episode_end=ep["since_episode_end"],
+            last_episode_days=ep["last_episode_days"],
             config=cfg,
         )
     )
@@ -588,6 +718,8 @@ CORE_KEYS: tuple[str, ...] = (
     "ctl",
     "atl",
     "tsb",
+    "episode_day",
+    "evidence_sum",
 )
 
 
@@ -609,7 +741,8 @@ def stage_matrix(
         missing = 0), ``rmssd_ms`` (ms), ``rhr_bpm``, ``sleep_h``, check-in items 1-5
         (5 = best), ``readiness`` 0-10, flags ``illness``/``injury``/``travel``/``race``
         (0/1), session markers ``ef``, ``decoupling_pct`` (%), ``perf_at_hr``,
-        ``srpe_per_external``.
+        ``srpe_per_external``, ``hr_external_load_ratio`` (the day's HR-based load over its
+        external, power/pace-based, load; dimensionless; NaN where either is missing).
     config : BaselineConfig, optional
         Windows and thresholds (defaults: ``docs/science.md`` §2-3).
     detail : bool, default False
@@ -629,7 +762,11 @@ def stage_matrix(
         ``rec_volume_pct``, ``data_feel_agree`` (int8: 1 agree, 0 disagree, −1 unknown),
         and baselines ``ln_rmssd_7d``, ``hrv_band_low``/``hrv_band_high``, ``rhr_7d``,
         ``rhr_base``, ``wellness_z`` (composite, today), ``wellness_z_7d``, ``ctl``,
-        ``atl``, ``tsb`` (AU).
+        ``atl``, ``tsb`` (AU), ``episode_day`` (day within the fatigue episode, 0 = none) and
+        ``evidence_sum`` (accumulated evidence of fatigue, SD units; its threshold is
+        ``config.cusum_h``). During an episode the bands and baselines are the anchored
+        ones. With ``detail`` also the episode's state (``ok_run``, ``reduced_load_run``,
+        ``since_episode_end``, ``last_*``, race history...) used by the evidence.
 
     Raises
     ------
