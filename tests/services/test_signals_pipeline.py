@@ -2,9 +2,8 @@
 activity files (generated FIT) and daily data / check-ins through the services, then the stored
 stage and recommendation read back.
 
-Where the current engine's rules (not the wiring) give the wrong call, the test is marked
-``xfail(strict=True)`` and a separate assertion in the same test module checks that the inputs
-do reach the engine (the matrices ``compute_daily`` passes to ``stage_matrix``).
+Each call is checked twice: that the inputs reach the engine (the matrices ``compute_daily``
+passes to ``stage_matrix``), and that the engine's call on them is right.
 """
 
 from __future__ import annotations
@@ -60,7 +59,6 @@ SYSTEM = Actor.system()
 TZ = "UTC"
 HISTORY_DAYS = 70
 GOOD_DAY = "a good day for the key session"
-ENGINE_CHANGE = "needs the engine change of issue 15"
 
 
 # --------------------------------------------------------------------------- generated files
@@ -260,7 +258,6 @@ def test_working_harder_for_the_same_output_reaches_the_engine(ctx: Context) -> 
     assert evidence["ef_change_pct"]["value"] <= -5.0  # the engine saw the drop
 
 
-@pytest.mark.xfail(strict=True, reason=ENGINE_CHANGE)
 def test_working_harder_for_the_same_output_is_not_plain_normal(ctx: Context) -> None:
     story = harder_story(ctx)
     last = stored_days(ctx, story).iloc[-1]
@@ -285,7 +282,6 @@ def test_travel_reaches_the_engine(ctx: Context) -> None:
     assert np.isnan(column(inputs, frame, "travel", story.today - timedelta(days=3)))
 
 
-@pytest.mark.xfail(strict=True, reason=ENGINE_CHANGE)
 def test_travel_is_named(ctx: Context) -> None:
     story = travel_story(ctx)
     text = stored_days(ctx, story).iloc[-1]["detail"]["recommendation"]["text"].lower()
@@ -310,7 +306,6 @@ def test_resting_hr_without_hrv_reaches_the_engine(ctx: Context) -> None:
     assert last["rhr_7d"] - last["rhr_base"] >= 6.0  # the engine's own 7-day RHR sees the rise
 
 
-@pytest.mark.xfail(strict=True, reason=ENGINE_CHANGE)
 def test_resting_hr_up_7_bpm_for_8_days_without_hrv_is_flagged(ctx: Context) -> None:
     story = resting_hr_story(ctx)
     days = stored_days(ctx, story)

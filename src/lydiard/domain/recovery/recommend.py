@@ -166,7 +166,9 @@ def recommend_matrix(
     trav = travel_recent & (stage <= 1) & ~in_race
     code[trav] = np.where(stage[trav] == 1, Rec.SWAP_EASY, code[trav])
     days[trav] = np.maximum(days[trav], 1)
-    reason[trav] = np.where(stage[trav] == 1, Reason.TRAVEL, reason[trav])
+    reason[trav] = np.where(
+        (stage[trav] == 1) | (code[trav] == Rec.TRAIN_AS_PLANNED), Reason.TRAVEL, reason[trav]
+    )
 
     # life stress named when it drives the call (training unchanged, HRV not the driver)
     stress = life_stress & (stage >= 1) & (stage <= 3) & (reason == Reason.STAGE)
@@ -307,6 +309,11 @@ def recommendation_for(
         text = (
             "Train as planned, but keep the key session for another day: not every marker "
             "is back inside your normal range yet."
+        )
+    elif rec is Rec.TRAIN_AS_PLANNED and why is Reason.TRAVEL:
+        text = (
+            "Travel: your markers are in your normal range. Train as planned, but let jet lag "
+            "and short nights decide the intensity; travel days are not read as training fatigue."
         )
     elif rec is Rec.TRAIN_AS_PLANNED:
         text = "Train as planned: markers are in your normal range, a good day for the key session."
