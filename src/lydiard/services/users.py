@@ -182,6 +182,9 @@ def create_user(
                                           is_admin=is_admin, is_active=True, units="metric",
                                           created_at=ctx.clock()))
         _audit(conn, actor, ctx, action="user.create", user_id=uid, is_admin=is_admin)
+        from lydiard.services.ownership import claim_unowned_if_first
+
+        claim_unowned_if_first(conn, actor, uid, at=ctx.clock())  # a single-user install just works
         row = conn.execute(select(users).where(users.c.id == uid)).one()
     return _info(row)
 
@@ -387,3 +390,25 @@ def confirm_password(ctx: Context, actor: Actor, password: str) -> None:
         row = conn.execute(select(users.c.password_hash).where(users.c.id == actor.user_id)).first()
     if row is None or not _verify(row.password_hash, password):
         raise AuthenticationError("the password is wrong")
+
+
+def reset_password(ctx: Context, actor: Actor, *, email: str, new_password: str) -> UserInfo:
+    """Set an account's password without the current one (the operator's CLI or an admin).
+
+    Every session of the account ends and its failed-login count is cleared, so a locked-out
+    user can log in at once.
+    """
+    _require_admin(actor)
+    address = normalise_email(email)
+    with translate_db_errors(), ctx.engine.connect() as conn:
+        row = conn.execute(select(users).where(users.c.email == address)).first()
+    if row is None:
+        raise NotFoundError(f"no account with the email {address}", field="email")
+    check_password_policy(new_password, email=row.email, display_name=row.display_name)
+    with translate_db_errors(), ctx.engine.begin() as conn:
+        conn.execute(update(users).where(users.c.id == row.id).values(password_hash=hash_password(new_password)))
+        conn.execute(delete(login_sessions).where(login_sessions.c.user_id == row.id))
+        conn.execute(delete(login_attempts).where(login_attempts.c.key == f"acct:{address}"))
+        _audit(conn, actor, ctx, action="user.password_reset", user_id=row.id)
+        row = conn.execute(select(users).where(users.c.id == row.id)).one()
+    return _info(row)
