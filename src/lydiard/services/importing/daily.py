@@ -1,0 +1,147 @@
+"""Daily data (recovery, wellness, logged sessions): upserted by (day, source) and source id."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, and_, insert, select, update
+
+from lydiard.domain.daily import DailyImport, DailyObservation, SessionLog
+from lydiard.errors import LydiardError, UnsupportedFormatError
+from lydiard.services import audit
+from lydiard.services.access import Actor, check_athlete
+from lydiard.services.athletes import load_athlete
+from lydiard.services.context import Context, new_id
+from lydiard.services.importing.report import ImportReport, ItemResult, ProgressFn, _emit
+from lydiard.services.importing.workouts import _same_session
+from lydiard.storage.engine import translate_db_errors
+from lydiard.storage.tables import (
+    activities,
+    daily_observations,
+    session_logs,
+)
+
+OBSERVATION_FIELDS: tuple[str, ...] = tuple(
+    f for f in DailyObservation.__dataclass_fields__ if f not in ("day", "source")
+)
+
+
+# ----------------------------------------------------------------------------- daily data
+
+def _import_daily_folder(ctx: Context, actor: Actor, athlete_id: str, path: Path, source: str,
+                         report: ImportReport, progress: ProgressFn | None) -> bool:
+    """Import a recognised daily-data folder (PMData participant, Fitbit export); False if not one."""
+    try:
+        from lydiard.ingest.daily.sniff import read_daily_folder
+    except ImportError:  # pragma: no cover - the module ships with the package
+        return False
+    with ctx.engine.connect() as conn:
+        tz = load_athlete(conn, athlete_id).tz
+    try:
+        daily = read_daily_folder(path, tz=tz)
+    except UnsupportedFormatError:
+        return False
+    except LydiardError as exc:
+        _emit(ctx, report, athlete_id, ItemResult(source, source, "failed", str(exc)), progress)
+        return True
+    _emit(ctx, report, athlete_id, store_daily_import(ctx, actor, athlete_id, daily, source=source, item=source), progress)
+    return True
+
+
+def _import_daily_bytes(ctx: Context, actor: Actor, athlete_id: str, *, name: str, data: bytes, source: str) -> ItemResult:
+    from lydiard.ingest.daily.sniff import read_daily_source
+
+    with ctx.engine.connect() as conn:
+        tz = load_athlete(conn, athlete_id).tz
+    try:
+        daily = read_daily_source(name, data, tz=tz)
+    except UnsupportedFormatError:
+        return ItemResult(source, name, "skipped", "not a workout or daily-data file Lydiard recognises")
+    except LydiardError as exc:
+        return ItemResult(source, name, "failed", str(exc))
+    return store_daily_import(ctx, actor, athlete_id, daily, source=source, item=name)
+
+
+def store_daily_import(ctx: Context, actor: Actor, athlete_id: str, daily: DailyImport, *, source: str, item: str) -> ItemResult:
+    """Upsert daily observations (by day and source) and logged sessions (by source id), atomically."""
+    now = ctx.clock()
+    days: set[date] = set()
+    new_obs = 0
+    new_sessions = 0
+    with translate_db_errors(), ctx.engine.begin() as conn:
+        check_athlete(conn, actor, athlete_id, write=True)
+        for obs in daily.observations:
+            changed = upsert_observation(conn, athlete_id, obs, now=now)
+            if changed:
+                new_obs += 1
+                days.add(obs.day)
+        for sl in daily.sessions:
+            if _insert_session_log(conn, athlete_id, sl, now=now):
+                new_sessions += 1
+                days.add(sl.day)
+        audit.record(conn, actor, athlete_id=athlete_id, action="daily.import", at=now, item=item[:200],
+                     observations=new_obs, sessions=new_sessions)
+    if not days:
+        return ItemResult(source, item, "duplicate", "every day and session was already present")
+    what = f"{new_obs} day(s) of recovery/wellness data, {new_sessions} logged session(s)"
+    if daily.warnings:
+        what += "; " + "; ".join(daily.warnings[:3])
+    return ItemResult(source, item, "imported", what, days=tuple(sorted(days)))
+
+
+def upsert_observation(conn: Connection, athlete_id: str, obs: DailyObservation, *, now: datetime) -> bool:
+    """Insert or update one (day, source) row; True when something changed."""
+    values = {f: getattr(obs, f) for f in OBSERVATION_FIELDS}
+    key = and_(daily_observations.c.athlete_id == athlete_id, daily_observations.c.day == obs.day,
+               daily_observations.c.source == obs.source)
+    existing = conn.execute(select(daily_observations).where(key)).first()
+    if existing is None:
+        conn.execute(insert(daily_observations).values(athlete_id=athlete_id, day=obs.day, source=obs.source,
+                                                       updated_at=now, **values))
+        return True
+    merged = {k: (v if v is not None else getattr(existing, k)) for k, v in values.items()}
+    if all(_eq(getattr(existing, k), v) for k, v in merged.items()):
+        return False
+    conn.execute(update(daily_observations).where(key).values(updated_at=now, **merged))
+    return True
+
+
+def _eq(a: Any, b: Any) -> bool:
+    if isinstance(a, float) and isinstance(b, float):
+        return abs(a - b) < 1e-9
+    return bool(a == b)
+
+
+def _insert_session_log(conn: Connection, athlete_id: str, sl: SessionLog, *, now: datetime) -> bool:
+    ext = sl.external_id or f"{sl.day.isoformat()}|{sl.started_at.isoformat() if sl.started_at else ''}|{sl.sport}|{sl.duration_s:.0f}"
+    exists = conn.execute(
+        select(session_logs.c.id).where(session_logs.c.athlete_id == athlete_id, session_logs.c.source == sl.source,
+                                        session_logs.c.external_id == ext[:100])
+    ).first()
+    if exists is not None:
+        return False
+    # Link to a stored activity of the same session so its load is not counted twice.
+    activity_id = None
+    for r in conn.execute(
+        select(activities.c.id, activities.c.started_at, activities.c.duration_s).where(
+            activities.c.athlete_id == athlete_id, activities.c.day == sl.day)
+    ).all():
+        if sl.started_at is not None and _same_session(sl.started_at, _aware(r.started_at), r.duration_s):
+            activity_id = r.id
+            if sl.rpe is not None:
+                conn.execute(update(activities).where(activities.c.id == r.id).values(rpe=sl.rpe))
+            break
+    conn.execute(insert(session_logs).values(
+        id=new_id(), athlete_id=athlete_id, day=sl.day, started_at=sl.started_at, source=sl.source,
+        sport=sl.sport, duration_s=float(sl.duration_s), rpe=sl.rpe, name=sl.name, avg_hr_bpm=sl.avg_hr_bpm,
+        distance_m=sl.distance_m, external_id=ext[:100], activity_id=activity_id, created_at=now,
+    ))
+    return True
+
+
+def _aware(ts: datetime) -> datetime:
+    from datetime import UTC
+
+    return ts if ts.tzinfo is not None else ts.replace(tzinfo=UTC)

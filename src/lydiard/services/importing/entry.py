@@ -1,0 +1,194 @@
+"""The entry points of an import (paths, an upload): walk the inputs, dispatch each item to
+the workout pipeline or the daily-data store, record the report and recompute."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import insert, select
+
+from lydiard.errors import LydiardError
+from lydiard.services.access import Actor, check_athlete
+from lydiard.services.context import Context, new_id
+from lydiard.services.importing.daily import _import_daily_bytes, _import_daily_folder
+from lydiard.services.importing.report import ImportReport, ItemResult, ProgressFn, _emit
+from lydiard.services.importing.workouts import ImportBatch, parse_workers
+from lydiard.storage.engine import translate_db_errors
+from lydiard.storage.tables import (
+    import_items,
+)
+
+# ----------------------------------------------------------------------------- entry points
+
+def import_paths(
+    ctx: Context,
+    actor: Actor,
+    athlete_id: str,
+    paths: Iterable[Path],
+    *,
+    progress: ProgressFn | None = None,
+    recompute: bool = True,
+    parallel: bool = True,
+) -> ImportReport:
+    """Import every file, folder and archive in ``paths`` for one athlete.
+
+    With ``parallel`` (the default, for the CLI and library callers), a batch of many
+    workout files is read by forked worker processes (:func:`parse_workers`). Pass False
+    from a process that runs other threads which may hold locks (a server).
+    """
+    from lydiard.ingest.archive import ArchiveLimits, iter_sources
+
+    with translate_db_errors(), ctx.engine.connect() as conn:
+        check_athlete(conn, actor, athlete_id, write=True)
+    report = ImportReport(run_id=new_id())
+    limits = ArchiveLimits(
+        max_member_bytes=ctx.settings.max_file_bytes,
+        max_total_bytes=ctx.settings.max_archive_total_bytes,
+        max_members=ctx.settings.max_archive_members,
+    )
+    for path in paths:
+        source = str(path)
+        if not path.exists():
+            _emit(ctx, report, athlete_id, ItemResult(source, source, "failed", "no such file or folder"), progress)
+            continue
+        if path.is_dir():
+            handled = _import_daily_folder(ctx, actor, athlete_id, path, source, report, progress)
+            if handled:
+                continue
+        try:
+            items = list(_items(iter_sources(path, limits=limits)))
+        except LydiardError as exc:
+            _emit(ctx, report, athlete_id, ItemResult(source, source, "failed", str(exc)), progress)
+            continue
+        _import_items(ctx, actor, athlete_id, source, items, report, progress, parallel=parallel)
+    _finish(ctx, actor, athlete_id, report, recompute=recompute)
+    return report
+
+
+def import_upload(
+    ctx: Context, actor: Actor, athlete_id: str, *, name: str, data: bytes, recompute: bool = True,
+    progress: ProgressFn | None = None,
+) -> ImportReport:
+    """Import one uploaded file or archive (held in memory).
+
+    Runs in the calling process only: uploads arrive in the web server, whose other threads
+    make forking worker processes unsafe (a lock held by one of them stays held in the child).
+    """
+    from lydiard.ingest.archive import ArchiveLimits, iter_bytes
+
+    with translate_db_errors(), ctx.engine.connect() as conn:
+        check_athlete(conn, actor, athlete_id, write=True)
+    report = ImportReport(run_id=new_id())
+    limits = ArchiveLimits(
+        max_member_bytes=ctx.settings.max_file_bytes,
+        max_total_bytes=ctx.settings.max_archive_total_bytes,
+        max_members=ctx.settings.max_archive_members,
+    )
+    try:
+        items = list(_items(iter_bytes(name, data, limits=limits)))
+    except LydiardError as exc:
+        _emit(ctx, report, athlete_id, ItemResult(name, name, "failed", str(exc)), progress)
+        items = []
+    _import_items(ctx, actor, athlete_id, name, items, report, progress, parallel=False)
+    _finish(ctx, actor, athlete_id, report, recompute=recompute)
+    return report
+
+
+# ----------------------------------------------------------------------------- internals
+
+@dataclass(frozen=True, slots=True)
+class _Item:
+    name: str
+    kind: str
+    data: bytes | None
+    error: str | None
+
+
+def _items(it: Iterator[Any]) -> Iterator[_Item]:
+    for src in it:
+        err = getattr(src, "error", None)
+        data = None
+        if err is None:
+            try:
+                data = src.read() if hasattr(src, "read") else src.data
+            except LydiardError as exc:
+                err = str(exc)
+        yield _Item(name=src.name, kind=getattr(src, "kind", "activity"), data=data,
+                    error=str(err) if err is not None else None)
+
+
+def _import_items(
+    ctx: Context, actor: Actor, athlete_id: str, source: str, items: list[_Item], report: ImportReport,
+    progress: ProgressFn | None, *, parallel: bool,
+) -> None:
+    # Strava's activities.csv supplies names, gear and perceived exertion: read it first.
+    strava_meta: dict[str, Any] = {}
+    for it in items:
+        if it.kind == "strava_activities_csv" and it.data is not None:
+            try:
+                from lydiard.ingest.strava import strava_meta_by_filename
+
+                strava_meta.update(strava_meta_by_filename(it.data, source=it.name))
+                _emit(ctx, report, athlete_id, ItemResult(source, it.name, "skipped", "Strava activity index (names, gear, RPE)"), progress)
+            except LydiardError as exc:
+                _emit(ctx, report, athlete_id, ItemResult(source, it.name, "failed", str(exc)), progress)
+    n_files = sum(it.kind == "activity" and it.error is None and it.data is not None for it in items)
+    workers = parse_workers(n_files) if parallel else 0
+    with ImportBatch(ctx, actor, athlete_id, workers=workers) as batch:
+        for it in items:
+            if it.kind == "strava_activities_csv":
+                continue
+            if it.kind == "activity" and it.error is None and it.data is not None:
+                meta = _strava_lookup(strava_meta, it.name)
+                done = batch.add(data=it.data, name=it.name, source=source, meta=meta)
+            elif it.kind == "other" and it.error is None:
+                done = batch.note(ItemResult(source, it.name, "skipped", "not a workout or daily-data file"))
+            elif it.error is not None or it.data is None:
+                done = batch.note(ItemResult(source, it.name, "failed", it.error or "unreadable"))
+            else:  # daily data may link logged sessions to activities: commit those first
+                for result in batch.flush():
+                    _emit(ctx, report, athlete_id, result, progress)
+                done = [_import_daily_bytes(ctx, actor, athlete_id, name=it.name, data=it.data, source=source)]
+            for result in done:
+                _emit(ctx, report, athlete_id, result, progress)
+        for result in batch.flush():
+            _emit(ctx, report, athlete_id, result, progress)
+
+
+def _strava_lookup(meta: dict[str, Any], name: str) -> Any:
+    if not meta:
+        return None
+    from lydiard.ingest.strava import match_strava_meta
+
+    return match_strava_meta(meta, name)
+
+
+def _finish(ctx: Context, actor: Actor, athlete_id: str, report: ImportReport, *, recompute: bool) -> None:
+    now = ctx.clock()
+    rows = [
+        {"run_id": report.run_id, "athlete_id": athlete_id, "source": it.source[:500], "item": it.item[:500],
+         "outcome": it.outcome, "reason": it.reason, "activity_id": it.activity_id, "at": now}
+        for it in report.items
+    ]
+    if rows:
+        with translate_db_errors(), ctx.engine.begin() as conn:
+            conn.execute(insert(import_items), rows)
+    if recompute and report.earliest_day is not None:
+        from lydiard.services.metrics import recompute_athlete
+
+        recompute_athlete(ctx, actor, athlete_id, since=report.earliest_day)
+        from lydiard.services.planning import refresh_plan_after_recompute
+
+        refresh_plan_after_recompute(ctx, actor, athlete_id)
+
+
+def import_run_items(ctx: Context, actor: Actor, athlete_id: str, run_id: str) -> list[ItemResult]:
+    with translate_db_errors(), ctx.engine.connect() as conn:
+        check_athlete(conn, actor, athlete_id)
+        rows = conn.execute(select(import_items).where(import_items.c.run_id == run_id,
+                                                       import_items.c.athlete_id == athlete_id)
+                            .order_by(import_items.c.id)).all()
+    return [ItemResult(r.source, r.item, r.outcome, r.reason, r.activity_id) for r in rows]
