@@ -55,7 +55,11 @@ def build_app() -> typer.Typer:
         athlete: AthleteOpt = None,
         tz: Annotated[str | None, typer.Option(help="Time zone of a newly created athlete (IANA name)")] = None,
     ) -> None:
-        """Import an athlete's training history; running it again imports nothing twice."""
+        """Import an athlete's training history; running it again imports nothing twice.
+
+        Exit status: 0 when every input was imported or already present, 1 when some file
+        failed, 3 when nothing was imported at all.
+        """
         from rich.progress import (
             BarColumn,
             MofNCompleteColumn,
@@ -77,6 +81,8 @@ def build_app() -> typer.Typer:
 
                 report = importing.import_paths(st.ctx, access.Actor.system(), who.id, paths, progress=tick)
         _print_report(report)
+        if report.exit_status():
+            raise typer.Exit(report.exit_status())
 
     athlete_app = typer.Typer(help="Athletes and their thresholds.", no_args_is_help=True)
     app.add_typer(athlete_app, name="athlete")
@@ -115,9 +121,16 @@ def build_app() -> typer.Typer:
             athlete_svc.set_threshold(st.ctx, access.Actor.system(), who.id, kind=kind, value=value, valid_from=day)
             from lydiard.services.reprocess import rescore_sessions
 
-            rescore_sessions(st.ctx, access.Actor.system(), who.id, since=day)
+            rescored = rescore_sessions(st.ctx, access.Actor.system(), who.id, since=day)
             res = metrics.recompute_athlete(st.ctx, access.Actor.system(), who.id, since=day)
-        console.print(f"{kind} = {value:g} from {day}; {res.days_written} day(s) updated.")
+        console.print(f"{kind} = {value:g} from {day}; {rescored} activit{'y' if rescored == 1 else 'ies'} "
+                      f"rescored, {res.days_written} day(s) updated.")
+        if res.days_written == 0:
+            why = (f"no activity is dated on or after {day}, the day the threshold holds from" if rescored == 0
+                   else "the loads of those days came out the same: a heart-rate load needs both hr_max_bpm "
+                        "and hr_rest_bpm (or lthr_bpm), and a power or pace threshold decides where there is one")
+            console.print(f"[yellow]Nothing changed:[/] {why}. To rescore earlier activities, give the day from "
+                          f"which the value holds: `lydiard athlete threshold {kind} {value:g} --from YYYY-MM-DD`.")
 
     @app.command("today")
     def today_cmd(ctx: typer.Context, athlete: AthleteOpt = None,
@@ -222,24 +235,9 @@ def _view_json(view: readiness.DayView) -> dict[str, Any]:
 
 
 def _print_report(report: importing.ImportReport) -> None:
-    table = Table("source", "imported", "already present", "failed", "skipped", title="Import summary")
-    table.columns[0].overflow = "fold"
-    for source, counts in report.counts_by_source().items():
-        table.add_row(source, str(counts["imported"]), str(counts["duplicate"]), str(counts["failed"]),
-                      str(counts["skipped"]))
-    console.print(table)
-    for items, heading, title in ((report.failures(), "why it failed", "file(s) failed"),
-                                  (report.warnings(), "warning", "file(s) imported with a warning")):
-        if not items:
-            continue
-        ft = Table("file", heading, title=f"{len(items)} {title}")
-        for column in ft.columns:
-            column.overflow = "fold"
-        for f in items[:200]:
-            item = f.item[len(f.source):].lstrip("/") if f.item.startswith(f.source) and f.item != f.source else f.item
-            reason = (f.reason or "").replace(f"{f.item}: ", "")
-            ft.add_row(item, reason)
-        console.print(ft)
+    from lydiard.interfaces.cli.import_report import print_report
+
+    print_report(report)
 
 
 def main() -> None:

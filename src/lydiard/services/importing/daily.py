@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+import hashlib
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, and_, insert, select, update
 
-from lydiard.domain.daily import DailyImport, DailyObservation, SessionLog
+from lydiard.domain.daily import (
+    DailyImport,
+    DailyObservation,
+    SessionLog,
+    cap_problems,
+    screen_days,
+)
 from lydiard.errors import LydiardError, UnsupportedFormatError
 from lydiard.services import audit
 from lydiard.services.access import Actor, check_athlete
@@ -17,11 +24,11 @@ from lydiard.services.context import Context, new_id
 from lydiard.services.importing.report import ImportReport, ItemResult, ProgressFn, _emit
 from lydiard.services.importing.workouts import _same_session
 from lydiard.storage.engine import translate_db_errors
-from lydiard.storage.tables import (
-    activities,
-    daily_observations,
-    session_logs,
-)
+from lydiard.storage.tables import activities, daily_observations, session_logs, stored_files
+
+#: How the stored original of a daily-data file is named (``stored_files.original_name``),
+#: telling it from a workout file's when daily data are rebuilt from originals.
+DAILY_ORIGINAL_PREFIX = "daily:"
 
 OBSERVATION_FIELDS: tuple[str, ...] = tuple(
     f for f in DailyObservation.__dataclass_fields__ if f not in ("day", "source")
@@ -61,17 +68,45 @@ def _import_daily_bytes(ctx: Context, actor: Actor, athlete_id: str, *, name: st
         return ItemResult(source, name, "skipped", "not a workout or daily-data file Lydiard recognises")
     except LydiardError as exc:
         return ItemResult(source, name, "failed", str(exc))
-    return store_daily_import(ctx, actor, athlete_id, daily, source=source, item=name)
+    return store_daily_import(ctx, actor, athlete_id, daily, source=source, item=name, original=data)
 
 
-def store_daily_import(ctx: Context, actor: Actor, athlete_id: str, daily: DailyImport, *, source: str, item: str) -> ItemResult:
-    """Upsert daily observations (by day and source) and logged sessions (by source id), atomically."""
+def store_daily_import(ctx: Context, actor: Actor, athlete_id: str, daily: DailyImport, *, source: str, item: str,
+                       original: bytes | None = None) -> ItemResult:
+    """Upsert daily observations (by day and source) and logged sessions (by source id), atomically.
+
+    Days outside the plausible window (:data:`~lydiard.domain.daily.EARLIEST_PLAUSIBLE_DAY` to
+    the athlete's local tomorrow) are skipped and named in the result's ``problems``; the file
+    fails only when nothing in it is usable. ``original`` (the file's bytes) is kept
+    content-addressed, like a workout file's, for backups, exports and reprocessing.
+    """
+    from lydiard.services.metrics import local_today
+
     now = ctx.clock()
+    with translate_db_errors(), ctx.engine.connect() as conn:
+        tz = load_athlete(conn, athlete_id).tz
+    read = daily
+    daily = screen_days(daily, latest=local_today(ctx, tz) + timedelta(days=1))
+    problems = tuple(cap_problems([w.removeprefix(f"{item}: ") for w in daily.warnings]))
+    n_days = len({o.day for o in daily.observations})
+    if not daily.observations and not daily.sessions:
+        why = "nothing usable: " + "; ".join(problems) if problems else "no daily values or sessions in the file"
+        return ItemResult(source, item, "failed", why, problems=problems,
+                          n_days=len({o.day for o in read.observations}))
     days: set[date] = set()
     new_obs = 0
     new_sessions = 0
+    sha = hashlib.sha256(original).hexdigest() if original is not None else None
+    if original is not None and sha is not None:
+        ctx.files.put(original)  # durable before its row commits
     with translate_db_errors(), ctx.engine.begin() as conn:
         check_athlete(conn, actor, athlete_id, write=True)
+        if sha is not None and original is not None and conn.execute(
+                select(stored_files.c.id).where(stored_files.c.athlete_id == athlete_id,
+                                                stored_files.c.sha256 == sha)).first() is None:
+            conn.execute(insert(stored_files).values(athlete_id=athlete_id, sha256=sha, size_bytes=len(original),
+                                                     original_name=(DAILY_ORIGINAL_PREFIX + item)[:500],
+                                                     created_at=now))
         for obs in daily.observations:
             changed = upsert_observation(conn, athlete_id, obs, now=now)
             if changed:
@@ -83,12 +118,13 @@ def store_daily_import(ctx: Context, actor: Actor, athlete_id: str, daily: Daily
                 days.add(sl.day)
         audit.record(conn, actor, athlete_id=athlete_id, action="daily.import", at=now, item=item[:200],
                      observations=new_obs, sessions=new_sessions)
+    read_text = f"read {n_days} day(s) and {len(daily.sessions)} logged session(s)"
     if not days:
-        return ItemResult(source, item, "duplicate", "every day and session was already present")
-    what = f"{new_obs} day(s) of recovery/wellness data, {new_sessions} logged session(s)"
-    if daily.warnings:
-        what += "; " + "; ".join(daily.warnings[:3])
-    return ItemResult(source, item, "imported", what, days=tuple(sorted(days)))
+        return ItemResult(source, item, "duplicate", f"{read_text}; every day and session was already present",
+                          problems=problems, n_days=n_days, n_sessions=len(daily.sessions))
+    what = f"{read_text}: {new_obs} day(s) of recovery/wellness data new or changed, {new_sessions} new session(s)"
+    return ItemResult(source, item, "imported", what, days=tuple(sorted(days)), problems=problems,
+                      n_days=n_days, n_sessions=len(daily.sessions))
 
 
 def upsert_observation(conn: Connection, athlete_id: str, obs: DailyObservation, *, now: datetime) -> bool:

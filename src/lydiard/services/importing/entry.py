@@ -91,8 +91,8 @@ def import_upload(
         items = list(_items(iter_bytes(name, data, limits=limits)))
     except LydiardError as exc:
         _emit(ctx, report, athlete_id, ItemResult(name, name, "failed", str(exc)), progress)
-        items = []
-    _import_items(ctx, actor, athlete_id, name, items, report, progress, parallel=False)
+    else:
+        _import_items(ctx, actor, athlete_id, name, items, report, progress, parallel=False)
     _finish(ctx, actor, athlete_id, report, recompute=recompute)
     return report
 
@@ -124,6 +124,10 @@ def _import_items(
     ctx: Context, actor: Actor, athlete_id: str, source: str, items: list[_Item], report: ImportReport,
     progress: ProgressFn | None, *, parallel: bool,
 ) -> None:
+    if not items:  # every input has a row in the report
+        _emit(ctx, report, athlete_id, ItemResult(source, source, "skipped", "empty: no file in it to import"),
+              progress)
+        return
     # Strava's activities.csv supplies names, gear and perceived exertion: read it first.
     strava_meta: dict[str, Any] = {}
     for it in items:

@@ -420,6 +420,13 @@ class ImportBatch:
             self._history = threshold_history(conn, self.athlete_id)
         return self._history
 
+    def _plausible_days(self) -> tuple[date, date]:
+        """The days an activity may be dated: not before 1900, not after the athlete's local tomorrow."""
+        from lydiard.domain.daily import EARLIEST_PLAUSIBLE_DAY
+
+        tz = self._athlete.tz if self._athlete is not None else "UTC"
+        return EARLIEST_PLAUSIBLE_DAY, _local_day(self.ctx.clock(), tz) + timedelta(days=1)
+
     def _waiting(self) -> list[_Pending]:
         return [e for e in self._queue if isinstance(e, _Pending)]
 
@@ -474,6 +481,11 @@ class ImportBatch:
             return ItemResult(source, name, "duplicate",
                               f"an activity with the same sport and start ({started_at:%Y-%m-%d %H:%M} UTC) exists",
                               activity_id=dup.id)
+        window = self._plausible_days()
+        if not window[0] <= measured.day <= window[1]:
+            return ItemResult(source, name, "failed",
+                              f"the activity's day {measured.day} is outside the plausible {window[0]} to "
+                              f"{window[1]} (the athlete's tomorrow): a wrong clock or a misread timestamp")
         if measured.metrics_error is not None:
             return ItemResult(source, name, "failed", measured.metrics_error)
         # Content-addressed and atomic; made durable in the background, committed below.
@@ -565,7 +577,7 @@ class ImportBatch:
                 return [ItemResult(p.source, p.name, "duplicate", "imported concurrently by another run")]
             return [ItemResult(p.source, p.name, "failed", str(exc))]
         return [ItemResult(p.source, p.name, "imported", _warning_text(p.warnings), activity_id=p.activity_id,
-                           days=(p.day,))
+                           days=(p.day,), load_source=p.metrics_row.get("load_source"))
                 for p in group]
 
 
