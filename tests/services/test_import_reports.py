@@ -87,3 +87,37 @@ def test_every_input_has_a_row_and_the_status_tells_what_happened(ctx, tmp_path:
         pass
     upload = import_upload(ctx, SYSTEM, athlete.id, name="up.zip", data=buf.getvalue())
     assert [it.outcome for it in upload.items] == ["skipped"]
+
+
+def test_hrv_logger_export_imports_one_morning_value_per_recording(ctx) -> None:  # type: ignore[no-untyped-def]
+    from datetime import UTC, datetime, timedelta
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "ingest" / "daily"))
+    from test_daily_hrv_logger import beats, features_csv, hr_csv, rr_csv
+
+    athlete = create_athlete(ctx, SYSTEM, name="Ann", tz="Europe/Oslo")
+    buf = io.BytesIO()
+    first = datetime(2025, 6, 28, 5, 0, tzinfo=UTC)
+    with zipfile.ZipFile(buf, "w") as zf:
+        for i, start in enumerate([first, first + timedelta(days=1), first + timedelta(days=1, hours=12)]):
+            prefix = f"HRV Logger/2025-06-2{8 + (i > 0)} rec{i}"
+            zf.writestr(f"{prefix}_RRIntervals.csv", rr_csv(start, beats(artefact_at=None)))
+            zf.writestr(f"{prefix}_HR.csv", hr_csv(start))
+            zf.writestr(f"{prefix}_Features.csv", features_csv(start))
+            zf.writestr(f"{prefix}_Event.csv", b"timestamp, event\n")
+        zf.writestr("HRV Logger/lonely_Features.csv", features_csv(first))
+    report = import_upload(ctx, SYSTEM, athlete.id, name="hrvlogger.zip", data=buf.getvalue())
+    outcomes = {it.item.rsplit("/", 1)[-1]: it.outcome for it in report.items}
+    assert len(outcomes) == 13, "every file has a row"
+    assert outcomes["2025-06-28 rec0_RRIntervals.csv"] == "imported"
+    assert outcomes["2025-06-29 rec1_RRIntervals.csv"] == "imported"
+    assert outcomes["2025-06-29 rec2_RRIntervals.csv"] == "skipped"  # the evening one of the same day
+    assert outcomes["lonely_Features.csv"] == "skipped"
+    assert not report.failures(), report.failures()
+    with ctx.engine.connect() as conn:
+        rows = conn.execute(sa.select(daily_observations.c.day, daily_observations.c.rmssd_ms)
+                            .order_by(daily_observations.c.day)).all()
+        n_originals = conn.execute(sa.select(sa.func.count()).select_from(stored_files)).scalar_one()
+    assert [r.day for r in rows] == [date(2025, 6, 28), date(2025, 6, 29)]
+    assert all(abs(r.rmssd_ms - 40.0) < 1.0 for r in rows), rows
+    assert n_originals >= 8  # the files of the recordings kept (identical Event files are stored once)

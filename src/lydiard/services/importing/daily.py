@@ -6,6 +6,7 @@ import hashlib
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, and_, insert, select, update
 
@@ -96,17 +97,12 @@ def store_daily_import(ctx: Context, actor: Actor, athlete_id: str, daily: Daily
     days: set[date] = set()
     new_obs = 0
     new_sessions = 0
-    sha = hashlib.sha256(original).hexdigest() if original is not None else None
-    if original is not None and sha is not None:
+    if original is not None:
         ctx.files.put(original)  # durable before its row commits
     with translate_db_errors(), ctx.engine.begin() as conn:
         check_athlete(conn, actor, athlete_id, write=True)
-        if sha is not None and original is not None and conn.execute(
-                select(stored_files.c.id).where(stored_files.c.athlete_id == athlete_id,
-                                                stored_files.c.sha256 == sha)).first() is None:
-            conn.execute(insert(stored_files).values(athlete_id=athlete_id, sha256=sha, size_bytes=len(original),
-                                                     original_name=(DAILY_ORIGINAL_PREFIX + item)[:500],
-                                                     created_at=now))
+        if original is not None:
+            _record_original(conn, athlete_id, item, original, now=now)
         for obs in daily.observations:
             changed = upsert_observation(conn, athlete_id, obs, now=now)
             if changed:
@@ -125,6 +121,21 @@ def store_daily_import(ctx: Context, actor: Actor, athlete_id: str, daily: Daily
     what = f"{read_text}: {new_obs} day(s) of recovery/wellness data new or changed, {new_sessions} new session(s)"
     return ItemResult(source, item, "imported", what, days=tuple(sorted(days)), problems=problems,
                       n_days=n_days, n_sessions=len(daily.sessions))
+
+
+def keep_original(ctx: Context, athlete_id: str, name: str, data: bytes) -> None:
+    """Keep the bytes of a daily-data file (content-addressed) and record them for the athlete."""
+    ctx.files.put(data)
+    with translate_db_errors(), ctx.engine.begin() as conn:
+        _record_original(conn, athlete_id, name, data, now=ctx.clock())
+
+
+def _record_original(conn: Connection, athlete_id: str, name: str, data: bytes, *, now: datetime) -> None:
+    sha = hashlib.sha256(data).hexdigest()
+    if conn.execute(select(stored_files.c.id).where(stored_files.c.athlete_id == athlete_id,
+                                                    stored_files.c.sha256 == sha)).first() is None:
+        conn.execute(insert(stored_files).values(athlete_id=athlete_id, sha256=sha, size_bytes=len(data),
+                                                 original_name=(DAILY_ORIGINAL_PREFIX + name)[:500], created_at=now))
 
 
 def upsert_observation(conn: Connection, athlete_id: str, obs: DailyObservation, *, now: datetime) -> bool:
@@ -181,3 +192,68 @@ def _aware(ts: datetime) -> datetime:
     from datetime import UTC
 
     return ts if ts.tzinfo is not None else ts.replace(tzinfo=UTC)
+
+
+def import_hrv_logger_recordings(ctx: Context, actor: Actor, athlete_id: str, source: str,
+                                 parts: list[tuple[str, str, str, bytes | None, str | None]]) -> list[ItemResult]:
+    """Import HRV Logger recordings, each from its files read together; one row per file.
+
+    ``parts`` are ``(prefix, kind, name, data, error)``. Each recording with an
+    ``_RRIntervals.csv`` gives one morning value (the day's first recording; a later one
+    the same day is skipped, said so); its other files are kept as originals and reported
+    as read with it.
+    """
+    from lydiard.domain.daily import DailyImport as _Import
+    from lydiard.ingest.daily.hrv_logger import as_import, read_recording
+
+    with ctx.engine.connect() as conn:
+        tz = load_athlete(conn, athlete_id).tz
+    by_prefix: dict[str, dict[str, tuple[str, bytes | None, str | None]]] = {}
+    for prefix, kind, name, data, error in parts:
+        by_prefix.setdefault(prefix, {})[kind] = (name, data, error)
+    results: list[ItemResult] = []
+    read: list[tuple[Any, str, dict[str, tuple[str, bytes | None, str | None]]]] = []
+    for prefix, files in by_prefix.items():
+        rr = files.get("RRIntervals")
+        if rr is None or rr[1] is None:
+            why = rr[2] if rr is not None and rr[2] else (
+                f"HRV Logger recording {prefix.rsplit('/', 1)[-1]!r} without its _RRIntervals.csv: "
+                "rMSSD is computed from the beats")
+            results += [ItemResult(source, name, "skipped" if rr is None else "failed", err or why)
+                        for name, _, err in files.values()]
+            continue
+        try:
+            read.append((read_recording(rr[0], rr[1], tz=tz), prefix, files))
+        except LydiardError as exc:
+            results += [ItemResult(source, rr[0], "failed", str(exc))]
+            results += [ItemResult(source, name, "skipped", f"part of the recording {rr[0]}, which failed")
+                        for kind, (name, _, _e) in files.items() if kind != "RRIntervals"]
+    seen_days: dict[date, str] = {}
+    local = ZoneInfo(tz)
+
+    def start(entry: tuple[Any, str, dict[str, tuple[str, bytes | None, str | None]]]) -> float:
+        at = entry[0].started_at  # aware (epoch timestamps) or naive local time
+        return float(at.timestamp() if at.tzinfo is not None else at.replace(tzinfo=local).timestamp())
+
+    for recording, _prefix, files in sorted(read, key=start):
+        rr_name, rr_data, _ = files["RRIntervals"]
+        day = recording.observation.day
+        if day in seen_days:
+            results.append(ItemResult(source, rr_name, "skipped",
+                                      f"a later recording of {day}: the morning value is that day's first "
+                                      f"recording ({seen_days[day]})"))
+            imp: _Import | None = None
+        else:
+            seen_days[day] = rr_name.rsplit("/", 1)[-1]
+            imp = as_import(recording, name=rr_name)
+            results.append(store_daily_import(ctx, actor, athlete_id, imp, source=source, item=rr_name,
+                                              original=rr_data))
+        for kind, (name, data, error) in files.items():
+            if kind == "RRIntervals":
+                continue
+            if data is not None:
+                keep_original(ctx, athlete_id, name, data)
+            results.append(ItemResult(source, name, "failed" if error else "skipped",
+                                      error or f"read together with {rr_name.rsplit('/', 1)[-1]} "
+                                      "(HRV Logger recording; original kept)"))
+    return results

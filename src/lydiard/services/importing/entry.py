@@ -13,7 +13,11 @@ from sqlalchemy import insert, select
 from lydiard.errors import LydiardError
 from lydiard.services.access import Actor, check_athlete
 from lydiard.services.context import Context, new_id
-from lydiard.services.importing.daily import _import_daily_bytes, _import_daily_folder
+from lydiard.services.importing.daily import (
+    _import_daily_bytes,
+    _import_daily_folder,
+    import_hrv_logger_recordings,
+)
 from lydiard.services.importing.report import ImportReport, ItemResult, ProgressFn, _emit
 from lydiard.services.importing.workouts import ImportBatch, parse_workers
 from lydiard.storage.engine import translate_db_errors
@@ -139,6 +143,7 @@ def _import_items(
                 _emit(ctx, report, athlete_id, ItemResult(source, it.name, "skipped", "Strava activity index (names, gear, RPE)"), progress)
             except LydiardError as exc:
                 _emit(ctx, report, athlete_id, ItemResult(source, it.name, "failed", str(exc)), progress)
+    items = _import_hrv_logger(ctx, actor, athlete_id, source, items, report, progress)
     n_files = sum(it.kind == "activity" and it.error is None and it.data is not None for it in items)
     workers = parse_workers(n_files) if parallel else 0
     with ImportBatch(ctx, actor, athlete_id, workers=workers) as batch:
@@ -160,6 +165,25 @@ def _import_items(
                 _emit(ctx, report, athlete_id, result, progress)
         for result in batch.flush():
             _emit(ctx, report, athlete_id, result, progress)
+
+
+def _import_hrv_logger(ctx: Context, actor: Actor, athlete_id: str, source: str, items: list[_Item],
+                       report: ImportReport, progress: ProgressFn | None) -> list[_Item]:
+    """Import the HRV Logger recordings among ``items`` (their files read together); the other items."""
+    from lydiard.ingest.daily.hrv_logger import recording_part
+
+    parts = []
+    rest = []
+    for it in items:
+        part = recording_part(it.name) if it.kind != "strava_activities_csv" else None
+        if part is None:
+            rest.append(it)
+        else:
+            parts.append((part[0], part[1], it.name, it.data, it.error))
+    if parts:
+        for result in import_hrv_logger_recordings(ctx, actor, athlete_id, source, parts):
+            _emit(ctx, report, athlete_id, result, progress)
+    return rest
 
 
 def _strava_lookup(meta: dict[str, Any], name: str) -> Any:
