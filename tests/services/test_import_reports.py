@@ -121,3 +121,33 @@ def test_hrv_logger_export_imports_one_morning_value_per_recording(ctx) -> None:
     assert [r.day for r in rows] == [date(2025, 6, 28), date(2025, 6, 29)]
     assert all(abs(r.rmssd_ms - 40.0) < 1.0 for r in rows), rows
     assert n_originals >= 8  # the files of the recordings kept (identical Event files are stored once)
+
+
+def _same_swim_twice() -> tuple[bytes, bytes]:
+    from fitbuilder import simple_activity
+    from workout_builders import T0
+
+    fit = simple_activity(start_unix_s=int(T0.timestamp()), n_records=600, sport=5)  # swimming, HR, power
+    other = tcx([line(600, hr_bpm=None, cad_rpm=None, lon_deg=None)], sport="Other")  # no HR, no track
+    return fit, other
+
+
+def test_the_same_session_in_two_formats_is_imported_once_keeping_the_richer(ctx) -> None:  # type: ignore[no-untyped-def]
+    from lydiard.storage.tables import activities
+
+    fit, other = _same_swim_twice()
+    athlete = create_athlete(ctx, SYSTEM, name="Ann", tz="UTC")
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("swim.tcx", other)
+        zf.writestr("swim.fit", fit)
+    report = import_upload(ctx, SYSTEM, athlete.id, name="export.zip", data=buf.getvalue())
+    by_name = {it.item.rsplit("/", 1)[-1]: it for it in report.items}
+    assert by_name["swim.tcx"].outcome == "imported"
+    assert by_name["swim.fit"].outcome == "imported" and "poorer copy" in (by_name["swim.fit"].reason or "")
+    with ctx.engine.connect() as conn:
+        rows = conn.execute(sa.select(activities.c.sport, activities.c.source_format)).all()
+    assert [(r.sport, r.source_format) for r in rows] == [("swim", "fit")]
+    again = import_upload(ctx, SYSTEM, athlete.id, name="swim-copy.tcx", data=other + b" ")
+    (item,) = again.items
+    assert item.outcome == "duplicate" and "as rich or richer" in (item.reason or ""), item

@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from lydiard.domain.activity import ActivitySummary
@@ -250,13 +250,35 @@ class _Pending:
     duration_s: float
     now: datetime
     warnings: tuple[str, ...] = ()
+    replaces: str | None = None  #: a stored, poorer copy of the same session, deleted when this commits
+
+
+#: Two files are one session when they start within :data:`DUPLICATE_START_TOLERANCE` and
+#: have the same sport or durations within this fraction (a FIT "swim" and a TCX "other").
+SAME_SESSION_DURATION_FRACTION = 0.02
+
+
+def same_session(sport_a: str, duration_a_s: float, sport_b: str, duration_b_s: float) -> bool:
+    """Whether two activities starting within a minute are one session recorded twice."""
+    if sport_a == sport_b:
+        return True
+    longest = max(duration_a_s, duration_b_s)
+    return longest > 0 and abs(duration_a_s - duration_b_s) <= SAME_SESSION_DURATION_FRACTION * longest
+
+
+def richness(sport: str, n_samples: int | None, hr_bpm: float | None, distance_m: float | None,
+             power_w: float | None) -> tuple[int, int]:
+    """How much a copy of a session holds: channels (known sport, heart rate, distance, power), then samples."""
+    channels = sum(v is not None and v == v for v in (hr_bpm, distance_m, power_w)) + (sport != "other")
+    return channels, int(n_samples or 0)
 
 
 _SEEN_FILE = select(stored_files.c.original_name).where(
     stored_files.c.athlete_id == bindparam("athlete_id"), stored_files.c.sha256 == bindparam("sha256"))
-_SAME_START = select(activities.c.id, activities.c.name).where(
+_SAME_START = select(activities.c.id, activities.c.name, activities.c.sport, activities.c.started_at,
+                     activities.c.duration_s, activities.c.n_samples, activities.c.avg_hr_bpm,
+                     activities.c.distance_m, activities.c.avg_power_w, activities.c.source_format).where(
     activities.c.athlete_id == bindparam("athlete_id"),
-    activities.c.sport == bindparam("sport"),
     activities.c.started_at >= bindparam("earliest", type_=activities.c.started_at.type),
     activities.c.started_at <= bindparam("latest", type_=activities.c.started_at.type),
 )
@@ -469,18 +491,25 @@ class ImportBatch:
         if meta is not None:
             s = replace(s, name=getattr(meta, "name", None) or s.name)
         started_at = s.started_at
-        if any(p.sport == s.sport and abs(p.started_at - started_at) <= DUPLICATE_START_TOLERANCE
-               for p in self._waiting()):
+        if any(abs(p.started_at - started_at) <= DUPLICATE_START_TOLERANCE for p in self._waiting()):
             self._commit_pending(keep=None)
         with translate_db_errors(), ctx.engine.connect() as conn:
-            dup = conn.execute(_SAME_START, {
-                "athlete_id": self.athlete_id, "sport": s.sport,
+            candidates = conn.execute(_SAME_START, {
+                "athlete_id": self.athlete_id,
                 "earliest": started_at - DUPLICATE_START_TOLERANCE, "latest": started_at + DUPLICATE_START_TOLERANCE,
-            }).first()
+            }).all()
+        dup = next((c for c in candidates if same_session(c.sport, c.duration_s, s.sport, s.duration_s)), None)
+        replaces: str | None = None
         if dup is not None:
-            return ItemResult(source, name, "duplicate",
-                              f"an activity with the same sport and start ({started_at:%Y-%m-%d %H:%M} UTC) exists",
-                              activity_id=dup.id)
+            stored_score = richness(dup.sport, dup.n_samples, dup.avg_hr_bpm, dup.distance_m, dup.avg_power_w)
+            new_score = richness(s.sport, measured.n_samples, s.avg_hr_bpm, s.distance_m, s.avg_power_w)
+            what = (f"the same session as the stored {dup.source_format.upper()} {dup.name!r} ({dup.sport}, "
+                    f"start {started_at:%Y-%m-%d %H:%M} UTC)")
+            if new_score <= stored_score or measured.metrics_error is not None:
+                return ItemResult(source, name, "duplicate", f"{what}; the stored file is as rich or richer, kept",
+                                  activity_id=dup.id)
+            replaces = dup.id
+            measured = replace(measured, warnings=(f"replaces {what}, a poorer copy", *measured.warnings))
         window = self._plausible_days()
         if not window[0] <= measured.day <= window[1]:
             return ItemResult(source, name, "failed",
@@ -503,7 +532,7 @@ class ImportBatch:
         metrics_row = dict(measured.metrics_row, activity_id=activity_id, computed_at=now)
         return _Pending(
             name=name, source=source, sha=r.sha, sport=s.sport, started_at=started_at, day=day,
-            activity_id=activity_id, durable=durable,
+            activity_id=activity_id, durable=durable, replaces=replaces,
             stored_file_row=dict(athlete_id=self.athlete_id, sha256=r.sha, size_bytes=len(r.data),
                                  original_name=name[:500], created_at=now),
             activity_row=dict(
@@ -553,6 +582,9 @@ class ImportBatch:
             self._settle(p, raise_errors=True)  # the original is on disk before its row commits
         try:
             with translate_db_errors(), self.ctx.engine.begin() as conn:
+                replaced = [p.replaces for p in group if p.replaces is not None]
+                if replaced:  # samples, laps, metrics cascade; a linked log is relinked below
+                    conn.execute(delete(activities).where(activities.c.id.in_(replaced)))
                 conn.execute(_INSERT_STORED_FILE, [p.stored_file_row for p in group])
                 conn.execute(_INSERT_ACTIVITY, [p.activity_row for p in group])
                 insert_sample_blocks(conn, [row for p in group for row in p.block_rows])
