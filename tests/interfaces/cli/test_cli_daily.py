@@ -146,3 +146,16 @@ def test_help_imports_no_heavy_library() -> None:
             "print('HEAVY', heavy)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().splitlines()[-1] == "HEAVY []", out
+
+
+def test_today_says_how_old_the_last_data_is(runner: CliRunner, tmp_path: Path) -> None:
+    from datetime import date, timedelta
+
+    _imported(runner, tmp_path)  # a ride on 2024-05-01
+    days = [date(2024, 3, 1) + timedelta(days=i) for i in range(70)]
+    (tmp_path / "daily.csv").write_text("day,rmssd_ms,rhr_bpm\n" + "".join(f"{d},60,50\n" for d in days))
+    assert runner.invoke(build_app(), ["import", str(tmp_path / "daily.csv")]).exit_code == 0
+    result = runner.invoke(build_app(), ["today"])
+    assert result.exit_code == 0, result.output
+    assert "Last data: activity 2024-05-01 (" in result.output and "days ago)" in result.output
+    assert "No recent data" in result.output and "70 days of history" in result.output

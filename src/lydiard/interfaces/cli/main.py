@@ -146,6 +146,7 @@ def build_app() -> typer.Typer:
             return
         rec = view.recommendation
         console.print(f"[bold]{view.day}  {view.headline}[/]  (confidence {view.confidence:.0%})")
+        _print_freshness(st, who.id, calibrating=view.stage == "calibrating")
         console.print(f"[bold green]→ {rec.get('text', rec.get('code', ''))}[/]")
         if view.data_feel_agree is False:
             console.print("[yellow]The data and how you feel disagree: the feeling is weighed heavily.[/]")
@@ -214,6 +215,26 @@ def _extensions() -> list[Any]:
             if exc.name != f"lydiard.interfaces.cli.{name}":
                 raise
     return mods
+
+
+def _print_freshness(st: State, athlete_id: str, *, calibrating: bool) -> None:
+    """How old the last data is; why "Calibrating" shows for an athlete with a long history."""
+    from lydiard.services.freshness import freshness
+
+    with friendly_errors():
+        f = freshness(st.ctx, access.Actor.system(), athlete_id)
+
+    def age(day: date | None) -> str:
+        n = f.age_days(day)
+        return "none" if day is None or n is None else (
+            f"{day} (today)" if n == 0 else f"{day} ({n} day{'s' if n != 1 else ''} ago)")
+
+    console.print(f"Last data: activity {age(f.last_activity)}, recovery/wellness {age(f.last_daily)}, "
+                  f"check-in {age(f.last_checkin)}.")
+    if f.stale and f.history_days >= 28:
+        console.print(f"[yellow]No recent data:[/] you have {f.history_days} days of history, but nothing since "
+                      f"{f.last_any}. {'The assessment calibrates again on recent days: ' if calibrating else ''}"
+                      "import your latest files or check in (`lydiard checkin`).")
 
 
 def _parse_day(text: str) -> date:
