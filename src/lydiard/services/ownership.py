@@ -34,7 +34,7 @@ class Claimed:
 def claim_unowned_if_first(conn: Connection, actor: Actor, user_id: str, *, at: object) -> list[Claimed]:
     """Give the athletes no account owns to ``user_id`` when it is the store's only account.
 
-    Runs in the caller's transaction (right after the account's row was inserted). With
+    Runs in the caller's transaction (right after the account was created). With
     exactly one unowned athlete it becomes the account's own profile (unless the account
     has one already); with several, the account manages them all.
     """
@@ -55,6 +55,14 @@ def claim_unowned_if_first(conn: Connection, actor: Actor, user_id: str, *, at: 
         audit.record(conn, actor, athlete_id=r.id, action="athlete.owner", at=at, user_id=user_id,
                      own=own, reason="first account of the store")
     return [Claimed(r.id, r.name, own) for r in rows]
+
+
+def claim_for_first_account(ctx: Context, actor: Actor, user_id: str) -> list[Claimed]:
+    """:func:`claim_unowned_if_first` in a transaction of its own (the operator's ``lydiard user create``)."""
+    if not (actor.is_system or actor.is_admin):
+        raise PermissionDeniedError("only an administrator may assign athletes")
+    with translate_db_errors(), ctx.engine.begin() as conn:
+        return claim_unowned_if_first(conn, actor, user_id, at=ctx.clock())
 
 
 def owned_by(ctx: Context, user_id: str) -> list[Claimed]:
@@ -100,4 +108,4 @@ def set_owner(ctx: Context, actor: Actor, athlete_id: str, email: str) -> Claime
     return Claimed(row.id, row.name, own)
 
 
-__all__ = ["Claimed", "claim_unowned_if_first", "owned_by", "set_owner"]
+__all__ = ["Claimed", "claim_for_first_account", "claim_unowned_if_first", "owned_by", "set_owner"]

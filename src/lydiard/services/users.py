@@ -182,9 +182,6 @@ def create_user(
                                           is_admin=is_admin, is_active=True, units="metric",
                                           created_at=ctx.clock()))
         _audit(conn, actor, ctx, action="user.create", user_id=uid, is_admin=is_admin)
-        from lydiard.services.ownership import claim_unowned_if_first
-
-        claim_unowned_if_first(conn, actor, uid, at=ctx.clock())  # a single-user install just works
         row = conn.execute(select(users).where(users.c.id == uid)).one()
     return _info(row)
 

@@ -39,9 +39,10 @@ def register(app: typer.Typer) -> None:
             user = user_svc.create_user(state(ctx).ctx, access.Actor.system(), email=email, password=password,
                                         display_name=name or email.split("@", 1)[0], is_admin=admin)
         console.print(f"Created {'admin ' if user.is_admin else ''}account [bold]{user.email}[/] ({user.id}).")
-        from lydiard.services.ownership import owned_by
+        from lydiard.services.ownership import claim_for_first_account
 
-        for claimed in owned_by(state(ctx).ctx, user.id):
+        # The store's first account takes the athletes imported before it (a single-user install).
+        for claimed in claim_for_first_account(state(ctx).ctx, access.Actor.system(), user.id):
             how = "its own athlete profile" if claimed.own else "an athlete it manages"
             console.print(f"This account owns [bold]{claimed.name}[/] ({how}): the data imported so far "
                           "is visible on the web and in the API after logging in.")
