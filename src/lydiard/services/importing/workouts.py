@@ -258,12 +258,16 @@ class _Pending:
 SAME_SESSION_DURATION_FRACTION = 0.02
 
 
-def same_session(sport_a: str, duration_a_s: float, sport_b: str, duration_b_s: float) -> bool:
-    """Whether two activities starting within a minute are one session recorded twice."""
-    if sport_a == sport_b:
-        return True
+def same_duration(duration_a_s: float, duration_b_s: float) -> bool:
+    """Durations within :data:`SAME_SESSION_DURATION_FRACTION` of each other: two copies of one recording."""
     longest = max(duration_a_s, duration_b_s)
     return longest > 0 and abs(duration_a_s - duration_b_s) <= SAME_SESSION_DURATION_FRACTION * longest
+
+
+def same_session(sport_a: str, duration_a_s: float, sport_b: str, duration_b_s: float) -> bool:
+    """Whether two activities starting within a minute are one session (the same sport, or the same
+    duration under two sport names). Only copies of the same duration compete on richness."""
+    return sport_a == sport_b or same_duration(duration_a_s, duration_b_s)
 
 
 def richness(sport: str, n_samples: int | None, hr_bpm: float | None, distance_m: float | None,
@@ -505,9 +509,10 @@ class ImportBatch:
             new_score = richness(s.sport, measured.n_samples, s.avg_hr_bpm, s.distance_m, s.avg_power_w)
             what = (f"the same session as the stored {dup.source_format.upper()} {dup.name!r} ({dup.sport}, "
                     f"start {started_at:%Y-%m-%d %H:%M} UTC)")
-            if new_score <= stored_score or measured.metrics_error is not None:
-                return ItemResult(source, name, "duplicate", f"{what}; the stored file is as rich or richer, kept",
-                                  activity_id=dup.id)
+            copy = same_duration(dup.duration_s, s.duration_s)
+            if not copy or new_score <= stored_score or measured.metrics_error is not None:
+                kept = "the stored file is as rich or richer, kept" if copy else "kept the stored one"
+                return ItemResult(source, name, "duplicate", f"{what}; {kept}", activity_id=dup.id)
             replaces = dup.id
             measured = replace(measured, warnings=(f"replaces {what}, a poorer copy", *measured.warnings))
         window = self._plausible_days()
