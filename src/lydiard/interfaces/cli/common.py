@@ -45,10 +45,16 @@ def lazy(name: str) -> Any:
     return LazyModule(name)
 
 
-def parse_day(text: str, *, field: str = "day") -> date:
-    """A calendar day from ``YYYY-MM-DD``; an impossible date (2026-02-30) is named as such."""
+def parse_day(text: str, *, field: str = "day", today: date | None = None) -> date:
+    """A calendar day from ``YYYY-MM-DD``, or ``+12w`` / ``+84d`` (weeks or days after ``today``,
+    default the machine's today); an impossible date (2026-02-30) is named as such."""
     import re
+    from datetime import timedelta
 
+    relative = re.fullmatch(r"\+(\d{1,4})([dw])", text.strip())
+    if relative is not None:
+        n = int(relative.group(1)) * (7 if relative.group(2) == "w" else 1)
+        return (today or date.today()) + timedelta(days=n)
     if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text.strip()):
         raise InvalidInputError(f"not a date in the form YYYY-MM-DD: {text!r}", field=field)
     try:

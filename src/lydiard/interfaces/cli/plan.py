@@ -15,7 +15,14 @@ from rich.markup import escape
 from rich.table import Table
 
 from lydiard.errors import InvalidInputError
-from lydiard.interfaces.cli.common import console, friendly_errors, lazy, resolve_athlete, state
+from lydiard.interfaces.cli.common import (
+    console,
+    friendly_errors,
+    lazy,
+    parse_day,
+    resolve_athlete,
+    state,
+)
 
 if TYPE_CHECKING:
     from lydiard.services import access, planning
@@ -31,12 +38,8 @@ MAX_PLAN_FILE_BYTES = 5 * 1024 * 1024
 
 
 def _day(text: str | None, field: str) -> date | None:
-    if not text:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError as exc:
-        raise InvalidInputError(f"not a date (YYYY-MM-DD): {text!r}", field=field) from exc
+    """``YYYY-MM-DD`` or ``+12w`` / ``+84d`` from today (see :func:`parse_day`)."""
+    return parse_day(text, field=field) if text else None
 
 
 def _summary(s: dict[str, Any] | None) -> str:
@@ -175,7 +178,7 @@ def register(app: typer.Typer) -> None:
 
     @plan_app.command("generate")
     def generate(ctx: typer.Context,
-                 goal_day: Annotated[str, typer.Option("--goal-day", help="Race/event day, YYYY-MM-DD")],
+                 goal_day: Annotated[str, typer.Option("--goal-day", help="Race/event day: YYYY-MM-DD, or +12w / +84d from today")],
                  sport: Annotated[str, typer.Option(help="run, ride, swim...")] = "run",
                  hours: Annotated[float, typer.Option("--hours", help="Most training hours per week")] = 6.0,
                  goal_type: Annotated[str, typer.Option("--goal-type", help="race or event")] = "race",
