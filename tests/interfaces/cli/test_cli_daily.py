@@ -159,3 +159,39 @@ def test_today_says_how_old_the_last_data_is(runner: CliRunner, tmp_path: Path) 
     assert result.exit_code == 0, result.output
     assert "Last data: activity 2024-05-01 (" in result.output and "days ago)" in result.output
     assert "No recent data" in result.output and "70 days of history" in result.output
+
+
+def test_reprocess_rebuilds_daily_data_from_the_kept_originals(runner: CliRunner, tmp_path: Path) -> None:
+    import tarfile
+
+    import sqlalchemy as sa
+
+    from lydiard.config import Settings
+    from lydiard.services.context import open_context
+    from lydiard.storage.tables import daily_observations, stored_files
+
+    _imported(runner, tmp_path)
+    (tmp_path / "daily.csv").write_text("day,rmssd_ms,rhr_bpm\n2024-04-30,61,49\n2024-05-01,63,48\n")
+    assert runner.invoke(build_app(), ["import", str(tmp_path / "daily.csv")]).exit_code == 0
+    ctx = open_context(Settings())
+    try:
+        with ctx.engine.begin() as conn:  # as if an older reader had stored a wrong value
+            conn.execute(sa.update(daily_observations).values(rmssd_ms=5.0))
+            (sha,) = conn.execute(sa.select(stored_files.c.sha256)
+                                  .where(stored_files.c.original_name.like("daily:%"))).one()
+    finally:
+        ctx.close()
+    result = runner.invoke(build_app(), ["reprocess"])
+    assert result.exit_code == 0, result.output
+    assert "1 kept daily file(s) read again (1 changed something" in result.output
+    ctx = open_context(Settings())
+    try:
+        with ctx.engine.connect() as conn:
+            values = sorted(r.rmssd_ms for r in conn.execute(sa.select(daily_observations.c.rmssd_ms)))
+    finally:
+        ctx.close()
+    assert values == [61.0, 63.0]
+    backup = runner.invoke(build_app(), ["backup", str(tmp_path / "b.tar")])
+    assert backup.exit_code == 0, backup.output
+    with tarfile.open(tmp_path / "b.tar") as tar:
+        assert any(m.name.endswith(sha) for m in tar.getmembers()), "the daily original is in the backup"

@@ -208,7 +208,7 @@ def _extensions() -> list[Any]:
     import importlib
 
     mods = []
-    for name in ("serve", "users", "plan", "batch", "backup", "checkin", "activities"):
+    for name in ("serve", "users", "plan", "batch", "backup", "checkin", "activities", "reprocess"):
         try:
             mods.append(importlib.import_module(f"lydiard.interfaces.cli.{name}"))
         except ModuleNotFoundError as exc:

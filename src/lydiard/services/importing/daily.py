@@ -257,3 +257,38 @@ def import_hrv_logger_recordings(ctx: Context, actor: Actor, athlete_id: str, so
                                       error or f"read together with {rr_name.rsplit('/', 1)[-1]} "
                                       "(HRV Logger recording; original kept)"))
     return results
+
+
+def rebuild_daily_from_originals(ctx: Context, actor: Actor, athlete_id: str) -> list[ItemResult]:
+    """Read every kept daily-data original of the athlete again and store what it gives.
+
+    What a reader gives may have improved since the import (a bug fixed, a format learnt):
+    observations are upserted by (day, source), so values change where the reader now
+    reads them differently and nothing is counted twice. HRV Logger recordings are read
+    with their companion files. The caller recomputes the days (see ``lydiard reprocess``).
+    """
+    from lydiard.ingest.daily.hrv_logger import recording_part
+
+    with translate_db_errors(), ctx.engine.connect() as conn:
+        check_athlete(conn, actor, athlete_id, write=True)
+        rows = conn.execute(select(stored_files.c.sha256, stored_files.c.original_name).where(
+            stored_files.c.athlete_id == athlete_id,
+            stored_files.c.original_name.startswith(DAILY_ORIGINAL_PREFIX)).order_by(stored_files.c.id)).all()
+    source = "kept originals"
+    results: list[ItemResult] = []
+    parts: list[tuple[str, str, str, bytes | None, str | None]] = []
+    for row in rows:
+        name = row.original_name.removeprefix(DAILY_ORIGINAL_PREFIX)
+        path = ctx.files.path_for(row.sha256)
+        if not path.is_file():
+            results.append(ItemResult(source, name, "failed", f"the original ({row.sha256[:12]}…) is missing"))
+            continue
+        data = path.read_bytes()
+        part = recording_part(name)
+        if part is not None:
+            parts.append((part[0], part[1], name, data, None))
+        else:
+            results.append(_import_daily_bytes(ctx, actor, athlete_id, name=name, data=data, source=source))
+    if parts:
+        results += import_hrv_logger_recordings(ctx, actor, athlete_id, source, parts)
+    return results
