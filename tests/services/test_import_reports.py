@@ -151,3 +151,19 @@ def test_the_same_session_in_two_formats_is_imported_once_keeping_the_richer(ctx
     again = import_upload(ctx, SYSTEM, athlete.id, name="swim-copy.tcx", data=other + b" ")
     (item,) = again.items
     assert item.outcome == "duplicate" and "as rich or richer" in (item.reason or ""), item
+
+
+def test_the_files_of_a_daily_data_folder_are_kept_as_originals(ctx, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "ingest" / "daily"))
+    from test_daily_pmsys import WELLNESS
+
+    athlete = create_athlete(ctx, SYSTEM, name="Ann", tz="Europe/Oslo")
+    folder = tmp_path / "p99"
+    (folder / "pmsys").mkdir(parents=True)
+    (folder / "pmsys" / "wellness.csv").write_text(WELLNESS)
+    report = import_paths(ctx, SYSTEM, athlete.id, [folder])
+    assert [it.outcome for it in report.items] == ["imported"], report.items
+    assert report.read_counts()["days"] >= 1
+    with ctx.engine.connect() as conn:
+        names = [r.original_name for r in conn.execute(sa.select(stored_files.c.original_name))]
+    assert names == ["daily:p99/pmsys/wellness.csv"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -54,8 +55,24 @@ def _import_daily_folder(ctx: Context, actor: Actor, athlete_id: str, path: Path
     except LydiardError as exc:
         _emit(ctx, report, athlete_id, ItemResult(source, source, "failed", str(exc)), progress)
         return True
-    _emit(ctx, report, athlete_id, store_daily_import(ctx, actor, athlete_id, daily, source=source, item=source), progress)
+    result = store_daily_import(ctx, actor, athlete_id, daily, source=source, item=source)
+    if result.outcome in ("imported", "duplicate"):
+        result = replace(result, problems=(*result.problems, *_keep_folder(ctx, athlete_id, path)))
+    _emit(ctx, report, athlete_id, result, progress)
     return True
+
+
+def _keep_folder(ctx: Context, athlete_id: str, path: Path) -> list[str]:
+    """Keep the files of an imported daily-data folder as originals (named by their path in
+    it); returns what was not kept (a file larger than the single-file limit)."""
+    not_kept: list[str] = []
+    for file in sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".")):
+        name = f"{path.name}/{file.relative_to(path).as_posix()}"
+        if file.stat().st_size > ctx.settings.max_file_bytes:
+            not_kept.append(f"{name}: larger than {ctx.settings.max_file_bytes} bytes, original not kept")
+            continue
+        keep_original(ctx, athlete_id, name, file.read_bytes())
+    return not_kept
 
 
 def _import_daily_bytes(ctx: Context, actor: Actor, athlete_id: str, *, name: str, data: bytes, source: str) -> ItemResult:
