@@ -7,7 +7,7 @@ a long history wondering why the assessment looks like a newcomer's.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import func, select
 
@@ -16,7 +16,7 @@ from lydiard.services.athletes import load_athlete
 from lydiard.services.context import Context
 from lydiard.services.metrics import local_today
 from lydiard.storage.engine import translate_db_errors
-from lydiard.storage.tables import activities, daily_observations, session_logs
+from lydiard.storage.tables import activities, daily_observations, session_logs, session_metrics
 
 CHECKIN_SOURCE = "checkin"
 #: Data older than this many days is "not recent" (the 7-day markers need their last week).
@@ -30,6 +30,7 @@ class Freshness:
     last_activity: date | None
     last_daily: date | None  #: recovery/wellness measures from devices and apps
     last_checkin: date | None
+    guessed_loads_28d: int = 0  #: activities of the last 28 days whose load is a duration guess
 
     @property
     def last_any(self) -> date | None:
@@ -62,13 +63,19 @@ def freshness(ctx: Context, actor: Actor, athlete_id: str) -> Freshness:
         obs = conn.execute(select(func.min(daily_observations.c.day), func.max(daily_observations.c.day))
                            .where(daily_observations.c.athlete_id == athlete_id,
                                   daily_observations.c.source != CHECKIN_SOURCE)).one()
+        today = local_today(ctx, tz)
+        guessed = conn.execute(select(func.count()).select_from(activities).join(
+            session_metrics, session_metrics.c.activity_id == activities.c.id).where(
+            activities.c.athlete_id == athlete_id, activities.c.day > today - timedelta(days=28),
+            session_metrics.c.load_source == "duration_default")).scalar_one()
         chk = conn.execute(select(func.max(daily_observations.c.day))
                            .where(daily_observations.c.athlete_id == athlete_id,
                                   daily_observations.c.source == CHECKIN_SOURCE)).scalar_one()
     firsts = [d for d in (act[0], logs[0], obs[0]) if d is not None]
     lasts = [d for d in (act[1], logs[1]) if d is not None]
-    return Freshness(today=local_today(ctx, tz), first_day=min(firsts) if firsts else None,
-                     last_activity=max(lasts) if lasts else None, last_daily=obs[1], last_checkin=chk)
+    return Freshness(today=today, first_day=min(firsts) if firsts else None,
+                     last_activity=max(lasts) if lasts else None, last_daily=obs[1], last_checkin=chk,
+                     guessed_loads_28d=int(guessed))
 
 
 __all__ = ["STALE_AFTER_DAYS", "Freshness", "freshness"]

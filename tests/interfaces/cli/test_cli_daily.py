@@ -195,3 +195,21 @@ def test_reprocess_rebuilds_daily_data_from_the_kept_originals(runner: CliRunner
     assert backup.exit_code == 0, backup.output
     with tarfile.open(tmp_path / "b.tar") as tar:
         assert any(m.name.endswith(sha) for m in tar.getmembers()), "the daily original is in the backup"
+
+
+def test_today_warns_when_recent_loads_are_duration_guesses(runner: CliRunner, tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from lydiard.ingest.tcx_writer import TrackPoint, write_tcx
+
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(days=1)
+    points = [TrackPoint(t_s=5.0 * i, hr_bpm=140.0, distance_m=15.0 * i) for i in range(600)]
+    (tmp_path / "run.tcx").write_bytes(write_tcx(points, started_at=start, sport="run"))
+    imported = runner.invoke(build_app(), ["import", str(tmp_path / "run.tcx"), "--tz", "UTC"])
+    assert imported.exit_code == 0 and "load guessed from duration only" in imported.output, imported.output
+    today = runner.invoke(build_app(), ["today"])
+    assert "1 activity of the last 28 days has a load guessed from duration only" in today.output, today.output
+    runner.invoke(build_app(), ["athlete", "threshold", "hr_max_bpm", "190", "--from", "2020-01-01"])
+    runner.invoke(build_app(), ["athlete", "threshold", "hr_rest_bpm", "50", "--from", "2020-01-01"])
+    runner.invoke(build_app(), ["athlete", "threshold", "lthr_bpm", "170", "--from", "2020-01-01"])
+    assert "guessed" not in runner.invoke(build_app(), ["today"]).output

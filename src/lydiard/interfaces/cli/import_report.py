@@ -59,9 +59,9 @@ def print_report(report: ImportReport) -> None:
         since = f" --from {first}" if first else ""
         console.print(
             f"[yellow]warning:[/] {len(guessed)} activit{'y has' if len(guessed) == 1 else 'ies have'} a load guessed "
-            "from duration only: no heart-rate, power or pace threshold covers their day. Set your thresholds, e.g. "
-            f"`lydiard athlete threshold hr_max_bpm 190{since}` and `lydiard athlete threshold hr_rest_bpm 50{since}` "
-            "(loads are recomputed).")
+            "from duration only: no heart-rate, power or pace threshold covers their day. A heart-rate load needs "
+            f"three: `lydiard athlete threshold hr_rest_bpm 50{since}`, `... hr_max_bpm 190{since}` and "
+            f"`... lthr_bpm 170{since}` (with your own values; loads are recomputed).")
     status = report.exit_status()
     if status == 3:
         console.print("[bold red]Nothing was imported[/] (every input failed or was skipped).")

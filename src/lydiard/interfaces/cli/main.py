@@ -127,8 +127,8 @@ def build_app() -> typer.Typer:
                       f"rescored, {res.days_written} day(s) updated.")
         if res.days_written == 0:
             why = (f"no activity is dated on or after {day}, the day the threshold holds from" if rescored == 0
-                   else "the loads of those days came out the same: a heart-rate load needs both hr_max_bpm "
-                        "and hr_rest_bpm (or lthr_bpm), and a power or pace threshold decides where there is one")
+                   else "the loads of those days came out the same: a heart-rate load needs hr_rest_bpm, "
+                        "hr_max_bpm and lthr_bpm, and a power or pace threshold decides where there is one")
             console.print(f"[yellow]Nothing changed:[/] {why}. To rescore earlier activities, give the day from "
                           f"which the value holds: `lydiard athlete threshold {kind} {value:g} --from YYYY-MM-DD`.")
 
@@ -231,6 +231,12 @@ def _print_freshness(st: State, athlete_id: str, *, calibrating: bool) -> None:
 
     console.print(f"Last data: activity {age(f.last_activity)}, recovery/wellness {age(f.last_daily)}, "
                   f"check-in {age(f.last_checkin)}.")
+    if f.guessed_loads_28d:
+        console.print(f"[yellow]{f.guessed_loads_28d} activit{'y' if f.guessed_loads_28d == 1 else 'ies'} of the "
+                      "last 28 days ha{} a load guessed from duration only[/]: a heart-rate load needs "
+                      "hr_rest_bpm, hr_max_bpm and lthr_bpm, e.g. `lydiard athlete threshold lthr_bpm 170 "
+                      "--from YYYY-MM-DD`."
+                      .format("s" if f.guessed_loads_28d == 1 else "ve"))
     if f.stale and f.history_days >= 28:
         console.print(f"[yellow]No recent data:[/] you have {f.history_days} days of history, but nothing since "
                       f"{f.last_any}. {'The assessment calibrates again on recent days: ' if calibrating else ''}"
