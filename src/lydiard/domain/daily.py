@@ -81,3 +81,52 @@ class DailyImport:
     observations: tuple[DailyObservation, ...]
     sessions: tuple[SessionLog, ...] = ()
     warnings: tuple[str, ...] = ()
+
+
+#: No daily measure or session is dated before this day (an epoch-milliseconds timestamp
+#: misread as nanoseconds lands in 1677; a year typed with two digits in 19xx or 00xx).
+EARLIEST_PLAUSIBLE_DAY = date(1900, 1, 1)
+#: How many problems of one file a report names (the rest are counted).
+MAX_PROBLEMS_LISTED = 20
+
+
+def cap_problems(problems: list[str], *, limit: int = MAX_PROBLEMS_LISTED) -> list[str]:
+    """The first ``limit`` problems, and how many more there are."""
+    if len(problems) <= limit:
+        return list(problems)
+    return [*problems[:limit], f"… and {len(problems) - limit} more problem(s)"]
+
+
+def screen_days(imp: DailyImport, *, latest: date, earliest: date = EARLIEST_PLAUSIBLE_DAY) -> DailyImport:
+    """Drop the observations and sessions dated outside ``earliest``-``latest`` (inclusive).
+
+    ``latest`` is the athlete's local tomorrow (a reading filed under tomorrow by a device
+    set to another zone is kept; a day further ahead is a misread date). Each dropped day
+    is named in the warnings (capped by :func:`cap_problems`). Pure: no clock is read here.
+    """
+    def outside(day: date) -> str | None:
+        if day < earliest:
+            return f"dated {day.isoformat()}, before {earliest.isoformat()}"
+        if day > latest:
+            return f"dated {day.isoformat()}, after {latest.isoformat()} (the athlete's tomorrow)"
+        return None
+
+    problems: list[str] = []
+    observations = []
+    for obs in imp.observations:
+        why = outside(obs.day)
+        if why is None:
+            observations.append(obs)
+        else:
+            problems.append(f"daily values {why}: skipped")
+    sessions = []
+    for s in imp.sessions:
+        why = outside(s.day)
+        if why is None:
+            sessions.append(s)
+        else:
+            problems.append(f"a session {why}: skipped")
+    if not problems:
+        return imp
+    return DailyImport(observations=tuple(observations), sessions=tuple(sessions),
+                       warnings=(*imp.warnings, *cap_problems(problems)))

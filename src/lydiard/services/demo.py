@@ -1,5 +1,11 @@
-"""The demo store: a coach, an athlete with a simulated year (a crash and a recovery), real
-workout files from the shared corpus and the PMData participants as the coach's roster.
+"""The demo store, from a clone alone: a coach and a roster of simulated athletes that tells the story.
+
+Today's roster (:data:`STORY`): the demo athlete in deep fatigue with a half-marathon plan
+and a proposed change waiting for a decision, one athlete just after a race, one ill, one
+recovered; each with months of daily data, recent check-ins and simulated workout files
+(TCX, :mod:`lydiard.ingest.tcx_writer`) imported through the real importer. With the
+shared folder present, real workout files of its corpus and the PMData participants are
+added.
 
 Passwords are generated (``secrets``) and returned once in :class:`DemoInfo`; they are
 never fixed, so a demo store exposed beyond the loopback is not open to anyone who read
@@ -12,8 +18,8 @@ from __future__ import annotations
 import logging
 import os
 import secrets
-from dataclasses import dataclass, field
-from datetime import date, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +41,7 @@ from lydiard.services import users as user_svc
 from lydiard.services.access import Actor
 from lydiard.services.athletes import create_athlete, set_threshold
 from lydiard.services.context import Context, new_id
-from lydiard.services.importing import import_paths, store_daily_import
+from lydiard.services.importing import import_paths, import_upload, store_daily_import
 from lydiard.services.metrics import (
     OBS_FIELDS,
     compute_daily,
@@ -76,13 +82,22 @@ CORPUS_FILES: tuple[str, ...] = (
     "python-tcxparser/tests/files/test.tcx",
 )
 
-#: Extra simulated roster athletes (scenario, name) so a roster exists without PMData.
-ROSTER_SCENARIOS: tuple[tuple[str, str], ...] = (
-    ("overreaching", "Sim: Overreaching Olav"),
-    ("illness", "Sim: Ill Ingrid"),
-    ("single_hard_days", "Sim: Racing Rasmus"),
-    ("taper", "Sim: Tapering Tuva"),
+#: The demo's story, told on today's roster: (scenario, name, seed, the moment shown as today).
+#: The first is the demo athlete (the athlete login): in deep fatigue, with a plan and a
+#: proposed change waiting for a decision. Each simulation is cut at the day of its moment
+#: (the assessment is causal, so cutting changes nothing before it) and dated to end today.
+STORY: tuple[tuple[str, str, int, str], ...] = (
+    ("overreaching", "Demo Athlete", 13, "deep_fatigue"),
+    ("taper", "Sim: Racing Rasmus", 16, "after_race"),
+    ("illness", "Sim: Ill Ingrid", 14, "ill"),
+    ("crash_and_recovery", "Sim: Recovered Olav", 3, "recovered"),
 )
+#: Days (up to today) whose sessions are simulated workout files imported through the importer.
+ACTIVITY_DAYS = 21
+#: Days (up to today) with a check-in.
+CHECKIN_DAYS = 14
+#: Seconds between the samples of a simulated workout file (a watch's "smart recording").
+SAMPLE_INTERVAL_S = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,6 +242,166 @@ def _write_simulated_metrics(ctx: Context, athlete_id: str, imp: DailyImport, *,
     write_daily_metrics(ctx, athlete_id, compute_daily(frame), since=None)
 
 
+def _moment(sim_days: pd.DataFrame, stages: list[str], moment: str) -> int:
+    """The index of the day a story athlete is shown on (see :data:`STORY`); the last day if none fits."""
+    n = len(stages)
+    ill = sim_days["illness"].to_numpy(dtype=bool) if "illness" in sim_days else np.zeros(n, dtype=bool)
+    race = sim_days["race"].to_numpy(dtype=bool) if "race" in sim_days else np.zeros(n, dtype=bool)
+    candidates: list[int] = []
+    for i in range(60, n):  # at least two months of history: baselines are calibrated
+        if (moment == "deep_fatigue" and all(st == "deep_fatigue" for st in stages[i - 2:i + 1])) or (moment == "ill" and ill[i] and ill[i - 1]) or (moment == "after_race" and race[i - 1] and not race[i]) or (moment == "recovered" and all(st == "normal" for st in stages[i - 6:i + 1])
+              and any(st == "deep_fatigue" for st in stages[max(0, i - 70):i - 14])):
+            candidates.append(i)
+    return candidates[-1] if candidates else n - 1
+
+
+def _stages(frame: pd.DataFrame) -> list[str]:
+    first = frame["day"].iloc[0]
+    imp = simulated_import(frame)
+    return [str(x) for x in compute_daily(daily_frame(imp, start=first, end=frame["day"].iloc[-1]))["stage"].tolist()]
+
+
+def _story_frame(scenario: str, seed: int, moment: str, *, days: int, today: date) -> pd.DataFrame:
+    """``days`` simulated days of a story athlete ending at its moment, dated to end ``today``.
+
+    The simulation runs a little longer than ``days`` until the moment falls late enough to
+    keep ``days`` days before it; the stage is checked again on the kept days (the early
+    days shape the baselines). Falls back to the first simulation's moment.
+    """
+    first = date(2000, 1, 3)
+    found: pd.DataFrame | None = None
+    fallback: pd.DataFrame | None = None
+    for attempt_seed in (seed, seed + 101, seed + 202):
+        for extra in (0, 30, 60, 90, 120):
+            sim = simulate_athlete(attempt_seed, days + extra, scenario, start=first)
+            at = _moment(sim.days, _stages(sim.days), moment)
+            if fallback is None:
+                fallback = sim.days.iloc[max(0, at + 1 - days): at + 1]
+            if at + 1 < days:
+                continue
+            cut = sim.days.iloc[at + 1 - days: at + 1].reset_index(drop=True)
+            if _moment(cut, _stages(cut), moment) == days - 1:
+                found = cut
+                break
+        if found is not None:
+            break
+    chosen = found if found is not None else fallback
+    assert chosen is not None
+    frame = chosen.reset_index(drop=True).copy()
+    frame["day"] = [today - timedelta(days=len(frame) - 1 - i) for i in range(len(frame))]
+    return frame
+
+
+def _recent_sessions(imp: DailyImport, *, since: date, tz: str) -> DailyImport:
+    """Give the logged sessions from ``since`` on a start time (07:00 local), so that the
+    simulated workout file of the same session links to its log instead of counting twice."""
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo(tz)
+    sessions = tuple(
+        replace(sl, started_at=datetime(sl.day.year, sl.day.month, sl.day.day, 7, 0, tzinfo=zone).astimezone(UTC))
+        if sl.day >= since else sl for sl in imp.sessions)
+    return replace(imp, sessions=sessions)
+
+
+def _checkins(imp: DailyImport, *, since: date) -> DailyImport:
+    """The wellness answers of the days from ``since`` on, as the athlete's check-ins."""
+    fields_ = (*CHECKIN_ITEMS, *CHECKIN_FLAGS, "sleep_h", "readiness")
+    obs = tuple(DailyObservation(day=o.day, source="checkin", **{f: getattr(o, f) for f in fields_})
+                for o in imp.observations if o.day >= since)
+    return DailyImport(observations=obs)
+
+
+def simulated_workout(session: SessionLog, *, hr_rest_bpm: float, hr_max_bpm: float, lthr_bpm: float,
+                      sex: str | None, seed: int) -> bytes:
+    """A TCX run of a logged session: its duration, a heart rate whose load is the session's, a GPS loop.
+
+    The session's load (sRPE, ``rpe · minutes / SRPE_AU_PER_TSS``) is matched by the file's
+    heart-rate TSS (:func:`lydiard.domain.load.trimp.hr_tss`, solved for the heart-rate level
+    by bisection), so importing the file changes no day's load; heart rate drifts up slowly
+    with noise. The track is a loop of about 2 km around Oslo's Frognerparken at a pace that
+    grows with the effort.
+    """
+    from lydiard.domain.load.trimp import hr_tss
+    from lydiard.ingest.tcx_writer import TrackPoint, write_tcx
+
+    assert session.started_at is not None and session.rpe is not None
+    rng = np.random.default_rng(seed)
+    target = session.rpe * session.duration_s / 60.0 / SRPE_AU_PER_TSS
+    t = np.arange(0.0, max(session.duration_s, 600.0) + 1.0, SAMPLE_INTERVAL_S)
+    shape = 4.0 * (t / t[-1]) + rng.normal(0.0, 1.5, t.size)
+    sex_name = "female" if sex == "f" else "male"
+
+    def load(base: float) -> float:
+        hr = np.clip(base + shape, hr_rest_bpm + 1.0, hr_max_bpm)
+        return hr_tss(hr_bpm=hr, dt_s=SAMPLE_INTERVAL_S, hr_rest_bpm=hr_rest_bpm, hr_max_bpm=hr_max_bpm,
+                      lthr_bpm=lthr_bpm, sex=sex_name)
+
+    low, high = hr_rest_bpm + 10.0, hr_max_bpm - 5.0
+    for _ in range(30):
+        mid = (low + high) / 2.0
+        low, high = (mid, high) if load(mid) < target else (low, mid)
+    hr = np.clip(low + shape, hr_rest_bpm + 1.0, hr_max_bpm)
+    effort = float(np.clip((low - hr_rest_bpm) / (lthr_bpm - hr_rest_bpm), 0.4, 1.1))
+    speed_mps = 1.8 + 2.2 * effort
+    dist = speed_mps * t
+    angle = dist / 2000.0 * 2.0 * np.pi
+    lat = 59.927 + 0.0029 * np.sin(angle)
+    lon = 10.700 + 0.0057 * (1.0 - np.cos(angle))
+    alt = 40.0 + 8.0 * np.sin(2.0 * angle)
+    cadence = 76.0 + 12.0 * effort
+    points = [TrackPoint(t_s=float(t[i]), lat_deg=float(lat[i]), lon_deg=float(lon[i]), alt_m=float(alt[i]),
+                         distance_m=float(dist[i]), hr_bpm=float(hr[i]), cadence_rpm=cadence)
+              for i in range(t.size)]
+    return write_tcx(points, started_at=session.started_at, sport="run", notes=session.name)
+
+
+def _story_athlete(ctx: Context, *, scenario: str, name: str, seed: int, moment: str, days: int,
+                   user_id: str | None = None, managed_by: str | None = None) -> str:
+    """Create one story athlete: daily data, check-ins, simulated workout files (through the importer)."""
+    import io
+    import zipfile
+
+    system = Actor.system()
+    today = local_today(ctx, DEMO_TZ)
+    frame = _story_frame(scenario, seed, moment, days=days, today=today)
+    start = frame["day"].iloc[0]
+    a = create_athlete(ctx, system, name=name, sex="f" if seed % 2 else "m", birth_year=1985 + seed % 15,
+                       tz=DEMO_TZ, user_id=user_id, managed_by_user_id=managed_by)
+    thresholds = {"hr_rest_bpm": 48.0, "hr_max_bpm": 190.0, "lthr_bpm": 168.0, "ftp_w": 260.0}
+    for kind, value in thresholds.items():
+        set_threshold(ctx, system, a.id, kind=kind, value=value, valid_from=start)
+    since = today - timedelta(days=ACTIVITY_DAYS - 1)
+    imp = _recent_sessions(simulated_import(frame), since=since, tz=DEMO_TZ)
+    store_daily_import(ctx, system, a.id, imp, source=DEMO_SOURCE, item=f"simulated {scenario}")
+    store_daily_import(ctx, system, a.id, _checkins(imp, since=today - timedelta(days=CHECKIN_DAYS - 1)),
+                       source=DEMO_SOURCE, item="simulated check-ins")
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for i, sl in enumerate(x for x in imp.sessions if x.day >= since and x.rpe is not None):
+            data = simulated_workout(sl, hr_rest_bpm=thresholds["hr_rest_bpm"], hr_max_bpm=thresholds["hr_max_bpm"],
+                                     lthr_bpm=thresholds["lthr_bpm"], sex=a.sex, seed=seed * 1000 + i)
+            zf.writestr(f"{sl.day.isoformat()}-{'hard' if (sl.rpe or 0) >= 6 else 'easy'}-run.tcx", data)
+    report = import_upload(ctx, system, a.id, name=f"{name} recent workouts.zip", data=buf.getvalue(),
+                           recompute=False)
+    if report.failures():
+        log.warning("demo: %d simulated workout file(s) failed: %s", len(report.failures()),
+                    report.failures()[0].reason)
+    recompute_athlete(ctx, system, a.id)
+    return a.id
+
+
+def _demo_plan(ctx: Context, athlete_id: str) -> None:
+    """A half-marathon plan for the demo athlete and the change today's assessment proposes."""
+    from lydiard.services.planning import generate_and_store_plan, propose_adaptation
+
+    system = Actor.system()
+    today = local_today(ctx, DEMO_TZ)
+    generate_and_store_plan(ctx, system, athlete_id, goal_day=today + timedelta(days=70), goal_sport="run",
+                            goal_type="race", goal_distance_m=21097.5, weekly_hours=6.0)
+    propose_adaptation(ctx, system, athlete_id)
+
+
 def load_demo(ctx: Context, *, days: int = 365, seed: int = 3, shared: Path | None = None,
               roster_scenarios: bool = True, pmdata: bool = True) -> DemoInfo:
     """Create the demo coach and athlete, a simulated year, corpus activities and the PMData roster."""
@@ -236,9 +411,11 @@ def load_demo(ctx: Context, *, days: int = 365, seed: int = 3, shared: Path | No
     coach = user_svc.create_user(ctx, system, email=DEMO_COACH_EMAIL, password=coach_pw, display_name="Demo Coach")
     athlete_user = user_svc.create_user(ctx, system, email=DEMO_ATHLETE_EMAIL, password=athlete_pw,
                                         display_name="Demo Athlete")
-    aid, _ = _simulated_athlete(ctx, name="Demo Athlete", scenario="crash_and_recovery", seed=seed, days=days,
-                                user_id=athlete_user.id)
+    scenario, name, story_seed, moment = STORY[0]
+    aid = _story_athlete(ctx, scenario=scenario, name=name, seed=story_seed + seed - 3, moment=moment, days=days,
+                         user_id=athlete_user.id)
     _link_coach(ctx, coach.id, aid)
+    _demo_plan(ctx, aid)
 
     shared = shared if shared is not None else shared_dir()
     n_corpus = 0
@@ -259,11 +436,9 @@ def load_demo(ctx: Context, *, days: int = 365, seed: int = 3, shared: Path | No
 
     roster: list[str] = [aid]
     if roster_scenarios:
-        for i, (scenario, name) in enumerate(ROSTER_SCENARIOS):
-            rid, imp = _simulated_athlete(ctx, name=name, scenario=scenario, seed=seed + 10 + i, days=days,
-                                          managed_by=coach.id)
-            _write_simulated_metrics(ctx, rid, imp, days=days)
-            roster.append(rid)
+        for scenario, name, story_seed, moment in STORY[1:]:
+            roster.append(_story_athlete(ctx, scenario=scenario, name=name, seed=story_seed + seed - 3,
+                                         moment=moment, days=days, managed_by=coach.id))
 
     n_pm = 0
     pm_dir = shared / "data" / "pmdata" if shared is not None and pmdata else None

@@ -1089,15 +1089,30 @@ def _history_load(conn: Connection, athlete_id: str, *, before: date) -> pd.Seri
     return pd.Series([max(float(r.load_au or 0.0), 0.0) for r in rows], index=idx, dtype=np.float64)
 
 
-def _performance_tests(conn: Connection, athlete_id: str, *, before: date) -> tuple[pd.Series, str]:
+#: The performance measure of a goal's sport: a run is measured by speed, a ride by power.
+_MEASURES: dict[str, tuple[tuple[str, str], ...]] = {
+    "run": (("mmp_speed_mps", "m/s (5-min best running speed)"),),
+    "ride": (("mmp_power_w", "W (5-min best power)"),),
+}
+
+
+def _performance_tests(conn: Connection, athlete_id: str, *, before: date,
+                       sport: str | None = None) -> tuple[pd.Series, str]:
     """Best efforts usable as performance tests: per day, the 5-min best power (else speed).
 
-    A day counts when its 5-min best is within :data:`BEST_EFFORT_FRACTION` of the best of
-    the preceding 90 days (a near-maximal effort, not an easy session).
+    With a goal ``sport``, only that sport's activities count, measured the way that sport
+    is (a run by speed, a ride by power): a run goal is never forecast in watts. A day
+    counts when its 5-min best is within :data:`BEST_EFFORT_FRACTION` of the best of the
+    preceding 90 days (a near-maximal effort, not an easy session).
     """
-    rows = conn.execute(select(activities.c.day, sm.c.details).join(sm, sm.c.activity_id == activities.c.id)
-                        .where(activities.c.athlete_id == athlete_id, activities.c.day < before)).all()
-    for key, unit in (("mmp_power_w", "W (5-min best power)"), ("mmp_speed_mps", "m/s (5-min best speed)")):
+    q = (select(activities.c.day, sm.c.details).join(sm, sm.c.activity_id == activities.c.id)
+         .where(activities.c.athlete_id == athlete_id, activities.c.day < before))
+    if sport is not None:
+        q = q.where(activities.c.sport == sport)
+    rows = conn.execute(q).all()
+    measures = _MEASURES.get(sport or "", (("mmp_power_w", "W (5-min best power)"),
+                                           ("mmp_speed_mps", "m/s (5-min best speed)")))
+    for key, unit in measures:
         per_day: dict[date, float] = {}
         for r in rows:
             curve = (r.details or {}).get(key) if isinstance(r.details, Mapping) else None
@@ -1115,12 +1130,25 @@ def _performance_tests(conn: Connection, athlete_id: str, *, before: date) -> tu
     return pd.Series(dtype=np.float64), ""
 
 
+#: A predicted performance is shown only when its interval is narrower than this share of
+#: the value on either side (and above zero): a 99 W prediction of -3172 to 3370 W is no prediction.
+MAX_RELATIVE_HALF_WIDTH = 0.5
+
+
+def _plausible_interval(perf: dict[str, float]) -> bool:
+    value, lower, upper = perf["value"], perf["lower"], perf["upper"]
+    if not all(math.isfinite(v) for v in (value, lower, upper)) or value <= 0 or lower <= 0:
+        return False
+    return max(value - lower, upper - value) <= MAX_RELATIVE_HALF_WIDTH * value
+
+
 def _forecast_view(conn: Connection, athlete_id: str, *, today: date, upcoming: Sequence[PlannedSession],
                    pending: PlanChangeView | None) -> ForecastView | None:
     if not upcoming:
         return None
     history = _history_load(conn, athlete_id, before=today)
-    tests, unit = _performance_tests(conn, athlete_id, before=today)
+    goals = [s for s in upcoming if s.session_type == "race"] or list(upcoming)
+    tests, unit = _performance_tests(conn, athlete_id, before=today, sport=min(goals, key=lambda s: s.day).sport)
     model: BanisterModel | None = None
     if len(tests) >= MIN_PERFORMANCE_TESTS and len(history):
         try:
@@ -1155,9 +1183,16 @@ def _forecast_view(conn: Connection, athlete_id: str, *, today: date, upcoming: 
         if ts in best.index:
             perf = {k: float(best[c].loc[ts]) for k, c in (("value", "performance"), ("lower", "performance_lower"),
                                                           ("upper", "performance_upper"))}
-        note = (f"Predicted performance from a Banister model fitted on {len(tests)} best efforts ({unit}); "
-                + ("the parameters are well determined." if model.identifiable_ else
-                   "the fit is uncertain: " + "; ".join(model.identifiability_reasons_)))
+        if perf is not None and not _plausible_interval(perf):
+            perf = None  # an interval wider than the value itself says nothing: do not print it
+            note = (f"Performance is not identifiable from {len(tests)} best efforts ({unit}): the prediction's "
+                    "interval is wider than the prediction"
+                    + (" (" + "; ".join(model.identifiability_reasons_) + ")" if model.identifiability_reasons_
+                       else "") + ". Form (TSB) only.")
+        else:
+            note = (f"Predicted performance from a Banister model fitted on {len(tests)} best efforts ({unit}); "
+                    + ("the parameters are well determined." if model.identifiable_ else
+                       "the fit is uncertain: " + "; ".join(model.identifiability_reasons_)))
     else:
         note = (f"Form (TSB) only: a performance prediction needs at least {MIN_PERFORMANCE_TESTS} best efforts "
                 f"(5-min power or speed){'' if not len(tests) else f'; found {len(tests)}'}.")

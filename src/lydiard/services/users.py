@@ -512,3 +512,30 @@ def end_session(ctx: Context, actor: Actor, session_id: str) -> None:
             raise NotFoundError("session not found", session_id=session_id)
         conn.execute(delete(login_sessions).where(login_sessions.c.token_sha256 == match[0]))
         _audit(conn, actor, ctx, action="user.session_end", user_id=actor.user_id)
+
+
+def reset_password(ctx: Context, actor: Actor, *, email: str, new_password: str) -> UserInfo:
+    """Set an account's password without the current one (the operator's CLI or an admin).
+
+    Every session of the account ends, every API token is revoked (as on a password change) and
+    its failed-login counters are cleared, so a locked-out user can log in at once.
+    """
+    _require_admin(actor)
+    address = normalise_email(email)
+    with translate_db_errors(), ctx.engine.connect() as conn:
+        row = conn.execute(select(users).where(users.c.email == address)).first()
+    if row is None:
+        raise NotFoundError(f"no account with the email {address}", field="email")
+    check_password_policy(new_password, email=row.email, display_name=row.display_name)
+    with password_slot(ctx):
+        new_hash = hash_password(new_password)
+    with translate_db_errors(), ctx.engine.begin() as conn:
+        conn.execute(update(users).where(users.c.id == row.id).values(password_hash=new_hash))
+        conn.execute(delete(login_sessions).where(login_sessions.c.user_id == row.id))
+        revoked = conn.execute(update(api_tokens).where(api_tokens.c.user_id == row.id,
+                                                        api_tokens.c.revoked_at.is_(None))
+                               .values(revoked_at=ctx.clock())).rowcount
+        conn.execute(delete(login_counters).where(login_counters.c.key.startswith(f"acct:{address}|")))
+        _audit(conn, actor, ctx, action="user.password_reset", user_id=row.id, tokens_revoked=revoked)
+        row = conn.execute(select(users).where(users.c.id == row.id)).one()
+    return _info(row)

@@ -64,13 +64,26 @@ def test_mapping_and_scales() -> None:
         ("2024-13-45,3,60,7", "day", "day"),
     ],
 )
-def test_validation_names_row_and_column(row: str, column: str, field: str) -> None:
-    with pytest.raises(InvalidInputError) as info:
-        read_daily_csv("d.csv", csv("day,energy,rmssd_ms,sleep_h", "2024-02-29,3,60,7", row))
+def test_a_bad_row_or_value_is_reported_by_line_and_column_and_the_rest_kept(row: str, column: str,
+                                                                            field: str) -> None:
+    result = read_daily_csv("d.csv", csv("day,energy,rmssd_ms,sleep_h", "2024-02-29,3,60,7", row))
+    assert result.observations[0].day == date(2024, 2, 29) and result.observations[0].energy == 3
+    (problem,) = [w for w in result.warnings if "line 3" in w]
+    assert problem.startswith("d.csv: line 3") and repr(column) in problem
+    if field == "day":
+        assert len(result.observations) == 1 and "row skipped" in problem
+    else:
+        assert len(result.observations) == 2 and getattr(result.observations[1], field) is None
+        assert "value ignored" in problem
+
+
+def test_a_file_with_nothing_usable_is_refused_naming_every_problem() -> None:
+    rows = [f"2024-03-{d:02d},9" for d in range(1, 31)]
+    with pytest.raises(InvalidInputError, match="no usable row") as info:
+        read_daily_csv("d.csv", csv("day,energy", *rows))
     message = str(info.value)
-    assert "d.csv" in message and "line 3" in message and repr(column) in message
-    assert info.value.field == field
-    assert info.value.context["line"] == 3
+    assert "line 2," in message and "line 21," in message and "line 22," not in message
+    assert "… and 10 more problem(s)" in message
 
 
 def test_scale_range_is_checked_before_conversion() -> None:
@@ -80,9 +93,9 @@ def test_scale_range_is_checked_before_conversion() -> None:
 
 def test_max_day() -> None:
     data = csv("date,energy", "2024-03-01,3", "2030-01-01,3")
-    with pytest.raises(InvalidInputError, match="after 2024-03-02") as info:
-        read_daily_csv("d.csv", data, max_day=date(2024, 3, 2))
-    assert info.value.context["line"] == 3
+    result = read_daily_csv("d.csv", data, max_day=date(2024, 3, 2))
+    assert [o.day for o in result.observations] == [date(2024, 3, 1)]
+    assert any("line 3" in w and "after 2024-03-02" in w for w in result.warnings)
     assert len(read_daily_csv("d.csv", data).observations) == 2
 
 

@@ -30,10 +30,10 @@ def test_import_twice_reports_duplicates_and_failures(runner: CliRunner, tmp_pat
     (src / "broken.fit").write_bytes(b"\x0e\x10\x00\x00garbage-not-a-fit")
     app = build_app()
     first = runner.invoke(app, ["import", str(src), "--tz", "Europe/Oslo"])
-    assert first.exit_code == 0, first.output
+    assert first.exit_code == 1, first.output  # a file failed
     assert "Import summary" in first.output and "broken.fit" in first.output
     second = runner.invoke(app, ["import", str(src)])
-    assert second.exit_code == 0, second.output
+    assert second.exit_code == 1, second.output
     row = next(line for line in second.output.splitlines() if str(src)[:20] in line)
     cells = [c.strip() for c in row.split("│") if c.strip()]
     assert cells[1:4] == ["0", "1", "1"], row  # imported 0, already present 1, failed 1

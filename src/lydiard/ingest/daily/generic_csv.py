@@ -25,6 +25,7 @@ from lydiard.domain.daily import (
     HRV_KINDS,
     DailyImport,
     DailyObservation,
+    cap_problems,
 )
 from lydiard.errors import InvalidInputError, UnsupportedFormatError
 from lydiard.ingest.daily._common import (
@@ -140,29 +141,36 @@ def read_daily_csv(
         raise InvalidInputError(f"{name}: the CSV has a header but no rows", source=name)
 
     observations: list[DailyObservation] = []
+    problems: list[str] = []  # per row and cell; a bad value drops that value, a bad day its row
     for line, row in rows[1:]:
         raw_day = cell(row, day_index)
         day = parse_day(raw_day) if raw_day else None
         if day is None:
-            raise InvalidInputError(
-                f"{name}: line {line}, column {header[day_index]!r}: {raw_day!r} is not a "
-                "date (YYYY-MM-DD)", field="day", source=name, line=line,
-                column=header[day_index])
+            problems.append(f"line {line}, column {header[day_index]!r}: {raw_day!r} is not a date "
+                            "(YYYY-MM-DD); row skipped")
+            continue
         if max_day is not None and day > max_day:
-            raise InvalidInputError(
-                f"{name}: line {line}, column {header[day_index]!r}: {day} is after {max_day}",
-                field="day", source=name, line=line, column=header[day_index])
+            problems.append(f"line {line}, column {header[day_index]!r}: {day} is after {max_day}; row skipped")
+            continue
         values: dict[str, object] = {}
         for index, field in columns.items():
             raw = cell(row, index)
             if raw is None:
                 continue
-            value = _convert(name, field, raw, scale=scales.get(field, "native"), line=line,
-                             column=header[index])
+            try:
+                value = _convert(name, field, raw, scale=scales.get(field, "native"), line=line,
+                                 column=header[index])
+            except InvalidInputError as exc:
+                problems.append(str(exc).removeprefix(f"{name}: ") + "; value ignored")
+                continue
             if value is not None:
                 values[field] = value
         observations.append(DailyObservation(day=day, source=source, **values))  # type: ignore[arg-type]
-
+    observations = [o for o in observations if o != DailyObservation(day=o.day, source=source)]
+    if not observations:
+        raise InvalidInputError(f"{name}: no usable row: " + "; ".join(cap_problems(problems)), source=name,
+                                problems=len(problems))
+    warnings.extend(f"{name}: {p}" for p in cap_problems(problems))
     merged = merge_observations(observations)
     if len(merged) < len(observations):
         warnings.append(f"{name}: {len(observations) - len(merged)} repeated days merged "

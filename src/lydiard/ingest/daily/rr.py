@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 import numpy as np
 from numpy.typing import NDArray
@@ -132,6 +132,15 @@ def _datetime_from_name(name: str) -> datetime | None:
     return None
 
 
+def parse_instant(text: str) -> datetime | None:
+    """A timestamp cell: Unix time in ms (12+ digits) or s (aware UTC), else a date-time as written."""
+    value = text.strip()
+    if value.isdigit():
+        number = int(value)
+        return datetime.fromtimestamp(number / 1000.0 if len(value) >= 12 else float(number), tz=UTC)
+    return parse_datetime(value)
+
+
 def parse_rr(name: str, data: bytes) -> RRRecording:
     """Sniff and parse an RR file; raise a clear :class:`IngestError` for anything else."""
     text = decode_text(data, source=name)
@@ -208,7 +217,7 @@ def _parse_table(name: str, text: str, header_line: str) -> RRRecording:
             )
         values.append(float(token))
         if recorded_at is None and time_col is not None and time_col < len(cells):
-            recorded_at = parse_datetime(cells[time_col])
+            recorded_at = parse_instant(cells[time_col])  # epoch ms (HRV Logger) or a date-time
     if recorded_at is None:
         recorded_at = _datetime_from_name(name)
     if "phone_timestamp" in keys:

@@ -41,6 +41,12 @@ from lydiard.ingest.daily.fitbit import (
     read_fitbit_sleep_score,
 )
 from lydiard.ingest.daily.generic_csv import CSV_FIELDS, read_daily_csv
+from lydiard.ingest.daily.hrv_logger import (
+    as_import,
+    is_features_header,
+    read_recording,
+    recording_part,
+)
 from lydiard.ingest.daily.hrvapps import (
     is_elite_hrv,
     is_hrv4training,
@@ -111,6 +117,13 @@ def _read_text(name: str, data: bytes, *, tz: str) -> DailyImport:
     header = csv_rows(first_line, source=name, delimiter=delimiter)[0][1]
     keys = [header_key(h) for h in header]
     key_set = set(keys)
+    part = recording_part(name)
+    if is_features_header(keys) or (part is not None and part[1] != "RRIntervals"):
+        raise UnsupportedFormatError(
+            name, "a file of an HRV Logger recording: it is read together with the recording's "
+            "_RRIntervals.csv (rMSSD is computed from the beats)")
+    if part is not None:
+        return as_import(read_recording(name, data, tz=tz), name=name)
     if is_hrv4training(keys):
         return read_hrv4training(name, data, tz=tz)
     if is_elite_hrv(keys):

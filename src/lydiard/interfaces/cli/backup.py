@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from lydiard.interfaces.cli.common import console, friendly_errors, state
-from lydiard.services import backup as backup_svc
+from lydiard.interfaces.cli.common import console, friendly_errors, lazy, state
+
+if TYPE_CHECKING:
+    from lydiard.services import backup as backup_svc
+else:  # imported when a command runs
+    backup_svc = lazy("lydiard.services.backup")
 
 
 def _mib(n_bytes: int) -> str:

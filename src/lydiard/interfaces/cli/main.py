@@ -5,25 +5,34 @@ from __future__ import annotations
 import json
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TextColumn,
-    TimeElapsedColumn,
-)
 from rich.table import Table
 
-from lydiard.config import Settings
-from lydiard.interfaces.cli.common import State, console, friendly_errors, resolve_athlete, state
-from lydiard.services import athletes as athlete_svc
-from lydiard.services import importing, readiness
-from lydiard.services.access import Actor
-from lydiard.services.metrics import recompute_athlete
+from lydiard.interfaces.cli.common import (
+    State,
+    console,
+    friendly_errors,
+    lazy,
+    parse_day,
+    resolve_athlete,
+    state,
+)
+
+if TYPE_CHECKING:
+    from lydiard.services import access, importing, metrics, readiness
+    from lydiard.services import athletes as athlete_svc
+else:  # imported when a command runs: `lydiard --help` stays fast
+    access = lazy("lydiard.services.access")
+    athlete_svc = lazy("lydiard.services.athletes")
+    importing = lazy("lydiard.services.importing")
+    metrics = lazy("lydiard.services.metrics")
+    readiness = lazy("lydiard.services.readiness")
+
+#: The kinds of :data:`lydiard.services.athletes.THRESHOLD_RANGES` (spelt out: importing the
+#: service for a help text would slow every command; a test checks they agree).
+THRESHOLD_KINDS_HELP = "hr_rest_bpm, hr_max_bpm, lthr_bpm, ftp_w, threshold_speed_mps"
 
 AthleteOpt = Annotated[str | None, typer.Option("--athlete", "-a", help="Athlete name or id (default: the only one)")]
 
@@ -34,6 +43,8 @@ def build_app() -> typer.Typer:
 
     @app.callback()
     def _root(ctx: typer.Context) -> None:
+        from lydiard.config import Settings
+
         ctx.obj = State(settings=Settings())
         ctx.call_on_close(ctx.obj.close)
 
@@ -44,7 +55,20 @@ def build_app() -> typer.Typer:
         athlete: AthleteOpt = None,
         tz: Annotated[str | None, typer.Option(help="Time zone of a newly created athlete (IANA name)")] = None,
     ) -> None:
-        """Import an athlete's training history; running it again imports nothing twice."""
+        """Import an athlete's training history; running it again imports nothing twice.
+
+        Exit status: 0 when every input was imported or already present, 1 when some file
+        failed, 3 when nothing was imported at all.
+        """
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            SpinnerColumn,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
         st = state(ctx)
         with friendly_errors():
             who = resolve_athlete(st, athlete, create=True, tz=tz)
@@ -55,11 +79,16 @@ def build_app() -> typer.Typer:
                 def tick(item: importing.ItemResult) -> None:
                     progress.update(task, advance=1, description=f"Importing {Path(item.item).name[:40]}")
 
-                report = importing.import_paths(st.ctx, Actor.system(), who.id, paths, progress=tick)
+                report = importing.import_paths(st.ctx, access.Actor.system(), who.id, paths, progress=tick)
         _print_report(report)
+        if report.exit_status():
+            raise typer.Exit(report.exit_status())
 
     athlete_app = typer.Typer(help="Athletes and their thresholds.", no_args_is_help=True)
     app.add_typer(athlete_app, name="athlete")
+    from lydiard.interfaces.cli import athlete as athlete_cli
+
+    athlete_cli.register_athlete(athlete_app)
 
     @athlete_app.command("create")
     def athlete_create(ctx: typer.Context, name: str, sex: Annotated[str | None, typer.Option(help="m or f")] = None,
@@ -67,21 +96,21 @@ def build_app() -> typer.Typer:
                        tz: Annotated[str, typer.Option(help="IANA time zone, e.g. Europe/Oslo")] = "UTC") -> None:
         """Create an athlete profile."""
         with friendly_errors():
-            a = athlete_svc.create_athlete(state(ctx).ctx, Actor.system(), name=name, sex=sex, birth_year=birth_year, tz=tz)
+            a = athlete_svc.create_athlete(state(ctx).ctx, access.Actor.system(), name=name, sex=sex, birth_year=birth_year, tz=tz)
         console.print(f"Created [bold]{a.name}[/] ({a.id})")
 
     @athlete_app.command("list")
     def athlete_list(ctx: typer.Context) -> None:
         """List athletes."""
         with friendly_errors():
-            rows = athlete_svc.list_athletes(state(ctx).ctx, Actor.system())
+            rows = athlete_svc.list_athletes(state(ctx).ctx, access.Actor.system())
         table = Table("id", "name", "sex", "tz")
         for a in rows:
             table.add_row(a.id, a.name, a.sex or "", a.tz)
         console.print(table)
 
     @athlete_app.command("threshold")
-    def athlete_threshold(ctx: typer.Context, kind: Annotated[str, typer.Argument(help=", ".join(athlete_svc.THRESHOLD_RANGES))],
+    def athlete_threshold(ctx: typer.Context, kind: Annotated[str, typer.Argument(help=THRESHOLD_KINDS_HELP)],
                           value: float, valid_from: Annotated[str | None, typer.Option("--from", help="YYYY-MM-DD (default today)")] = None,
                           athlete: AthleteOpt = None) -> None:
         """Set a threshold (max HR, LTHR, FTP...) valid from a day on, then recompute."""
@@ -89,12 +118,19 @@ def build_app() -> typer.Typer:
         with friendly_errors():
             who = resolve_athlete(st, athlete)
             day = _parse_day(valid_from) if valid_from else date.today()
-            athlete_svc.set_threshold(st.ctx, Actor.system(), who.id, kind=kind, value=value, valid_from=day)
+            athlete_svc.set_threshold(st.ctx, access.Actor.system(), who.id, kind=kind, value=value, valid_from=day)
             from lydiard.services.reprocess import rescore_sessions
 
-            rescore_sessions(st.ctx, Actor.system(), who.id, since=day)
-            res = recompute_athlete(st.ctx, Actor.system(), who.id, since=day)
-        console.print(f"{kind} = {value:g} from {day}; {res.days_written} day(s) updated.")
+            rescored = rescore_sessions(st.ctx, access.Actor.system(), who.id, since=day)
+            res = metrics.recompute_athlete(st.ctx, access.Actor.system(), who.id, since=day)
+        console.print(f"{kind} = {value:g} from {day}; {rescored} activit{'y' if rescored == 1 else 'ies'} "
+                      f"rescored, {res.days_written} day(s) updated.")
+        if res.days_written == 0:
+            why = (f"no activity is dated on or after {day}, the day the threshold holds from" if rescored == 0
+                   else "the loads of those days came out the same: a heart-rate load needs hr_rest_bpm, "
+                        "hr_max_bpm and lthr_bpm, and a power or pace threshold decides where there is one")
+            console.print(f"[yellow]Nothing changed:[/] {why}. To rescore earlier activities, give the day from "
+                          f"which the value holds: `lydiard athlete threshold {kind} {value:g} --from YYYY-MM-DD`.")
 
     @app.command("today")
     def today_cmd(ctx: typer.Context, athlete: AthleteOpt = None,
@@ -104,12 +140,13 @@ def build_app() -> typer.Typer:
         st = state(ctx)
         with friendly_errors():
             who = resolve_athlete(st, athlete)
-            view = readiness.day_view(st.ctx, Actor.system(), who.id, day=_parse_day(day) if day else None)
+            view = readiness.day_view(st.ctx, access.Actor.system(), who.id, day=_parse_day(day) if day else None)
         if as_json:
             console.print_json(json.dumps(_view_json(view), default=str))
             return
         rec = view.recommendation
         console.print(f"[bold]{view.day}  {view.headline}[/]  (confidence {view.confidence:.0%})")
+        _print_freshness(st, who.id, calibrating=view.stage == "calibrating")
         console.print(f"[bold green]→ {rec.get('text', rec.get('code', ''))}[/]")
         if view.data_feel_agree is False:
             console.print("[yellow]The data and how you feel disagree: the feeling is weighed heavily.[/]")
@@ -128,8 +165,13 @@ def build_app() -> typer.Typer:
         """Show what Lydiard would have said each day (causal: each day sees only its past)."""
         st = state(ctx)
         with friendly_errors():
+            first, last = parse_day(start, field="from"), parse_day(end, field="to")
+            if first > last:
+                from lydiard.errors import InvalidInputError
+
+                raise InvalidInputError(f"--from {first} is after --to {last}", field="from")
             who = resolve_athlete(st, athlete)
-            views = readiness.replay(st.ctx, Actor.system(), who.id, start=_parse_day(start), end=_parse_day(end))
+            views = readiness.replay(st.ctx, access.Actor.system(), who.id, start=first, end=last)
         table = Table("day", "stage", "conf.", "TSB", "advice")
         for v in views:
             table.add_row(v.day.isoformat(), v.headline, f"{v.confidence:.0%}", _fmt(v.numbers.get("tsb")),
@@ -142,7 +184,7 @@ def build_app() -> typer.Typer:
         st = state(ctx)
         with friendly_errors():
             who = resolve_athlete(st, athlete)
-            res = recompute_athlete(st.ctx, Actor.system(), who.id)
+            res = metrics.recompute_athlete(st.ctx, access.Actor.system(), who.id)
         console.print(f"{res.days_written} day(s) written, {res.days_unchanged} unchanged.")
 
     db_app = typer.Typer(help="The store.", no_args_is_help=True)
@@ -166,7 +208,7 @@ def _extensions() -> list[Any]:
     import importlib
 
     mods = []
-    for name in ("serve", "users", "plan", "batch", "backup", "checkin"):
+    for name in ("serve", "users", "plan", "batch", "backup", "checkin", "activities", "reprocess"):
         try:
             mods.append(importlib.import_module(f"lydiard.interfaces.cli.{name}"))
         except ModuleNotFoundError as exc:
@@ -175,13 +217,34 @@ def _extensions() -> list[Any]:
     return mods
 
 
-def _parse_day(text: str) -> date:
-    from lydiard.errors import InvalidInputError
+def _print_freshness(st: State, athlete_id: str, *, calibrating: bool) -> None:
+    """How old the last data is; why "Calibrating" shows for an athlete with a long history."""
+    from lydiard.services.freshness import freshness
 
-    try:
-        return date.fromisoformat(text)
-    except ValueError as exc:
-        raise InvalidInputError(f"not a date (YYYY-MM-DD): {text!r}", field="day") from exc
+    with friendly_errors():
+        f = freshness(st.ctx, access.Actor.system(), athlete_id)
+
+    def age(day: date | None) -> str:
+        n = f.age_days(day)
+        return "none" if day is None or n is None else (
+            f"{day} (today)" if n == 0 else f"{day} ({n} day{'s' if n != 1 else ''} ago)")
+
+    console.print(f"Last data: activity {age(f.last_activity)}, recovery/wellness {age(f.last_daily)}, "
+                  f"check-in {age(f.last_checkin)}.")
+    if f.guessed_loads_28d:
+        console.print(f"[yellow]{f.guessed_loads_28d} activit{'y' if f.guessed_loads_28d == 1 else 'ies'} of the "
+                      "last 28 days ha{} a load guessed from duration only[/]: a heart-rate load needs "
+                      "hr_rest_bpm, hr_max_bpm and lthr_bpm, e.g. `lydiard athlete threshold lthr_bpm 170 "
+                      "--from YYYY-MM-DD`."
+                      .format("s" if f.guessed_loads_28d == 1 else "ve"))
+    if f.stale and f.history_days >= 28:
+        console.print(f"[yellow]No recent data:[/] you have {f.history_days} days of history, but nothing since "
+                      f"{f.last_any}. {'The assessment calibrates again on recent days: ' if calibrating else ''}"
+                      "import your latest files or check in (`lydiard checkin`).")
+
+
+def _parse_day(text: str) -> date:
+    return parse_day(text)
 
 
 def _fmt(v: Any) -> str:
@@ -199,24 +262,9 @@ def _view_json(view: readiness.DayView) -> dict[str, Any]:
 
 
 def _print_report(report: importing.ImportReport) -> None:
-    table = Table("source", "imported", "already present", "failed", "skipped", title="Import summary")
-    table.columns[0].overflow = "fold"
-    for source, counts in report.counts_by_source().items():
-        table.add_row(source, str(counts["imported"]), str(counts["duplicate"]), str(counts["failed"]),
-                      str(counts["skipped"]))
-    console.print(table)
-    for items, heading, title in ((report.failures(), "why it failed", "file(s) failed"),
-                                  (report.warnings(), "warning", "file(s) imported with a warning")):
-        if not items:
-            continue
-        ft = Table("file", heading, title=f"{len(items)} {title}")
-        for column in ft.columns:
-            column.overflow = "fold"
-        for f in items[:200]:
-            item = f.item[len(f.source):].lstrip("/") if f.item.startswith(f.source) and f.item != f.source else f.item
-            reason = (f.reason or "").replace(f"{f.item}: ", "")
-            ft.add_row(item, reason)
-        console.print(ft)
+    from lydiard.interfaces.cli.import_report import print_report
+
+    print_report(report)
 
 
 def main() -> None:

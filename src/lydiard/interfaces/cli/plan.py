@@ -1,6 +1,6 @@
 """``lydiard plan``: the training plan, its proposed changes and the decisions on them.
 
-The CLI acts as the operator (``Actor.system()``): it may approve/reject (as a coach would)
+The CLI acts as the operator (``access.Actor.system()``): it may approve/reject (as a coach would)
 and accept/override (as a self-coached athlete would), within the service's rules.
 """
 
@@ -8,16 +8,27 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
 from lydiard.errors import InvalidInputError
-from lydiard.interfaces.cli.common import console, friendly_errors, resolve_athlete, state
-from lydiard.services import planning
-from lydiard.services.access import Actor
+from lydiard.interfaces.cli.common import (
+    console,
+    friendly_errors,
+    lazy,
+    parse_day,
+    resolve_athlete,
+    state,
+)
+
+if TYPE_CHECKING:
+    from lydiard.services import access, planning
+else:  # imported when a command runs
+    access = lazy("lydiard.services.access")
+    planning = lazy("lydiard.services.planning")
 
 AthleteOpt = Annotated[str | None, typer.Option("--athlete", "-a", help="Athlete name or id (default: the only one)")]
 NoteOpt = Annotated[str | None, typer.Option("--note", help="Why (kept with the decision)")]
@@ -27,12 +38,8 @@ MAX_PLAN_FILE_BYTES = 5 * 1024 * 1024
 
 
 def _day(text: str | None, field: str) -> date | None:
-    if not text:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError as exc:
-        raise InvalidInputError(f"not a date (YYYY-MM-DD): {text!r}", field=field) from exc
+    """``YYYY-MM-DD`` or ``+12w`` / ``+84d`` from today (see :func:`parse_day`)."""
+    return parse_day(text, field=field) if text else None
 
 
 def _summary(s: dict[str, Any] | None) -> str:
@@ -86,7 +93,7 @@ def register(app: typer.Typer) -> None:
         st = state(ctx)
         with friendly_errors():
             who = resolve_athlete(st, athlete)
-            view = planning.plan_view(st.ctx, Actor.system(), who.id, start=_day(start, "from"), end=_day(end, "to"))
+            view = planning.plan_view(st.ctx, access.Actor.system(), who.id, start=_day(start, "from"), end=_day(end, "to"))
         changed = {d.session_id for d in view.pending.diffs} if view.pending else set()
         table = Table(title=f"Plan of {escape(who.name)}, {view.start} to {view.end}")
         table.add_column("day", no_wrap=True)
@@ -112,7 +119,7 @@ def register(app: typer.Typer) -> None:
         st = state(ctx)
         with friendly_errors():
             who = resolve_athlete(st, athlete)
-            change = planning.pending_change(st.ctx, Actor.system(), who.id)
+            change = planning.pending_change(st.ctx, access.Actor.system(), who.id)
         if change is None:
             console.print("No change is waiting for a decision.")
             return
@@ -125,7 +132,7 @@ def register(app: typer.Typer) -> None:
         st = state(ctx)
         with friendly_errors():
             who = resolve_athlete(st, athlete)
-            change = planning.propose_adaptation(st.ctx, Actor.system(), who.id, day=_day(day, "day"))
+            change = planning.propose_adaptation(st.ctx, access.Actor.system(), who.id, day=_day(day, "day"))
         if change is None:
             console.print("No change needed: train as planned.")
             return
@@ -135,7 +142,7 @@ def register(app: typer.Typer) -> None:
         st = state(ctx)
         with friendly_errors():
             who = resolve_athlete(st, athlete)
-            actor = Actor.system()
+            actor = access.Actor.system()
             if verb == "approve":
                 c = planning.approve_change(st.ctx, actor, who.id, change_id=change_id, note=note)
             elif verb == "reject":
@@ -171,7 +178,7 @@ def register(app: typer.Typer) -> None:
 
     @plan_app.command("generate")
     def generate(ctx: typer.Context,
-                 goal_day: Annotated[str, typer.Option("--goal-day", help="Race/event day, YYYY-MM-DD")],
+                 goal_day: Annotated[str, typer.Option("--goal-day", help="Race/event day: YYYY-MM-DD, or +12w / +84d from today")],
                  sport: Annotated[str, typer.Option(help="run, ride, swim...")] = "run",
                  hours: Annotated[float, typer.Option("--hours", help="Most training hours per week")] = 6.0,
                  goal_type: Annotated[str, typer.Option("--goal-type", help="race or event")] = "race",
@@ -190,7 +197,7 @@ def register(app: typer.Typer) -> None:
             assert goal is not None
             who = resolve_athlete(st, athlete)
             sessions = planning.generate_and_store_plan(
-                st.ctx, Actor.system(), who.id, goal_day=goal, goal_sport=sport, goal_type=goal_type,
+                st.ctx, access.Actor.system(), who.id, goal_day=goal, goal_sport=sport, goal_type=goal_type,
                 goal_distance_m=distance_km * 1000.0 if distance_km is not None else None, weekly_hours=hours,
                 recovery_pattern=(load_w, rec_w), start_day=_day(start, "start_day"))
         weeks = (sessions[-1].day - sessions[0].day).days // 7 + 1 if sessions else 0
@@ -212,7 +219,7 @@ def register(app: typer.Typer) -> None:
             who = resolve_athlete(st, athlete)
             the_day = _day(day, "day")
             assert the_day is not None
-            s = planning.create_session(st.ctx, Actor.system(), who.id, day=the_day, sport=sport,
+            s = planning.create_session(st.ctx, access.Actor.system(), who.id, day=the_day, sport=sport,
                                         session_type=session_type, duration_s=minutes * 60.0, intensity_target=target,
                                         expected_load_au=load, notes=notes)
         console.print(f"Added {s.summary()} on {s.day} ({s.id}).")
@@ -223,7 +230,7 @@ def register(app: typer.Typer) -> None:
         st = state(ctx)
         with friendly_errors():
             who = resolve_athlete(st, athlete)
-            planning.delete_session(st.ctx, Actor.system(), who.id, session_id)
+            planning.delete_session(st.ctx, access.Actor.system(), who.id, session_id)
         console.print(f"Removed {session_id}.")
 
     @plan_app.command("import")
@@ -244,9 +251,9 @@ def register(app: typer.Typer) -> None:
                 raise InvalidInputError(f"cannot read {path}: {exc}", field="path") from exc
             who = resolve_athlete(st, athlete)
             if suffix in (".ics", ".ical") or text.lstrip().upper().startswith("BEGIN:VCALENDAR"):
-                res = planning.import_plan_ical(st.ctx, Actor.system(), who.id, text, default_sport=sport)
+                res = planning.import_plan_ical(st.ctx, access.Actor.system(), who.id, text, default_sport=sport)
             else:
-                res = planning.import_plan_csv(st.ctx, Actor.system(), who.id, text, default_sport=sport)
+                res = planning.import_plan_csv(st.ctx, access.Actor.system(), who.id, text, default_sport=sport)
         console.print(f"{res.created} session(s) added, {res.updated} updated, {res.unchanged} already present.")
 
     @plan_app.command("export")
@@ -258,7 +265,7 @@ def register(app: typer.Typer) -> None:
         st = state(ctx)
         with friendly_errors():
             who = resolve_athlete(st, athlete)
-            text = planning.export_plan_ical(st.ctx, Actor.system(), who.id, start=_day(start, "from"),
+            text = planning.export_plan_ical(st.ctx, access.Actor.system(), who.id, start=_day(start, "from"),
                                              end=_day(end, "to"))
             try:
                 out.write_bytes(text.encode("utf-8"))

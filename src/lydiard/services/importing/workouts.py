@@ -1,12 +1,5 @@
-"""Importing an athlete's history: workout files, archives, folders and daily-data exports.
-
-Each workout file is imported atomically (one transaction: activity, samples, laps,
-RR intervals, session metrics); the original bytes are kept content-addressed so
-every metric can be recomputed later. A failure in one file is recorded with its
-reason and the batch carries on. Re-running an import adds nothing twice: files are
-de-duplicated by SHA-256, activities by (sport, start within a minute), daily rows by
-(day, source), logged sessions by their source id.
-"""
+"""The batch pipeline of workout files: read, clean and measure (in worker processes for
+large batches), check for duplicates, keep the original durably, commit each file atomically."""
 
 from __future__ import annotations
 
@@ -21,10 +14,9 @@ import sys
 import threading
 import time
 import warnings
-from collections import Counter, deque
-from collections.abc import Callable, Iterable, Iterator
+from collections import deque
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -33,26 +25,24 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
-from sqlalchemy import Connection, and_, bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from lydiard.domain.activity import SPORTS, ActivitySummary
 from lydiard.domain.columns import SAMPLE_COLUMNS, Col
-from lydiard.domain.daily import DailyImport, DailyObservation, SessionLog
 from lydiard.domain.frames import frame_arrays
-from lydiard.errors import IngestError, LydiardError, UnsupportedFormatError, WorkStoppedError
+from lydiard.errors import LydiardError
 from lydiard.services import audit
-from lydiard.services.access import Actor, check_athlete
+from lydiard.services.access import Actor
 from lydiard.services.athletes import AthleteInfo, ThresholdValue, load_athlete, threshold_history
 from lydiard.services.context import Context, new_id
+from lydiard.services.importing.report import WARNING_PREFIX, ItemResult
 from lydiard.services.reprocess import rescore_activity
 from lydiard.services.session_metrics import compute_session_metrics, session_metrics_row
 from lydiard.storage.engine import translate_db_errors
 from lydiard.storage.streams import insert_sample_blocks, sample_block_rows
 from lydiard.storage.tables import (
     activities,
-    daily_observations,
-    import_items,
     laps,
     rr_intervals,
     session_logs,
@@ -63,247 +53,6 @@ from lydiard.storage.tables import (
 log = logging.getLogger(__name__)
 
 DUPLICATE_START_TOLERANCE = timedelta(seconds=60)
-WARNING_PREFIX = "imported with a warning: "  #: how an imported file's reason starts when it has one
-OBSERVATION_FIELDS: tuple[str, ...] = tuple(
-    f for f in DailyObservation.__dataclass_fields__ if f not in ("day", "source")
-)
-
-
-@dataclass(frozen=True, slots=True)
-class ItemResult:
-    """The outcome of one file (or archive member)."""
-
-    source: str  #: what the user named (a path)
-    item: str  #: the file, or the member inside an archive
-    outcome: str  #: "imported" | "duplicate" | "failed" | "skipped"
-    reason: str | None = None
-    activity_id: str | None = None
-    days: tuple[date, ...] = ()  #: local days touched, for recompute
-
-
-@dataclass
-class ImportReport:
-    run_id: str
-    items: list[ItemResult] = field(default_factory=list)
-
-    def counts_by_source(self) -> dict[str, Counter[str]]:
-        out: dict[str, Counter[str]] = {}
-        for it in self.items:
-            out.setdefault(it.source, Counter())[it.outcome] += 1
-        return out
-
-    @property
-    def earliest_day(self) -> date | None:
-        days = [d for it in self.items if it.outcome == "imported" for d in it.days]
-        return min(days) if days else None
-
-    def failures(self) -> list[ItemResult]:
-        return [it for it in self.items if it.outcome == "failed"]
-
-    def warnings(self) -> list[ItemResult]:
-        """Files imported with a warning (their ``reason`` says what)."""
-        return [it for it in self.items
-                if it.outcome == "imported" and (it.reason or "").startswith(WARNING_PREFIX)]
-
-
-ProgressFn = Callable[[ItemResult], None]
-
-
-class WorkBudget:
-    """A wall-clock budget for one request's import, and a flag set when its client disconnects.
-
-    :meth:`check` (called before each archive member is read and each file is parsed) raises
-    :class:`WorkStoppedError` once ``budget_s`` seconds have passed since creation or
-    :meth:`cancel` was called (by the HTTP layer when the client goes away).
-    """
-
-    def __init__(self, budget_s: float) -> None:
-        self.budget_s = budget_s
-        self._deadline = time.monotonic() + budget_s
-        self._cancelled = threading.Event()
-
-    def cancel(self) -> None:
-        self._cancelled.set()
-
-    def check(self) -> None:
-        if self._cancelled.is_set():
-            raise WorkStoppedError("the client went away; processing stopped", budget_s=self.budget_s)
-        if time.monotonic() > self._deadline:
-            raise WorkStoppedError(f"processing this upload took longer than its budget of {self.budget_s:g} s; "
-                                   "send fewer or smaller files at a time", budget_s=self.budget_s)
-
-
-# ----------------------------------------------------------------------------- entry points
-
-def import_paths(
-    ctx: Context,
-    actor: Actor,
-    athlete_id: str,
-    paths: Iterable[Path],
-    *,
-    progress: ProgressFn | None = None,
-    recompute: bool = True,
-    parallel: bool = True,
-) -> ImportReport:
-    """Import every file, folder and archive in ``paths`` for one athlete.
-
-    With ``parallel`` (the default, for the CLI and library callers), a batch of many
-    workout files is read by forked worker processes (:func:`parse_workers`). Pass False
-    from a process that runs other threads which may hold locks (a server).
-    """
-    from lydiard.ingest.archive import ArchiveLimits, iter_sources
-
-    with translate_db_errors(), ctx.engine.connect() as conn:
-        check_athlete(conn, actor, athlete_id, write=True)
-    report = ImportReport(run_id=new_id())
-    limits = ArchiveLimits(
-        max_member_bytes=ctx.settings.max_file_bytes,
-        max_total_bytes=ctx.settings.max_archive_total_bytes,
-        max_members=ctx.settings.max_archive_members,
-    )
-    for path in paths:
-        source = str(path)
-        if not path.exists():
-            _emit(ctx, report, athlete_id, ItemResult(source, source, "failed", "no such file or folder"), progress)
-            continue
-        if path.is_dir():
-            handled = _import_daily_folder(ctx, actor, athlete_id, path, source, report, progress)
-            if handled:
-                continue
-        try:
-            items = list(_items(iter_sources(path, limits=limits)))
-        except LydiardError as exc:
-            _emit(ctx, report, athlete_id, ItemResult(source, source, "failed", str(exc)), progress)
-            continue
-        _import_items(ctx, actor, athlete_id, source, items, report, progress, parallel=parallel)
-    _finish(ctx, actor, athlete_id, report, recompute=recompute)
-    return report
-
-
-def import_upload(
-    ctx: Context, actor: Actor, athlete_id: str, *, name: str, data: bytes, recompute: bool = True,
-    progress: ProgressFn | None = None, budget: WorkBudget | None = None,
-) -> ImportReport:
-    """Import one uploaded file or archive (held in memory).
-
-    With a ``budget``, work stops (:class:`WorkStoppedError`, saying how many files were
-    imported and kept) when it is spent or cancelled; what was imported before stays.
-
-    Runs in the calling process only: uploads arrive in the web server, whose other threads
-    make forking worker processes unsafe (a lock held by one of them stays held in the child).
-    """
-    from lydiard.ingest.archive import ArchiveLimits, iter_bytes
-
-    with translate_db_errors(), ctx.engine.connect() as conn:
-        check_athlete(conn, actor, athlete_id, write=True)
-    report = ImportReport(run_id=new_id())
-    limits = ArchiveLimits(
-        max_member_bytes=ctx.settings.max_file_bytes,
-        max_total_bytes=ctx.settings.max_archive_total_bytes,
-        max_members=ctx.settings.max_archive_members,
-    )
-    stopped: WorkStoppedError | None = None
-    try:
-        try:
-            items = list(_items(iter_bytes(name, data, limits=limits), budget))
-        except WorkStoppedError:
-            raise
-        except LydiardError as exc:
-            _emit(ctx, report, athlete_id, ItemResult(name, name, "failed", str(exc)), progress)
-            items = []
-        _import_items(ctx, actor, athlete_id, name, items, report, progress, parallel=False, budget=budget)
-    except WorkStoppedError as exc:
-        stopped = exc
-    _finish(ctx, actor, athlete_id, report, recompute=recompute)
-    if stopped is not None:
-        n = sum(it.outcome == "imported" for it in report.items)
-        raise WorkStoppedError(f"{stopped.message}; {n} file(s) imported before that are kept "
-                               f"(import run {report.run_id})", run_id=report.run_id, budget_s=stopped.context.get("budget_s"))
-    return report
-
-
-# ----------------------------------------------------------------------------- internals
-
-@dataclass(frozen=True, slots=True)
-class _Item:
-    name: str
-    kind: str
-    data: bytes | None
-    error: str | None
-
-
-def _items(it: Iterator[Any], budget: WorkBudget | None = None) -> Iterator[_Item]:
-    for src in it:
-        if budget is not None:
-            budget.check()
-        err = getattr(src, "error", None)
-        data = None
-        if err is None:
-            try:
-                data = src.read() if hasattr(src, "read") else src.data
-            except LydiardError as exc:
-                err = str(exc)
-        yield _Item(name=src.name, kind=getattr(src, "kind", "activity"), data=data,
-                    error=str(err) if err is not None else None)
-
-
-def _emit(ctx: Context, report: ImportReport, athlete_id: str, result: ItemResult, progress: ProgressFn | None) -> None:
-    report.items.append(result)
-    if progress is not None:
-        progress(result)
-
-
-def _import_items(
-    ctx: Context, actor: Actor, athlete_id: str, source: str, items: list[_Item], report: ImportReport,
-    progress: ProgressFn | None, *, parallel: bool, budget: WorkBudget | None = None,
-) -> None:
-    # Strava's activities.csv supplies names, gear and perceived exertion: read it first.
-    strava_meta: dict[str, Any] = {}
-    for it in items:
-        if it.kind == "strava_activities_csv" and it.data is not None:
-            try:
-                from lydiard.ingest.strava import strava_meta_by_filename
-
-                strava_meta.update(strava_meta_by_filename(it.data, source=it.name))
-                _emit(ctx, report, athlete_id, ItemResult(source, it.name, "skipped", "Strava activity index (names, gear, RPE)"), progress)
-            except LydiardError as exc:
-                _emit(ctx, report, athlete_id, ItemResult(source, it.name, "failed", str(exc)), progress)
-    n_files = sum(it.kind == "activity" and it.error is None and it.data is not None for it in items)
-    workers = parse_workers(n_files) if parallel else 0
-    with ImportBatch(ctx, actor, athlete_id, workers=workers) as batch:
-        for it in items:
-            if it.kind == "strava_activities_csv":
-                continue
-            if budget is not None:
-                try:
-                    budget.check()
-                except WorkStoppedError:
-                    for result in batch.flush():  # keep what was read already
-                        _emit(ctx, report, athlete_id, result, progress)
-                    raise
-            if it.kind == "activity" and it.error is None and it.data is not None:
-                meta = _strava_lookup(strava_meta, it.name)
-                done = batch.add(data=it.data, name=it.name, source=source, meta=meta)
-            elif it.kind == "other" and it.error is None:
-                done = batch.note(ItemResult(source, it.name, "skipped", "not a workout or daily-data file"))
-            elif it.error is not None or it.data is None:
-                done = batch.note(ItemResult(source, it.name, "failed", it.error or "unreadable"))
-            else:  # daily data may link logged sessions to activities: commit those first
-                for result in batch.flush():
-                    _emit(ctx, report, athlete_id, result, progress)
-                done = [_import_daily_bytes(ctx, actor, athlete_id, name=it.name, data=it.data, source=source)]
-            for result in done:
-                _emit(ctx, report, athlete_id, result, progress)
-        for result in batch.flush():
-            _emit(ctx, report, athlete_id, result, progress)
-
-
-def _strava_lookup(meta: dict[str, Any], name: str) -> Any:
-    if not meta:
-        return None
-    from lydiard.ingest.strava import match_strava_meta
-
-    return match_strava_meta(meta, name)
 
 
 def _local_day(started_at: datetime, tz: str) -> date:
@@ -502,13 +251,39 @@ class _Pending:
     duration_s: float
     now: datetime
     warnings: tuple[str, ...] = ()
+    replaces: str | None = None  #: a stored, poorer copy of the same session, deleted when this commits
+
+
+#: Two files are one session when they start within :data:`DUPLICATE_START_TOLERANCE` and
+#: have the same sport or durations within this fraction (a FIT "swim" and a TCX "other").
+SAME_SESSION_DURATION_FRACTION = 0.02
+
+
+def same_duration(duration_a_s: float, duration_b_s: float) -> bool:
+    """Durations within :data:`SAME_SESSION_DURATION_FRACTION` of each other: two copies of one recording."""
+    longest = max(duration_a_s, duration_b_s)
+    return longest > 0 and abs(duration_a_s - duration_b_s) <= SAME_SESSION_DURATION_FRACTION * longest
+
+
+def same_session(sport_a: str, duration_a_s: float, sport_b: str, duration_b_s: float) -> bool:
+    """Whether two activities starting within a minute are one session (the same sport, or the same
+    duration under two sport names). Only copies of the same duration compete on richness."""
+    return sport_a == sport_b or same_duration(duration_a_s, duration_b_s)
+
+
+def richness(sport: str, n_samples: int | None, hr_bpm: float | None, distance_m: float | None,
+             power_w: float | None) -> tuple[int, int]:
+    """How much a copy of a session holds: channels (known sport, heart rate, distance, power), then samples."""
+    channels = sum(v is not None and v == v for v in (hr_bpm, distance_m, power_w)) + (sport != "other")
+    return channels, int(n_samples or 0)
 
 
 _SEEN_FILE = select(stored_files.c.original_name).where(
     stored_files.c.athlete_id == bindparam("athlete_id"), stored_files.c.sha256 == bindparam("sha256"))
-_SAME_START = select(activities.c.id, activities.c.name).where(
+_SAME_START = select(activities.c.id, activities.c.name, activities.c.sport, activities.c.started_at,
+                     activities.c.duration_s, activities.c.n_samples, activities.c.avg_hr_bpm,
+                     activities.c.distance_m, activities.c.avg_power_w, activities.c.source_format).where(
     activities.c.athlete_id == bindparam("athlete_id"),
-    activities.c.sport == bindparam("sport"),
     activities.c.started_at >= bindparam("earliest", type_=activities.c.started_at.type),
     activities.c.started_at <= bindparam("latest", type_=activities.c.started_at.type),
 )
@@ -672,6 +447,13 @@ class ImportBatch:
             self._history = threshold_history(conn, self.athlete_id)
         return self._history
 
+    def _plausible_days(self) -> tuple[date, date]:
+        """The days an activity may be dated: not before 1900, not after the athlete's local tomorrow."""
+        from lydiard.domain.daily import EARLIEST_PLAUSIBLE_DAY
+
+        tz = self._athlete.tz if self._athlete is not None else "UTC"
+        return EARLIEST_PLAUSIBLE_DAY, _local_day(self.ctx.clock(), tz) + timedelta(days=1)
+
     def _waiting(self) -> list[_Pending]:
         return [e for e in self._queue if isinstance(e, _Pending)]
 
@@ -714,18 +496,31 @@ class ImportBatch:
         if meta is not None:
             s = replace(s, name=getattr(meta, "name", None) or s.name)
         started_at = s.started_at
-        if any(p.sport == s.sport and abs(p.started_at - started_at) <= DUPLICATE_START_TOLERANCE
-               for p in self._waiting()):
+        if any(abs(p.started_at - started_at) <= DUPLICATE_START_TOLERANCE for p in self._waiting()):
             self._commit_pending(keep=None)
         with translate_db_errors(), ctx.engine.connect() as conn:
-            dup = conn.execute(_SAME_START, {
-                "athlete_id": self.athlete_id, "sport": s.sport,
+            candidates = conn.execute(_SAME_START, {
+                "athlete_id": self.athlete_id,
                 "earliest": started_at - DUPLICATE_START_TOLERANCE, "latest": started_at + DUPLICATE_START_TOLERANCE,
-            }).first()
+            }).all()
+        dup = next((c for c in candidates if same_session(c.sport, c.duration_s, s.sport, s.duration_s)), None)
+        replaces: str | None = None
         if dup is not None:
-            return ItemResult(source, name, "duplicate",
-                              f"an activity with the same sport and start ({started_at:%Y-%m-%d %H:%M} UTC) exists",
-                              activity_id=dup.id)
+            stored_score = richness(dup.sport, dup.n_samples, dup.avg_hr_bpm, dup.distance_m, dup.avg_power_w)
+            new_score = richness(s.sport, measured.n_samples, s.avg_hr_bpm, s.distance_m, s.avg_power_w)
+            what = (f"the same session as the stored {dup.source_format.upper()} {dup.name!r} ({dup.sport}, "
+                    f"start {started_at:%Y-%m-%d %H:%M} UTC)")
+            copy = same_duration(dup.duration_s, s.duration_s)
+            if not copy or new_score <= stored_score or measured.metrics_error is not None:
+                kept = "the stored file is as rich or richer, kept" if copy else "kept the stored one"
+                return ItemResult(source, name, "duplicate", f"{what}; {kept}", activity_id=dup.id)
+            replaces = dup.id
+            measured = replace(measured, warnings=(f"replaces {what}, a poorer copy", *measured.warnings))
+        window = self._plausible_days()
+        if not window[0] <= measured.day <= window[1]:
+            return ItemResult(source, name, "failed",
+                              f"the activity's day {measured.day} is outside the plausible {window[0]} to "
+                              f"{window[1]} (the athlete's tomorrow): a wrong clock or a misread timestamp")
         if measured.metrics_error is not None:
             return ItemResult(source, name, "failed", measured.metrics_error)
         # Content-addressed and atomic; made durable in the background, committed below.
@@ -743,7 +538,7 @@ class ImportBatch:
         metrics_row = dict(measured.metrics_row, activity_id=activity_id, computed_at=now)
         return _Pending(
             name=name, source=source, sha=r.sha, sport=s.sport, started_at=started_at, day=day,
-            activity_id=activity_id, durable=durable,
+            activity_id=activity_id, durable=durable, replaces=replaces,
             stored_file_row=dict(athlete_id=self.athlete_id, sha256=r.sha, size_bytes=len(r.data),
                                  original_name=name[:500], created_at=now),
             activity_row=dict(
@@ -793,6 +588,9 @@ class ImportBatch:
             self._settle(p, raise_errors=True)  # the original is on disk before its row commits
         try:
             with translate_db_errors(), self.ctx.engine.begin() as conn:
+                replaced = [p.replaces for p in group if p.replaces is not None]
+                if replaced:  # samples, laps, metrics cascade; a linked log is relinked below
+                    conn.execute(delete(activities).where(activities.c.id.in_(replaced)))
                 conn.execute(_INSERT_STORED_FILE, [p.stored_file_row for p in group])
                 conn.execute(_INSERT_ACTIVITY, [p.activity_row for p in group])
                 insert_sample_blocks(conn, [row for p in group for row in p.block_rows])
@@ -817,7 +615,7 @@ class ImportBatch:
                 return [ItemResult(p.source, p.name, "duplicate", "imported concurrently by another run")]
             return [ItemResult(p.source, p.name, "failed", str(exc))]
         return [ItemResult(p.source, p.name, "imported", _warning_text(p.warnings), activity_id=p.activity_id,
-                           days=(p.day,))
+                           days=(p.day,), load_source=p.metrics_row.get("load_source"))
                 for p in group]
 
 
@@ -942,164 +740,3 @@ def _same_session(log_started_at: datetime | None, started_at: datetime, duratio
 
         log_started_at = log_started_at.replace(tzinfo=UTC)
     return abs((log_started_at - started_at).total_seconds()) <= max(1800.0, 0.5 * duration_s)
-
-
-# ----------------------------------------------------------------------------- daily data
-
-def _import_daily_folder(ctx: Context, actor: Actor, athlete_id: str, path: Path, source: str,
-                         report: ImportReport, progress: ProgressFn | None) -> bool:
-    """Import a recognised daily-data folder (PMData participant, Fitbit export); False if not one."""
-    try:
-        from lydiard.ingest.daily.sniff import read_daily_folder
-    except ImportError:  # pragma: no cover - the module ships with the package
-        return False
-    with ctx.engine.connect() as conn:
-        tz = load_athlete(conn, athlete_id).tz
-    try:
-        daily = read_daily_folder(path, tz=tz)
-    except UnsupportedFormatError:
-        return False
-    except LydiardError as exc:
-        _emit(ctx, report, athlete_id, ItemResult(source, source, "failed", str(exc)), progress)
-        return True
-    _emit(ctx, report, athlete_id, store_daily_import(ctx, actor, athlete_id, daily, source=source, item=source), progress)
-    return True
-
-
-def _import_daily_bytes(ctx: Context, actor: Actor, athlete_id: str, *, name: str, data: bytes, source: str) -> ItemResult:
-    from lydiard.ingest.daily.sniff import read_daily_source
-
-    with ctx.engine.connect() as conn:
-        tz = load_athlete(conn, athlete_id).tz
-    try:
-        daily = read_daily_source(name, data, tz=tz)
-    except UnsupportedFormatError:
-        return ItemResult(source, name, "skipped", "not a workout or daily-data file Lydiard recognises")
-    except LydiardError as exc:
-        return ItemResult(source, name, "failed", str(exc))
-    return store_daily_import(ctx, actor, athlete_id, daily, source=source, item=name)
-
-
-def store_daily_import(ctx: Context, actor: Actor, athlete_id: str, daily: DailyImport, *, source: str, item: str) -> ItemResult:
-    """Upsert daily observations (by day and source) and logged sessions (by source id), atomically."""
-    now = ctx.clock()
-    days: set[date] = set()
-    new_obs = 0
-    new_sessions = 0
-    with translate_db_errors(), ctx.engine.begin() as conn:
-        check_athlete(conn, actor, athlete_id, write=True)
-        for obs in daily.observations:
-            changed = upsert_observation(conn, athlete_id, obs, now=now)
-            if changed:
-                new_obs += 1
-                days.add(obs.day)
-        for sl in daily.sessions:
-            if _insert_session_log(conn, athlete_id, sl, now=now):
-                new_sessions += 1
-                days.add(sl.day)
-        audit.record(conn, actor, athlete_id=athlete_id, action="daily.import", at=now, item=item[:200],
-                     observations=new_obs, sessions=new_sessions)
-    if not days:
-        return ItemResult(source, item, "duplicate", "every day and session was already present")
-    what = f"{new_obs} day(s) of recovery/wellness data, {new_sessions} logged session(s)"
-    if daily.warnings:
-        what += "; " + "; ".join(daily.warnings[:3])
-    return ItemResult(source, item, "imported", what, days=tuple(sorted(days)))
-
-
-def upsert_observation(conn: Connection, athlete_id: str, obs: DailyObservation, *, now: datetime) -> bool:
-    """Insert or update one (day, source) row; True when something changed."""
-    values = {f: getattr(obs, f) for f in OBSERVATION_FIELDS}
-    key = and_(daily_observations.c.athlete_id == athlete_id, daily_observations.c.day == obs.day,
-               daily_observations.c.source == obs.source)
-    existing = conn.execute(select(daily_observations).where(key)).first()
-    if existing is None:
-        conn.execute(insert(daily_observations).values(athlete_id=athlete_id, day=obs.day, source=obs.source,
-                                                       updated_at=now, **values))
-        return True
-    merged = {k: (v if v is not None else getattr(existing, k)) for k, v in values.items()}
-    if all(_eq(getattr(existing, k), v) for k, v in merged.items()):
-        return False
-    conn.execute(update(daily_observations).where(key).values(updated_at=now, **merged))
-    return True
-
-
-def _eq(a: Any, b: Any) -> bool:
-    if isinstance(a, float) and isinstance(b, float):
-        return abs(a - b) < 1e-9
-    return bool(a == b)
-
-
-def _insert_session_log(conn: Connection, athlete_id: str, sl: SessionLog, *, now: datetime) -> bool:
-    ext = sl.external_id or f"{sl.day.isoformat()}|{sl.started_at.isoformat() if sl.started_at else ''}|{sl.sport}|{sl.duration_s:.0f}"
-    exists = conn.execute(
-        select(session_logs.c.id).where(session_logs.c.athlete_id == athlete_id, session_logs.c.source == sl.source,
-                                        session_logs.c.external_id == ext[:100])
-    ).first()
-    if exists is not None:
-        return False
-    # Link to a stored activity of the same session so its load is not counted twice.
-    activity_id = None
-    for r in conn.execute(
-        select(activities.c.id, activities.c.started_at, activities.c.duration_s).where(
-            activities.c.athlete_id == athlete_id, activities.c.day == sl.day)
-    ).all():
-        if sl.started_at is not None and _same_session(sl.started_at, _aware(r.started_at), r.duration_s):
-            activity_id = r.id
-            apply_session_log(conn, athlete_id, r.id, rpe=sl.rpe, sport=sl.sport, now=now)
-            break
-    conn.execute(insert(session_logs).values(
-        id=new_id(), athlete_id=athlete_id, day=sl.day, started_at=sl.started_at, source=sl.source,
-        sport=sl.sport, duration_s=float(sl.duration_s), rpe=sl.rpe, name=sl.name, avg_hr_bpm=sl.avg_hr_bpm,
-        distance_m=sl.distance_m, external_id=ext[:100], activity_id=activity_id, created_at=now,
-    ))
-    return True
-
-
-def _aware(ts: datetime) -> datetime:
-    from datetime import UTC
-
-    return ts if ts.tzinfo is not None else ts.replace(tzinfo=UTC)
-
-
-def _finish(ctx: Context, actor: Actor, athlete_id: str, report: ImportReport, *, recompute: bool) -> None:
-    now = ctx.clock()
-    rows = [
-        {"run_id": report.run_id, "athlete_id": athlete_id, "source": it.source[:500], "item": it.item[:500],
-         "outcome": it.outcome, "reason": it.reason, "activity_id": it.activity_id, "at": now}
-        for it in report.items
-    ]
-    if rows:
-        with translate_db_errors(), ctx.engine.begin() as conn:
-            conn.execute(insert(import_items), rows)
-    if recompute and report.earliest_day is not None:
-        from lydiard.services.metrics import recompute_athlete
-
-        recompute_athlete(ctx, actor, athlete_id, since=report.earliest_day)
-        from lydiard.services.planning import refresh_plan_after_recompute
-
-        refresh_plan_after_recompute(ctx, actor, athlete_id)
-
-
-def import_run_items(ctx: Context, actor: Actor, athlete_id: str, run_id: str) -> list[ItemResult]:
-    with translate_db_errors(), ctx.engine.connect() as conn:
-        check_athlete(conn, actor, athlete_id)
-        rows = conn.execute(select(import_items).where(import_items.c.run_id == run_id,
-                                                       import_items.c.athlete_id == athlete_id)
-                            .order_by(import_items.c.id)).all()
-    return [ItemResult(r.source, r.item, r.outcome, r.reason, r.activity_id) for r in rows]
-
-
-__all__ = [
-    "ImportBatch",
-    "ImportReport",
-    "IngestError",
-    "ItemResult",
-    "import_activity_bytes",
-    "import_paths",
-    "import_run_items",
-    "import_upload",
-    "parse_workers",
-    "store_daily_import",
-    "upsert_observation",
-]
