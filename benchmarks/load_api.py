@@ -200,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
         if db_url:
             env["LYDIARD_DATABASE_URL"] = db_url
         server = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "lydiard.interfaces.http.app:create_app_from_env", "--factory",
+            [sys.executable, "-m", "uvicorn", "lydiard.interfaces.app:create_app_from_env", "--factory",
              "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log",
              *(["--workers", str(args.workers)] if args.workers > 1 else [])],
             env=env)

@@ -159,7 +159,7 @@ def main() -> int:
         if args.database_url:
             env["LYDIARD_DATABASE_URL"] = args.database_url
         server = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "--factory", "lydiard.interfaces.http.app:create_app_from_env",
+            [sys.executable, "-m", "uvicorn", "--factory", "lydiard.interfaces.app:create_app_from_env",
              "--host", "127.0.0.1", "--port", str(port), "--workers", str(args.workers), "--log-level", "warning",
              "--no-access-log"], env=env)
         base = f"http://127.0.0.1:{port}"

@@ -92,7 +92,7 @@ def test_services_raise_storage_unavailable_and_recover(proxied: tuple[TcpProxy,
 
 def test_api_answers_503_with_retry_after_and_recovers_without_restart(
         proxied: tuple[TcpProxy, Settings]) -> None:
-    from lydiard.interfaces.http.app import create_app
+    from lydiard.interfaces.app import create_app
 
     proxy, settings = proxied
     app = create_app(settings)

@@ -51,6 +51,7 @@ from sqlalchemy import (
 from sqlalchemy.pool import NullPool
 from sqlalchemy.sql import Select
 
+from lydiard.domain.daily import SOURCE_PRIORITY, merge_by_source
 from lydiard.domain.load.session import DEFAULT_TSS_PER_HOUR
 from lydiard.domain.recovery import REC_CODES, STAGE_NAMES, stage_matrix
 from lydiard.domain.recovery.assess import day_details
@@ -60,7 +61,6 @@ from lydiard.errors import NotFoundError
 from lydiard.services.metrics import (
     OBS_FIELDS,
     PMC_COLUMNS,
-    SOURCE_PRIORITY,
     STAGE_COLUMNS,
     logged_session_loads,
     metric_arrays,
@@ -235,7 +235,7 @@ def read_chunk(conn: Connection, ids: Sequence[str], *, now: datetime) -> ChunkI
     is the earliest session or observation, the last is the athlete's local today at
     ``now`` (or the first day, if later); daily load is the sum of the sessions' load
     (files + logged sessions without a file); observations are merged field by field by
-    :data:`~lydiard.services.metrics.SOURCE_PRIORITY`.
+    :func:`~lydiard.domain.daily.merge_by_source`.
     """
     ids = tuple(ids)
     index = pd.Index(ids)
@@ -310,15 +310,14 @@ def read_chunk(conn: Connection, ids: Sequence[str], *, now: datetime) -> ChunkI
         keep = col < n_days[obs_a]
         frame = obs[list(OBS_INPUTS)].astype(np.float64)[keep]
         frame["a"], frame["c"] = obs_a[keep], col[keep]
-        if frame.duplicated(["a", "c"]).any():  # several sources a day: first non-null by priority
-            rank = {s: k for k, s in enumerate(SOURCE_PRIORITY)}
-            frame["r"] = obs["source"][keep].map(lambda s: rank.get(s, len(rank))).to_numpy()
-            frame = frame.sort_values(["a", "c", "r"], kind="stable")
-            frame = frame.groupby(["a", "c"], sort=False)[list(OBS_INPUTS)].first().reset_index()
-        a_idx, c_idx = frame["a"].to_numpy(), frame["c"].to_numpy()
+        # several sources a day: the domain's merge by source priority, per athlete × day
+        cell = frame["a"].to_numpy(dtype=np.int64) * max(width, 1) + frame["c"].to_numpy(dtype=np.int64)
+        cells, merged = merge_by_source(cell, obs["source"][keep],
+                                        {name: frame[name].to_numpy(dtype=np.float64) for name in OBS_INPUTS})
+        a_idx, c_idx = np.divmod(cells, max(width, 1))
         for name in OBS_INPUTS:
             matrix = np.full((n_ath, width), np.nan)
-            values = frame[name].to_numpy(dtype=np.float64)
+            values = merged[name]
             if name in _FLAGS:
                 values = np.where(np.isnan(values), np.nan, (values != 0).astype(np.float64))
             matrix[a_idx, c_idx] = values

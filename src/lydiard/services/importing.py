@@ -41,9 +41,14 @@ from lydiard.domain.columns import SAMPLE_COLUMNS, Col
 from lydiard.domain.daily import DailyImport, DailyObservation, SessionLog
 from lydiard.domain.frames import frame_arrays
 from lydiard.errors import IngestError, LydiardError, UnsupportedFormatError
-from lydiard.services import audit
+from lydiard.services import audit, pipeline
 from lydiard.services.access import Actor, check_athlete
-from lydiard.services.athletes import AthleteInfo, ThresholdValue, load_athlete, threshold_history
+from lydiard.services.athlete_store import (
+    AthleteInfo,
+    ThresholdValue,
+    load_athlete,
+    threshold_history,
+)
 from lydiard.services.context import Context, new_id
 from lydiard.services.session_metrics import compute_session_metrics, session_metrics_row
 from lydiard.storage.engine import translate_db_errors
@@ -1004,12 +1009,7 @@ def _finish(ctx: Context, actor: Actor, athlete_id: str, report: ImportReport, *
         with translate_db_errors(), ctx.engine.begin() as conn:
             conn.execute(insert(import_items), rows)
     if recompute and report.earliest_day is not None:
-        from lydiard.services.metrics import recompute_athlete
-
-        recompute_athlete(ctx, actor, athlete_id, since=report.earliest_day)
-        from lydiard.services.planning import refresh_plan_after_recompute
-
-        refresh_plan_after_recompute(ctx, actor, athlete_id)
+        pipeline.after_change(ctx, actor, athlete_id, pipeline.Change.data(since=report.earliest_day))
 
 
 def import_run_items(ctx: Context, actor: Actor, athlete_id: str, run_id: str) -> list[ItemResult]:

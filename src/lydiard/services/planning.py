@@ -62,7 +62,7 @@ from lydiard.errors import (
 )
 from lydiard.services import audit
 from lydiard.services.access import Actor, check_athlete
-from lydiard.services.athletes import AthleteInfo, load_athlete
+from lydiard.services.athlete_store import AthleteInfo, load_athlete
 from lydiard.services.context import Context, new_id
 from lydiard.services.metrics import local_today
 from lydiard.storage.engine import translate_db_errors
@@ -104,7 +104,7 @@ __all__ = [
     "pending_change",
     "plan_view",
     "propose_adaptation",
-    "refresh_plan_after_recompute",
+    "propose_on",
     "reject_change",
     "update_session",
 ]
@@ -850,45 +850,46 @@ def propose_adaptation(ctx: Context, actor: Actor, athlete_id: str, *, day: date
     None when the plan needs no change or there is no assessment for the day. Proposing the
     same change again returns the stored one.
     """
-    now = ctx.clock()
     with translate_db_errors(), ctx.engine.begin() as conn:
         check_athlete(conn, actor, athlete_id, write=True)
-        athlete = load_athlete(conn, athlete_id)
-        day = day or _today(ctx, athlete)
-        rows = conn.execute(select(daily_metrics).where(
-            daily_metrics.c.athlete_id == athlete_id, daily_metrics.c.day <= day,
-            daily_metrics.c.day >= day - timedelta(days=HISTORY_DAYS)).order_by(daily_metrics.c.day)).all()
-        if not rows or rows[-1].day != day:
-            return None
-        today_assessed = _assessment(rows[-1])
-        if today_assessed is None:
-            return None
-        assessment, reason = today_assessed
-        history = [a for a, _ in (x for x in (_assessment(r) for r in rows[:-1]) if x is not None)]
-        sessions = [_view(r).to_domain() for r in _rows(conn, athlete_id, start=day)]
-        if not sessions:
-            return None
-        change = adapt_plan(sessions, today=day, assessment=assessment, hrv_guided=athlete.hrv_guided,
-                            history=history)
-        if change.is_empty:
-            return None
-        diff = [_diff_json(d) for d in change.diffs]
-        pending = _pending_row(conn, athlete_id)
-        if pending is not None and pending.for_day == day and pending.diff == diff:
-            return _change_view(pending)
-        superseded = _supersede_pending(conn, athlete_id, now=now)
-        cid = new_id()
-        conn.execute(insert(plan_changes).values(
-            id=cid, athlete_id=athlete_id, for_day=day, status="proposed", stage=change.stage, reason=reason,
-            diff=diff, created_at=now))
-        audit.record(conn, actor, athlete_id=athlete_id, action="plan.change.propose", at=now, change_id=cid,
-                     day=day.isoformat(), stage=change.stage, sessions=len(diff), superseded=superseded)
-        return _change_view(_change_row(conn, athlete_id, cid))
+        return propose_on(conn, ctx, actor, load_athlete(conn, athlete_id), day=day)
 
 
-def refresh_plan_after_recompute(ctx: Context, actor: Actor, athlete_id: str) -> PlanChangeView | None:
-    """Call after ``recompute_athlete``: propose today's adaptation of the plan, if any."""
-    return propose_adaptation(ctx, actor, athlete_id)
+def propose_on(conn: Connection, ctx: Context, actor: Actor, athlete: AthleteInfo, *,
+               day: date | None = None) -> PlanChangeView | None:
+    """:func:`propose_adaptation` on ``conn`` (no access check: the caller checked ``actor``)."""
+    now = ctx.clock()
+    athlete_id = athlete.id
+    day = day or _today(ctx, athlete)
+    rows = conn.execute(select(daily_metrics).where(
+        daily_metrics.c.athlete_id == athlete_id, daily_metrics.c.day <= day,
+        daily_metrics.c.day >= day - timedelta(days=HISTORY_DAYS)).order_by(daily_metrics.c.day)).all()
+    if not rows or rows[-1].day != day:
+        return None
+    today_assessed = _assessment(rows[-1])
+    if today_assessed is None:
+        return None
+    assessment, reason = today_assessed
+    history = [a for a, _ in (x for x in (_assessment(r) for r in rows[:-1]) if x is not None)]
+    sessions = [_view(r).to_domain() for r in _rows(conn, athlete_id, start=day)]
+    if not sessions:
+        return None
+    change = adapt_plan(sessions, today=day, assessment=assessment, hrv_guided=athlete.hrv_guided,
+                        history=history)
+    if change.is_empty:
+        return None
+    diff = [_diff_json(d) for d in change.diffs]
+    pending = _pending_row(conn, athlete_id)
+    if pending is not None and pending.for_day == day and pending.diff == diff:
+        return _change_view(pending)
+    superseded = _supersede_pending(conn, athlete_id, now=now)
+    cid = new_id()
+    conn.execute(insert(plan_changes).values(
+        id=cid, athlete_id=athlete_id, for_day=day, status="proposed", stage=change.stage, reason=reason,
+        diff=diff, created_at=now))
+    audit.record(conn, actor, athlete_id=athlete_id, action="plan.change.propose", at=now, change_id=cid,
+                 day=day.isoformat(), stage=change.stage, sessions=len(diff), superseded=superseded)
+    return _change_view(_change_row(conn, athlete_id, cid))
 
 
 def pending_change(ctx: Context, actor: Actor, athlete_id: str) -> PlanChangeView | None:

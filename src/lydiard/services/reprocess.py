@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import delete, insert, select
+from sqlalchemy import Connection, delete, insert, select
 
 from lydiard.domain.activity import Activity, ActivitySummary, CleaningReport, empty_laps
 from lydiard.services.access import Actor, check_athlete
-from lydiard.services.athletes import load_athlete, threshold_history
+from lydiard.services.athlete_store import AthleteInfo, load_athlete, threshold_history
 from lydiard.services.context import Context
 from lydiard.services.session_metrics import compute_session_metrics, session_metrics_row
 from lydiard.storage.engine import translate_db_errors
@@ -19,29 +19,37 @@ from lydiard.storage.tables import activities, session_metrics
 
 
 def rescore_sessions(ctx: Context, actor: Actor, athlete_id: str, *, since: date | None = None) -> int:
-    """Recompute session metrics of activities on or after ``since``; returns how many."""
+    """Recompute session metrics of activities on or after ``since``; returns how many.
+
+    Only the session metrics: writers call :func:`lydiard.services.pipeline.after_change`,
+    which re-scores and then recomputes everything derived from the sessions.
+    """
     with translate_db_errors(), ctx.engine.begin() as conn:
         check_athlete(conn, actor, athlete_id, write=True)
-        athlete = load_athlete(conn, athlete_id)
-        history = threshold_history(conn, athlete_id)
-        q = select(activities).where(activities.c.athlete_id == athlete_id)
-        if since is not None:
-            q = q.where(activities.c.day >= since)
-        n = 0
-        for a in conn.execute(q).all():
-            started = pd.Timestamp(a.started_at)
-            if started.tzinfo is None:
-                started = started.tz_localize("UTC")
-            records = read_streams(conn, a.id, started_at=started)
-            act = Activity(
-                records=records,
-                summary=ActivitySummary(sport=a.sport, started_at=started.to_pydatetime(), duration_s=a.duration_s,
-                                        moving_time_s=a.moving_time_s, distance_m=a.distance_m,
-                                        avg_hr_bpm=a.avg_hr_bpm, max_hr_bpm=a.max_hr_bpm, avg_power_w=a.avg_power_w),
-                laps=empty_laps(), rr_ms=np.empty(0), source_format=a.source_format, cleaning=CleaningReport(),
-            )
-            computed = compute_session_metrics(act, day=a.day, history=history, sex=athlete.sex, rpe=a.rpe)
-            conn.execute(delete(session_metrics).where(session_metrics.c.activity_id == a.id))
-            conn.execute(insert(session_metrics).values(**session_metrics_row(a.id, computed, ctx.clock())))
-            n += 1
+        return rescore_on(conn, load_athlete(conn, athlete_id), since=since, now=ctx.clock())
+
+
+def rescore_on(conn: Connection, athlete: AthleteInfo, *, since: date | None, now: datetime) -> int:
+    """Re-score the athlete's sessions on or after ``since`` on ``conn`` (no access check); returns how many."""
+    history = threshold_history(conn, athlete.id)
+    q = select(activities).where(activities.c.athlete_id == athlete.id)
+    if since is not None:
+        q = q.where(activities.c.day >= since)
+    n = 0
+    for a in conn.execute(q.order_by(activities.c.started_at, activities.c.id)).all():
+        started = pd.Timestamp(a.started_at)
+        if started.tzinfo is None:
+            started = started.tz_localize("UTC")
+        records = read_streams(conn, a.id, started_at=started)
+        act = Activity(
+            records=records,
+            summary=ActivitySummary(sport=a.sport, started_at=started.to_pydatetime(), duration_s=a.duration_s,
+                                    moving_time_s=a.moving_time_s, distance_m=a.distance_m,
+                                    avg_hr_bpm=a.avg_hr_bpm, max_hr_bpm=a.max_hr_bpm, avg_power_w=a.avg_power_w),
+            laps=empty_laps(), rr_ms=np.empty(0), source_format=a.source_format, cleaning=CleaningReport(),
+        )
+        computed = compute_session_metrics(act, day=a.day, history=history, sex=athlete.sex, rpe=a.rpe)
+        conn.execute(delete(session_metrics).where(session_metrics.c.activity_id == a.id))
+        conn.execute(insert(session_metrics).values(**session_metrics_row(a.id, computed, now)))
+        n += 1
     return n

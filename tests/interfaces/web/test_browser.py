@@ -60,7 +60,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     import uvicorn
 
     from lydiard.config import Settings
-    from lydiard.interfaces.http.app import create_app
+    from lydiard.interfaces.app import create_app
     from lydiard.services.context import open_context
     from lydiard.services.demo import load_demo
 

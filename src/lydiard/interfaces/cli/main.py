@@ -19,11 +19,12 @@ from rich.progress import (
 from rich.table import Table
 
 from lydiard.config import Settings
+from lydiard.errors import InvalidInputError
+from lydiard.interfaces.cli import backup, batch, plan, serve, users
 from lydiard.interfaces.cli.common import State, console, friendly_errors, resolve_athlete, state
 from lydiard.services import athletes as athlete_svc
-from lydiard.services import importing, readiness
+from lydiard.services import importing, pipeline, readiness
 from lydiard.services.access import Actor
-from lydiard.services.metrics import recompute_athlete
 
 AthleteOpt = Annotated[str | None, typer.Option("--athlete", "-a", help="Athlete name or id (default: the only one)")]
 
@@ -90,11 +91,7 @@ def build_app() -> typer.Typer:
             who = resolve_athlete(st, athlete)
             day = _parse_day(valid_from) if valid_from else date.today()
             athlete_svc.set_threshold(st.ctx, Actor.system(), who.id, kind=kind, value=value, valid_from=day)
-            from lydiard.services.reprocess import rescore_sessions
-
-            rescore_sessions(st.ctx, Actor.system(), who.id, since=day)
-            res = recompute_athlete(st.ctx, Actor.system(), who.id, since=day)
-        console.print(f"{kind} = {value:g} from {day}; {res.days_written} day(s) updated.")
+        console.print(f"{kind} = {value:g} from {day}; sessions re-scored and metrics updated.")
 
     @app.command("today")
     def today_cmd(ctx: typer.Context, athlete: AthleteOpt = None,
@@ -142,8 +139,9 @@ def build_app() -> typer.Typer:
         st = state(ctx)
         with friendly_errors():
             who = resolve_athlete(st, athlete)
-            res = recompute_athlete(st.ctx, Actor.system(), who.id)
-        console.print(f"{res.days_written} day(s) written, {res.days_unchanged} unchanged.")
+            res = pipeline.after_change(st.ctx, Actor.system(), who.id, pipeline.Change.data(since=None)).recompute
+        if res is not None:
+            console.print(f"{res.days_written} day(s) written, {res.days_unchanged} unchanged.")
 
     db_app = typer.Typer(help="The store.", no_args_is_help=True)
     app.add_typer(db_app, name="db")
@@ -156,28 +154,12 @@ def build_app() -> typer.Typer:
             _ = st.ctx
         console.print(f"Store at {st.settings.effective_database_url.split('@')[-1]} is up to date.")
 
-    for module in _extensions():
+    for module in (serve, users, plan, batch, backup):  # sub-commands that register themselves
         module.register(app)
     return app
 
 
-def _extensions() -> list[Any]:
-    """Sub-command modules (serve, users, plan, batch...) that register themselves."""
-    import importlib
-
-    mods = []
-    for name in ("serve", "users", "plan", "batch", "backup", "checkin"):
-        try:
-            mods.append(importlib.import_module(f"lydiard.interfaces.cli.{name}"))
-        except ModuleNotFoundError as exc:
-            if exc.name != f"lydiard.interfaces.cli.{name}":
-                raise
-    return mods
-
-
 def _parse_day(text: str) -> date:
-    from lydiard.errors import InvalidInputError
-
     try:
         return date.fromisoformat(text)
     except ValueError as exc:
