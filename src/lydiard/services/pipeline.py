@@ -34,7 +34,8 @@ from lydiard.services.access import Actor, check_athlete
 from lydiard.services.athlete_store import AthleteInfo, load_athlete
 from lydiard.services.context import Context
 from lydiard.services.metrics import RecomputeResult, local_today, lock_athlete, recompute_on
-from lydiard.services.planning import PlanChangeView, propose_on
+from lydiard.services.plan_proposals import propose_on
+from lydiard.services.plan_views import PlanChangeView
 from lydiard.services.reprocess import rescore_on
 from lydiard.services.trends import precompute_trends
 from lydiard.storage.engine import translate_db_errors

@@ -15,7 +15,8 @@ from lydiard.services.access import Actor, check_athlete
 from lydiard.services.athlete_store import AthleteInfo, visible_athlete
 from lydiard.services.context import Context
 from lydiard.services.metrics import local_today
-from lydiard.services.planning import DayPlan, read_day_plan
+from lydiard.services.plan_forecasts import read_day_plan
+from lydiard.services.plan_views import DayPlan
 from lydiard.services.summaries import ensure_summaries
 from lydiard.storage.engine import translate_db_errors
 from lydiard.storage.tables import (

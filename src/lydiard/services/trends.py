@@ -28,7 +28,7 @@ from sqlalchemy.exc import IntegrityError
 
 from lydiard.domain.daily import CHECKIN_ITEMS, merge_by_source
 from lydiard.domain.hrv import ln_rmssd
-from lydiard.services import planning
+from lydiard.services import plan_forecasts
 from lydiard.services.access import (
     Actor,
     check_athlete,
@@ -283,7 +283,7 @@ def _merge_observations(obs_rows: Sequence[Any], days: list[date]) -> dict[str, 
 
 def _planned_forecast(ctx: Context, actor: Actor, athlete_id: str) -> dict[str, list[Any]]:
     """The plan's future load and CTL/ATL/TSB (as planned) from the planning service; empty without a plan."""
-    view = planning.forecast(ctx, actor, athlete_id)
+    view = plan_forecasts.forecast(ctx, actor, athlete_id)
     if view is None:
         return {}
     frame = view.as_planned
