@@ -52,7 +52,7 @@ def seed(home: Path, database_url: str | None, athletes: int, days: int, detail_
     from lydiard.services.context import open_context
     from lydiard.services.demo import seed_cohort
 
-    settings = Settings(home=home, database_url=database_url, secret_key="bench-" + "k" * 40)
+    settings = Settings(home=home, database_url=database_url)
     ctx = open_context(settings)
     t0 = time.perf_counter()
     info = seed_cohort(ctx, athletes_n=athletes, days=days, detail_days=detail_days)

@@ -102,13 +102,3 @@ def get_checkin(ctx: Context, actor: Actor, athlete_id: str, *, day: date) -> Ch
 def _from_row(row: Any) -> Checkin:
     values = {f: getattr(row, f) for f in _FIELDS}
     return Checkin(day=row.day, updated_at=row.updated_at, **values)
-
-
-def checkin_days(ctx: Context, actor: Actor, athlete_id: str, *, start: date, end: date) -> list[date]:
-    """Days from ``start`` to ``end`` with a check-in."""
-    with translate_db_errors(), ctx.engine.connect() as conn:
-        check_athlete(conn, actor, athlete_id)
-        rows = conn.execute(select(daily_observations.c.day).where(
-            daily_observations.c.athlete_id == athlete_id, daily_observations.c.source == SOURCE,
-            daily_observations.c.day >= start, daily_observations.c.day <= end)).all()
-    return sorted(r.day for r in rows)

@@ -1,4 +1,5 @@
-"""Re-scoring stored sessions when thresholds change or the algorithms improve."""
+"""Re-scoring stored sessions when thresholds change or the algorithms improve (a stage of
+:mod:`lydiard.services.pipeline`: writers call ``pipeline.after_change(..., Change.thresholds(day))``)."""
 
 from __future__ import annotations
 
@@ -9,24 +10,10 @@ import pandas as pd
 from sqlalchemy import Connection, delete, insert, select
 
 from lydiard.domain.activity import Activity, ActivitySummary, CleaningReport, empty_laps
-from lydiard.services.access import Actor, check_athlete
-from lydiard.services.athlete_store import AthleteInfo, load_athlete, threshold_history
-from lydiard.services.context import Context
+from lydiard.services.athlete_store import AthleteInfo, threshold_history
 from lydiard.services.session_metrics import compute_session_metrics, session_metrics_row
-from lydiard.storage.engine import translate_db_errors
 from lydiard.storage.streams import read_streams
 from lydiard.storage.tables import activities, session_metrics
-
-
-def rescore_sessions(ctx: Context, actor: Actor, athlete_id: str, *, since: date | None = None) -> int:
-    """Recompute session metrics of activities on or after ``since``; returns how many.
-
-    Only the session metrics: writers call :func:`lydiard.services.pipeline.after_change`,
-    which re-scores and then recomputes everything derived from the sessions.
-    """
-    with translate_db_errors(), ctx.engine.begin() as conn:
-        check_athlete(conn, actor, athlete_id, write=True)
-        return rescore_on(conn, load_athlete(conn, athlete_id), since=since, now=ctx.clock())
 
 
 def rescore_on(conn: Connection, athlete: AthleteInfo, *, since: date | None, now: datetime) -> int:
