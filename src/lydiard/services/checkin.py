@@ -84,7 +84,10 @@ def submit_checkin(
         audit.record(w.conn, actor, athlete_id=athlete_id, action="checkin.submit", at=ctx.clock(),
                      day=day.isoformat())
         w.changed(pipeline.Change.data(since=day))
-    return get_checkin(ctx, actor, athlete_id, day=day)
+        row = w.conn.execute(select(daily_observations).where(
+            daily_observations.c.athlete_id == athlete_id, daily_observations.c.day == day,
+            daily_observations.c.source == SOURCE)).one()
+    return _from_row(row)
 
 
 def get_checkin(ctx: Context, actor: Actor, athlete_id: str, *, day: date) -> Checkin:
