@@ -190,18 +190,17 @@ def main(argv: list[str] | None = None) -> int:
         with admin.begin() as conn:
             conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
         db_url = f"{pg}{'&' if '?' in pg else '?'}options=-csearch_path%3D{schema}"
-    secret = uuid.uuid4().hex * 2
-    settings = Settings(home=home, database_url=db_url, secret_key=secret)
+    settings = Settings(home=home, database_url=db_url)
     server: subprocess.Popen[bytes] | None = None
     try:
         print(f"seeding {args.athletes} athletes ({'PostgreSQL' if args.postgres else 'SQLite'})...", flush=True)
         athletes = seed(settings, args.athletes)
         port = free_port()
-        env = dict(os.environ, LYDIARD_HOME=str(home), LYDIARD_SECRET_KEY=secret)
+        env = dict(os.environ, LYDIARD_HOME=str(home))
         if db_url:
             env["LYDIARD_DATABASE_URL"] = db_url
         server = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "lydiard.interfaces.http.app:create_app_from_env", "--factory",
+            [sys.executable, "-m", "uvicorn", "lydiard.interfaces.app:create_app_from_env", "--factory",
              "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log",
              *(["--workers", str(args.workers)] if args.workers > 1 else [])],
             env=env)

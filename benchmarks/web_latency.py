@@ -52,7 +52,7 @@ def seed(home: Path, database_url: str | None, athletes: int, days: int, detail_
     from lydiard.services.context import open_context
     from lydiard.services.demo import seed_cohort
 
-    settings = Settings(home=home, database_url=database_url, secret_key="bench-" + "k" * 40)
+    settings = Settings(home=home, database_url=database_url)
     ctx = open_context(settings)
     t0 = time.perf_counter()
     info = seed_cohort(ctx, athletes_n=athletes, days=days, detail_days=detail_days)
@@ -159,7 +159,7 @@ def main() -> int:
         if args.database_url:
             env["LYDIARD_DATABASE_URL"] = args.database_url
         server = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "--factory", "lydiard.interfaces.http.app:create_app_from_env",
+            [sys.executable, "-m", "uvicorn", "--factory", "lydiard.interfaces.app:create_app_from_env",
              "--host", "127.0.0.1", "--port", str(port), "--workers", str(args.workers), "--log-level", "warning",
              "--no-access-log"], env=env)
         base = f"http://127.0.0.1:{port}"

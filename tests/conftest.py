@@ -96,7 +96,7 @@ def clock() -> FixedClock:
 def settings(db_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
     from lydiard.config import Settings
 
-    return Settings(home=tmp_path / "home", database_url=db_url, secret_key="test-secret-key-" + "x" * 32)
+    return Settings(home=tmp_path / "home", database_url=db_url)
 
 
 @pytest.fixture

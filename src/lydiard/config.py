@@ -15,19 +15,20 @@ def _default_home() -> Path:
 
 
 class Settings(BaseSettings):
-    """Runtime configuration; every field may be set as ``LYDIARD_<NAME>`` in the environment."""
+    """Runtime configuration; every field may be set as ``LYDIARD_<NAME>`` in the environment.
+
+    Each field is documented in ``docs/configuration.md`` (a test checks it).
+    """
 
     model_config = SettingsConfigDict(env_prefix="LYDIARD_", extra="ignore")
 
     home: Path = Field(default_factory=_default_home, description="Data directory (SQLite file, stored originals)")
     database_url: str | None = Field(default=None, description="SQLAlchemy URL; default is SQLite in `home`")
-    secret_key: str | None = Field(default=None, description="Signs session cookies; generated and kept in `home` if unset")
     session_idle_s: int = Field(default=8 * 3600, description="Idle time after which a login session expires, in seconds")
     max_upload_bytes: int = Field(default=200 * 1024 * 1024, description="Largest accepted upload, in bytes")
     max_file_bytes: int = Field(default=100 * 1024 * 1024, description="Largest single workout file (after decompression), in bytes")
     max_archive_members: int = Field(default=50_000, description="Most files accepted inside one archive")
     max_archive_total_bytes: int = Field(default=4 * 1024**3, description="Largest total decompressed size of one archive, in bytes")
-    parse_time_limit_s: float = Field(default=30.0, description="Time limit for parsing one file, in seconds")
     login_attempts_per_15min: int = Field(
         default=10, description="Login attempts allowed per account from one client address in 15 minutes (a correct "
                                 "password from another address with no recent failures still passes)")

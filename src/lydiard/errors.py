@@ -129,7 +129,3 @@ class NotFittedError(LydiardError, ValueError, AttributeError):
 
 class InsufficientDataError(LydiardError):
     """There is not enough data for the requested computation."""
-
-
-class LydiardWarning(UserWarning):
-    """Warnings Lydiard emits (cleaned samples, estimated thresholds...)."""

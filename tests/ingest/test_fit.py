@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import gzip
 import hashlib
 import struct
@@ -12,6 +13,7 @@ import zipfile
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -42,6 +44,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import lydiard.ingest.fit as fit_module
+from conftest import shared_dir
 from lydiard.domain.activity import Activity
 from lydiard.domain.columns import LAP_COLUMNS, SAMPLE_COLUMNS, Col
 from lydiard.errors import (
@@ -714,37 +717,50 @@ def _fitdecode_reference(data: bytes) -> tuple[int, float, float] | None:
     return n, hr, power
 
 
+@functools.cache
+def _cached_payloads(corpus: Path) -> dict[str, bytes]:
+    """The corpus payloads, read once per process (collection and every golden case share them)."""
+    return dict(_corpus_payloads(corpus))
+
+
+def _golden_cases() -> list[Any]:
+    """One case per distinct FIT payload of the corpus (each xdist worker takes its share);
+    without the corpus, one case that skips with the fixture's message."""
+    corpus = shared_dir() / "corpus"
+    names = sorted(_cached_payloads(corpus)) if corpus.is_dir() else []
+    return names or [pytest.param(None, id="no-corpus")]
+
+
+@pytest.mark.corpus
+def test_corpus_golden_covers_the_corpus(corpus_dir: Path) -> None:
+    assert len(_cached_payloads(corpus_dir)) >= 145, "the golden comparison needs the whole corpus"
+
+
 @pytest.mark.corpus
 @pytest.mark.slow
-@pytest.mark.timeout(1800)
-def test_corpus_golden_against_garmin_sdk_and_fitdecode(corpus_dir: Path) -> None:
+@pytest.mark.parametrize("name", _golden_cases())
+def test_corpus_golden_against_garmin_sdk_and_fitdecode(corpus_dir: Path, name: str | None) -> None:
     pytest.importorskip("garmin_fit_sdk")
     pytest.importorskip("fitdecode")
-    compared = 0
-    problems = []
-    for name, data in _corpus_payloads(corpus_dir):
-        if not data:  # 0 bytes: the references call it "ok, 0 records"; we refuse it
-            continue
-        reference = _sdk_reference(data)
-        if reference is None:  # e.g. the SDK rejects compressed timestamps: ask fitdecode
-            reference = _fitdecode_reference(data)
-        if reference is None:
-            continue
-        try:
-            decoded = decode_fit(data, source=name)
-        except LydiardError as exc:
-            problems.append(f"{name}: references decode it, we raise {exc}")
-            continue
-        ours = (
-            decoded.records["time"].size,
-            float(np.nansum(decoded.records["hr_bpm"])),
-            float(np.nansum(decoded.records["power_w"])),
-        )
-        if ours != reference:
-            problems.append(f"{name}: ours {ours} != reference {reference}")
-        compared += 1
-    assert not problems, "\n".join(problems)
-    assert compared >= 145
+    assert name is not None
+    data = _cached_payloads(corpus_dir)[name]
+    if not data:  # 0 bytes: the references call it "ok, 0 records"; we refuse it
+        pytest.skip("empty file: refused on purpose")
+    reference = _sdk_reference(data)
+    if reference is None:  # e.g. the SDK rejects compressed timestamps: ask fitdecode
+        reference = _fitdecode_reference(data)
+    if reference is None:
+        pytest.skip("neither reference decodes it")
+    try:
+        decoded = decode_fit(data, source=name)
+    except LydiardError as exc:
+        pytest.fail(f"{name}: references decode it, we raise {exc}")
+    ours = (
+        decoded.records["time"].size,
+        float(np.nansum(decoded.records["hr_bpm"])),
+        float(np.nansum(decoded.records["power_w"])),
+    )
+    assert ours == reference, f"{name}: ours {ours} != reference {reference}"
 
 
 @pytest.mark.corpus

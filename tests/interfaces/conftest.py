@@ -13,7 +13,7 @@ from argon2 import PasswordHasher
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from lydiard.interfaces.http.app import create_app
+from lydiard.interfaces.app import create_app
 from lydiard.services import athletes as athlete_svc
 from lydiard.services import checkin as checkin_svc
 from lydiard.services import users as user_svc

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from lydiard.interfaces.http import app as app_module
+from lydiard.interfaces import app as app_module
 
 
 def test_start_up_warms_the_daily_kernel_up_without_waiting_for_it(

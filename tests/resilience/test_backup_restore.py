@@ -44,7 +44,7 @@ def _populate(ctx: Context) -> str:
 
 
 def _restored_settings(tmp_path: Path, name: str = "restored") -> Settings:
-    return Settings(home=tmp_path / name, secret_key="test-secret-key-" + "x" * 32)
+    return Settings(home=tmp_path / name)
 
 
 def test_round_trip_keeps_every_row_file_and_metric(ctx: Context, settings: Settings, tmp_path: Path,

@@ -41,7 +41,7 @@ def proxied(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Ite
     url = sa.make_url(db_url)
     with TcpProxy(url.host or "127.0.0.1", url.port or 5432) as proxy:
         via = url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
-        yield proxy, Settings(home=tmp_path / "home", database_url=via, secret_key="k" * 48)
+        yield proxy, Settings(home=tmp_path / "home", database_url=via)
 
 
 def _until_ok(fn: object, *, timeout_s: float = RECOVERY_S) -> float:
@@ -93,7 +93,7 @@ def test_services_raise_storage_unavailable_and_recover(proxied: tuple[TcpProxy,
 
 def test_api_answers_503_with_retry_after_and_recovers_without_restart(
         proxied: tuple[TcpProxy, Settings]) -> None:
-    from lydiard.interfaces.http.app import create_app
+    from lydiard.interfaces.app import create_app
 
     proxy, settings = proxied
     app = create_app(settings)

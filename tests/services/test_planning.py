@@ -373,9 +373,9 @@ def test_stale_change_conflicts(ctx: Context) -> None:
 def test_refresh_after_recompute_and_day_plan(ctx: Context) -> None:
     aid = athlete(ctx)
     week = week_of_sessions(ctx, aid)
-    assert plan.refresh_plan_after_recompute(ctx, SYSTEM, aid) is None
+    assert plan.propose_adaptation(ctx, SYSTEM, aid) is None
     metrics_row(ctx, aid, TODAY, stage="surface_fatigue", code="swap_easy", days=1)
-    change = plan.refresh_plan_after_recompute(ctx, SYSTEM, aid)
+    change = plan.propose_adaptation(ctx, SYSTEM, aid)
     assert change is not None
     today = plan.day_plan(ctx, SYSTEM, aid, day=TODAY)
     assert [s.id for s in today.sessions] == [week[0].id]

@@ -60,12 +60,13 @@ def test_seeding_stores_current_documents_and_writes_outdate_them(ctx: Context, 
     sleep = next(tr for tr in json.loads(after.body())["figures"]["sleep"]["data"] if tr["name"] == "Sleep")
     assert sleep["y"][-1] == 2.75
 
-    # A write that does not recompute (a planned session) outdates the stored document: the
-    # next view rebuilds it rather than serving the old one.
+    # A write that does not recompute (a planned session) goes through the same pipeline: the
+    # stored document is rebuilt with the plan, never served stale.
     today = local_today(ctx, TZ)
+    before_plan = _stored(ctx, aid)
     planning.create_session(ctx, SYSTEM, aid, day=today + timedelta(days=1), sport="run", session_type="easy",
                             duration_s=3600.0)
-    assert _stored(ctx, aid) != trends.trends_version(ctx, coach, aid)
+    assert _stored(ctx, aid) == trends.trends_version(ctx, coach, aid) != before_plan
     planned = trends.trends_document(ctx, coach, aid)
     names = {tr["name"] for tr in json.loads(planned.body())["figures"]["pmc"]["data"]}
     assert "Planned fitness" in names and _stored(ctx, aid) == planned.version

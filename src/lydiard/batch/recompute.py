@@ -10,6 +10,9 @@ days matrices and writes idempotent upserts keyed by ``(athlete_id, day)``
 * SQLite (one writer): workers return the computed arrays and the driver writes them, one
   transaction per chunk, as results arrive.
 
+Then, as after a per-athlete recompute (:mod:`lydiard.services.pipeline`), the driver
+proposes each athlete's plan adaptation for today and refreshes the Trends documents.
+
 Tasks are retried (``retries``) when a worker dies; a chunk's transaction either commits
 whole or not at all, and rewriting a chunk gives the same rows, so a retry or a rerun
 ends with the same table as a clean run.
@@ -17,6 +20,7 @@ ends with the same table as a clean run.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -26,7 +30,8 @@ from datetime import UTC, date, datetime
 from distributed import Client, as_completed
 
 from lydiard.config import Settings
-from lydiard.services import batch_io
+from lydiard.services import batch_io, pipeline
+from lydiard.services.context import open_context
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +58,7 @@ class BatchReport:
     athlete_days: int
     rows_written: int
     seconds: float
+    plan_changes_proposed: int = 0
 
     @property
     def athlete_days_per_s(self) -> float:
@@ -113,6 +119,10 @@ def recompute(
     finally:
         if driver is not None:
             driver.dispose()
-    report = BatchReport(athletes, len(parts), athlete_days, rows, time.perf_counter() - started)
+    # then, as after a per-athlete recompute: today's plan adaptations and the Trends documents
+    settings = database if isinstance(database, Settings) else Settings(database_url=url)
+    with contextlib.closing(open_context(settings, migrate=False, clock=lambda: now, pool=False)) as ctx:
+        proposed = pipeline.after_batch(ctx, athlete_ids)
+    report = BatchReport(athletes, len(parts), athlete_days, rows, time.perf_counter() - started, proposed)
     log.info("recomputed %d athletes (%d athlete-days) in %.1f s", athletes, athlete_days, report.seconds)
     return report

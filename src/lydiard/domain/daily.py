@@ -8,8 +8,14 @@ Hooper 1-7 (1 = best), PMSys 1-5 and app 0-100 scores are converted with
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import ArrayLike, NDArray
 
 #: The check-in items, each 1-5 with 5 = best.
 CHECKIN_ITEMS: tuple[str, ...] = ("energy", "mood", "motivation", "soreness", "sleep_quality", "stress")
@@ -29,6 +35,52 @@ PLAUSIBLE_RANGES: dict[str, tuple[float, float]] = {
     "readiness": (0.0, 10.0),
     **{item: (1.0, 5.0) for item in CHECKIN_ITEMS},
 }
+
+
+#: The source name of the athlete's own daily check-in.
+CHECKIN_SOURCE = "checkin"
+#: Which source wins when several report the same field for a day (first wins): the
+#: athlete's own check-in, then RR files (artefact-corrected here), then HRV apps, then
+#: wearables' and generic exports.
+SOURCE_PRIORITY: tuple[str, ...] = (CHECKIN_SOURCE, "rr-file", "hrv4training", "elitehrv", "hrvlogger", "pmsys",
+                                    "fitbit", "apple-health", "csv")
+_RANK = {s: i for i, s in enumerate(SOURCE_PRIORITY)}
+
+
+def source_rank(sources: Iterable[Any]) -> NDArray[np.int64]:
+    """The priority rank of each source name (0 = wins; unknown sources after every known one)."""
+    return np.fromiter((_RANK.get(s, len(_RANK)) for s in sources), dtype=np.int64)
+
+
+def merge_by_source(keys: ArrayLike, sources: Iterable[Any],
+                    fields: Mapping[str, ArrayLike]) -> tuple[NDArray[np.int64], dict[str, NDArray[Any]]]:
+    """Merge observations of several sources field by field: the one rule of Lydiard.
+
+    ``keys``: one integer per observation row naming what is merged together (a day
+    number, or athlete × day); ``sources``: each row's source; ``fields``: each field's
+    values per row (``None``/NaN = not reported). For each key and each field the value
+    of the best-ranked source (:data:`SOURCE_PRIORITY`) that reports one wins, so a
+    check-in's sleep beats a watch's but a watch's HRV fills a check-in without one.
+
+    Returns the sorted distinct keys and, per field, the merged values aligned with them
+    (float fields as float64 with NaN for none; other fields as object with ``None``).
+    """
+    key = np.asarray(keys, dtype=np.int64)
+    rank = source_rank(sources)
+    order = np.lexsort((rank, key))  # by key, then by priority (stable within a rank)
+    key_sorted = key[order]
+    distinct = np.unique(key_sorted)
+    out: dict[str, NDArray[Any]] = {}
+    for name, raw in fields.items():
+        values = np.asarray(raw)
+        numeric = values.dtype.kind in "fiu"
+        values = values.astype(np.float64 if numeric else object)[order]
+        valid = np.isfinite(values) if numeric else pd.notna(values)
+        first_keys, first_at = np.unique(key_sorted[valid], return_index=True)
+        merged = np.full(len(distinct), np.nan) if numeric else np.full(len(distinct), None, dtype=object)
+        merged[np.searchsorted(distinct, first_keys)] = values[valid][first_at]
+        out[name] = merged
+    return distinct, out
 
 
 @dataclass(frozen=True, slots=True)

@@ -77,6 +77,15 @@ class RRCorrection:
         return min(1.0, self.n_corrected / self.n_input)
 
 
+def ln_rmssd(rmssd_ms: ArrayLike) -> NDArray[np.float64]:
+    """Natural log of rMSSD (ms), the scale of every HRV baseline (Plews et al. 2012);
+    non-positive or missing values become NaN."""
+    x = np.asarray(rmssd_ms, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out: NDArray[np.float64] = np.where(x > 0, np.log(np.where(x > 0, x, 1.0)), np.nan)
+    return out
+
+
 def rmssd_ms(rr_ms: ArrayLike, *, ddof: int = 0) -> float:
     """Root mean square of successive RR differences, in ms.
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from lydiard.domain.load._streams import as_float_array, durations_from
+from lydiard.domain._streams import as_float_array, durations_from
 from lydiard.errors import InvalidInputError
 
 FloatArray = NDArray[np.float64]

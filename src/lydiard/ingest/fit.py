@@ -31,7 +31,6 @@ import contextlib
 import enum
 import functools
 import itertools
-import math
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -1025,10 +1024,6 @@ def _device(file_id: dict[str, int | str | None]) -> str | None:
     name = prof.MANUFACTURER_NAMES.get(manufacturer, str(manufacturer))
     product = file_id.get("product_name") or file_id.get("product")
     return f"{name} {product}" if product is not None else name
-
-
-def _optional(value: float) -> float | None:
-    return None if math.isnan(value) else float(value)
 
 
 def _weighted_mean(values: NDArray[np.float64], weights: NDArray[np.float64]) -> float | None:

@@ -14,22 +14,20 @@ Detail (evidence + recommendation JSON) costs about 1 ms per day to build, so th
 builds it only for each athlete's last ``detail_days`` days (from the same kernel run,
 identical to the per-athlete path); older days get ``detail = NULL``.
 
-Reads: on PostgreSQL one row per athlete and query, a binary ``float8`` matrix of the
-athlete's rows (:func:`_read_frame`). Writes: PostgreSQL gets ``DELETE`` (days on or after
-``since``) then one binary ``COPY`` straight into ``daily_metrics``, in one transaction;
-SQLite gets ``DELETE`` + ``executemany`` in one transaction (from the single writer, the
-driver). Both are idempotent. The athletes' ``athlete_summaries`` are rewritten in the same
+The SQL, the dialect code and the PostgreSQL binary ``COPY`` encoder live in
+:mod:`lydiard.storage.daily_bulk`: PostgreSQL gets ``DELETE`` (days on or after ``since``)
+then one binary ``COPY`` straight into ``daily_metrics``, in one transaction; SQLite gets
+``DELETE`` + ``executemany`` in one transaction (from the single writer, the driver). Both
+are idempotent. The athletes' ``athlete_summaries`` are rewritten in the same
 transaction from the arrays just written (not re-read from ``daily_metrics``).
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import struct
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -40,20 +38,14 @@ from sqlalchemy import (
     Connection,
     Engine,
     Integer,
-    and_,
     cast,
-    create_engine,
-    delete,
-    insert,
     select,
-    text,
 )
-from sqlalchemy.pool import NullPool
-from sqlalchemy.sql import Select
 
 from lydiard.domain.activity import SPORTS
+from lydiard.domain.daily import SOURCE_PRIORITY, merge_by_source
 from lydiard.domain.load.session import DEFAULT_TSS_PER_HOUR
-from lydiard.domain.recovery import REC_CODES, STAGE_NAMES, stage_matrix
+from lydiard.domain.recovery import STAGE_NAMES, stage_matrix
 from lydiard.domain.recovery.assess import day_details
 from lydiard.domain.recovery.baselines import BaselineConfig
 from lydiard.domain.recovery.stage import mask_implausible
@@ -61,7 +53,6 @@ from lydiard.errors import NotFoundError
 from lydiard.services.metrics import (
     OBS_FIELDS,
     PMC_COLUMNS,
-    SOURCE_PRIORITY,
     STAGE_COLUMNS,
     logged_session_loads,
     metric_arrays,
@@ -85,11 +76,21 @@ from lydiard.services.summaries import (
     store_summaries,
     summary_row,
 )
-from lydiard.storage.engine import make_engine, translate_db_errors
+from lydiard.storage.daily_bulk import (
+    NOT_NULL_FLOATS,
+    MetricCells,
+    bulk_engine,
+    copy_metric_cells,
+    day_numbers,
+    delete_metrics_since,
+    insert_metric_cells,
+    lock_present_athletes,
+    read_frame,
+)
+from lydiard.storage.engine import translate_db_errors
 from lydiard.storage.tables import (
     activities,
     athletes,
-    daily_metrics,
     daily_observations,
     planned_sessions,
     session_logs,
@@ -103,10 +104,7 @@ OBS_INPUTS: tuple[str, ...] = tuple(c for c in OBS_FIELDS if c != "hrv_kind")
 _FLAGS: frozenset[str] = frozenset(("illness", "injury", "travel"))
 #: Float columns written to ``daily_metrics`` (order of the COPY rows).
 FLOAT_COLUMNS: tuple[str, ...] = ("load_au", *PMC_COLUMNS, *STAGE_COLUMNS)
-#: Columns that are NOT NULL in ``daily_metrics``: NaN is stored as 0.0 (as the per-athlete path does).
-NOT_NULL_FLOATS: frozenset[str] = frozenset(("load_au", "ctl", "atl", "tsb", "confidence"))
 _EPOCH = np.datetime64("1970-01-01", "D")
-_PG_EPOCH_DAYS = int((np.datetime64("2000-01-01", "D") - _EPOCH).astype(np.int64))
 _BLOCK_ATHLETES = 128  # athletes per kernel call: bounds the detail arrays (~60 × 128 × days × 8 B)
 
 
@@ -151,84 +149,6 @@ class ChunkOutcome:
 
 
 # --------------------------------------------------------------------------- reading
-def _day_numbers(values: pd.Series) -> npt.NDArray[np.int64]:
-    """Days since 1970-01-01 of ISO strings or ``date`` objects (converting each distinct day once)."""
-    if len(values) == 0:
-        return np.zeros(0, dtype=np.int64)
-    if pd.api.types.is_integer_dtype(values.dtype):  # already day numbers (the PostgreSQL reader)
-        return values.to_numpy(dtype=np.int64)
-    codes, uniques = pd.factorize(values)
-    as_days = np.array([str(u)[:10] for u in uniques], dtype="datetime64[D]")
-    days: npt.NDArray[np.int64] = (as_days - _EPOCH).astype(np.int64)[codes]
-    return days
-
-
-_ARRAY_HEADER = struct.Struct(">iiiiiii")  # ndim, has nulls, element type, (rows, lower bound), (columns, lower bound)
-_ARRAY_ITEM = np.dtype([("length", ">i4"), ("value", ">f8")])
-
-
-def _read_frame(conn: Connection, stmt: Select[Any], columns: Sequence[str], index: pd.Index, *,
-                codes: dict[str, tuple[str, ...]] | None = None) -> pd.DataFrame:
-    """Rows of ``stmt`` as a frame: ``a`` (the row of the athlete of column 0 in ``index``), then columns 1...
-
-    Column 1 is the day (days since 1970-01-01 on PostgreSQL, as stored otherwise), the
-    others are numbers, except the text columns of ``codes``, which PostgreSQL returns as
-    categoricals over ``("", *codes[column])`` (``""`` for any value not listed).
-
-    On PostgreSQL each athlete's rows come back as one binary ``float8`` matrix
-    (``array_agg`` of one array per row, ``array_send``): the client handles a few hundred
-    values per chunk instead of one message per athlete-day, nothing goes through text
-    (each float is the stored float), NULL is sent as NaN, and the matrix is read with
-    ``np.frombuffer``. Each athlete's id is looked up once.
-    """
-    codes = codes or {}
-    names_out = ["a", *columns[1:]]
-    if conn.dialect.name != "postgresql":
-        frame = pd.DataFrame(conn.execute(stmt).all(), columns=list(columns))
-        frame[columns[0]] = index.get_indexer(pd.Index(frame[columns[0]])).astype(np.int64)
-        return frame.set_axis(names_out, axis=1)
-    sql = str(stmt.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
-    names = [f"c{k}" for k in range(len(columns))]
-    parts = ["(q.c1 - DATE '1970-01-01')::float8"]
-    for c, name in zip(columns[2:], names[2:], strict=True):
-        if c in codes:
-            values = ", ".join("'" + v.replace("'", "''") + "'" for v in codes[c])
-            parts.append(f"COALESCE(array_position(ARRAY[{values}]::text[], q.{name}::text), 0)::float8")
-        else:
-            parts.append(f"COALESCE(q.{name}::float8, 'NaN')")
-    agg = (f"SELECT q.c0, array_send(array_agg(ARRAY[{', '.join(parts)}])) FROM ({sql}) AS q({', '.join(names)}) "
-           "GROUP BY q.c0")
-    dbapi = conn.connection.dbapi_connection
-    assert dbapi is not None
-    cur = dbapi.cursor(binary=True)
-    try:
-        cur.execute(agg)
-        per_athlete = cur.fetchall()
-    finally:
-        cur.close()
-    if not per_athlete:
-        return pd.DataFrame({c: pd.Series(dtype=np.int64 if c in ("a", columns[1]) else np.float64)
-                             for c in names_out})
-    n_cols = len(columns) - 1
-    blocks, counts = [], []
-    for _, raw in per_athlete:
-        ndim, _nulls, _oid, n_rows, _, width, _ = _ARRAY_HEADER.unpack_from(raw)
-        items = np.frombuffer(raw, dtype=_ARRAY_ITEM, offset=_ARRAY_HEADER.size)
-        if ndim != 2 or width != n_cols or len(items) != n_rows * n_cols or (items["length"] != 8).any():
-            raise RuntimeError("unexpected array layout from PostgreSQL")  # a bug, not a user error
-        blocks.append(items["value"])
-        counts.append(n_rows)
-    matrix = np.concatenate(blocks).astype(np.float64).reshape(-1, n_cols)
-    rows = index.get_indexer(pd.Index([r[0] for r in per_athlete])).astype(np.int64)
-    out: dict[str, Any] = {"a": np.repeat(rows, counts), columns[1]: matrix[:, 0].astype(np.int64)}
-    for k, c in enumerate(columns[2:], start=1):
-        if c in codes:
-            out[c] = pd.Categorical.from_codes(matrix[:, k].astype(np.int64), dtype=pd.CategoricalDtype(["", *codes[c]]))
-        else:
-            out[c] = matrix[:, k]
-    return pd.DataFrame(out)
-
-
 def athlete_ids(engine: Engine, *, athlete_id: str | None = None) -> list[str]:
     """All athlete ids (sorted), or just ``athlete_id`` after checking it exists."""
     with translate_db_errors(), engine.connect() as conn:
@@ -248,7 +168,7 @@ def read_chunk(conn: Connection, ids: Sequence[str], *, now: datetime) -> ChunkI
     is the earliest session or observation, the last is the athlete's local today at
     ``now`` (or the first day, if later); daily load is the sum of the sessions' load
     (files + logged sessions without a file); observations are merged field by field by
-    :data:`~lydiard.services.metrics.SOURCE_PRIORITY`.
+    :func:`~lydiard.domain.daily.merge_by_source`.
     """
     ids = tuple(ids)
     index = pd.Index(ids)
@@ -265,20 +185,20 @@ def read_chunk(conn: Connection, ids: Sequence[str], *, now: datetime) -> ChunkI
         until[i] = today_by_tz[tz]
 
     # the sessions with every column the signals need (services.signals: the per-athlete path reads the same)
-    files = _read_frame(
+    files = read_frame(
         conn, file_columns_select(activities.c.athlete_id.in_(ids)), ["athlete_id", "day", *FILE_COLUMNS], index,
         codes={"sport": SPORTS},
     )
-    logs = _read_frame(
+    logs = read_frame(
         conn, log_columns_select(session_logs.c.athlete_id.in_(ids)), ["athlete_id", "day", *LOG_COLUMNS], index,
         codes={"sport": tuple(DEFAULT_TSS_PER_HOUR)},
     )
-    planned = _read_frame(
+    planned = read_frame(
         conn, planned_race_select(planned_sessions.c.athlete_id.in_(ids)), ["athlete_id", "day"], index,
     )
     obs_cols = [cast(daily_observations.c[c], Integer) if c in _FLAGS else daily_observations.c[c]
                 for c in OBS_INPUTS]
-    obs = _read_frame(
+    obs = read_frame(
         conn,
         select(daily_observations.c.athlete_id, daily_observations.c.day, daily_observations.c.source, *obs_cols)
         .where(daily_observations.c.athlete_id.in_(ids)),
@@ -288,11 +208,11 @@ def read_chunk(conn: Connection, ids: Sequence[str], *, now: datetime) -> ChunkI
     log_load = logged_session_loads(logs["sport"], logs["duration_s"], logs["rpe"]) if len(logs) else np.zeros(0)
     load_rows = pd.DataFrame({
         "a": np.concatenate([files["a"].to_numpy(dtype=np.int64), logs["a"].to_numpy(dtype=np.int64)]),
-        "d": np.concatenate([_day_numbers(files["day"]), _day_numbers(logs["day"])]),
+        "d": np.concatenate([day_numbers(files["day"]), day_numbers(logs["day"])]),
         "load": np.concatenate([files["load_au"].to_numpy(dtype=np.float64), log_load]),
     })
     obs_a = obs["a"].to_numpy(dtype=np.int64)
-    obs_d = _day_numbers(obs["day"])
+    obs_d = day_numbers(obs["day"])
 
     big = np.iinfo(np.int64).max
     first = np.full(n_ath, big, dtype=np.int64)
@@ -320,15 +240,14 @@ def read_chunk(conn: Connection, ids: Sequence[str], *, now: datetime) -> ChunkI
         keep = col < n_days[obs_a]
         frame = obs[list(OBS_INPUTS)].astype(np.float64)[keep]
         frame["a"], frame["c"] = obs_a[keep], col[keep]
-        if frame.duplicated(["a", "c"]).any():  # several sources a day: first non-null by priority
-            rank = {s: k for k, s in enumerate(SOURCE_PRIORITY)}
-            frame["r"] = obs["source"][keep].map(lambda s: rank.get(s, len(rank))).to_numpy()
-            frame = frame.sort_values(["a", "c", "r"], kind="stable")
-            frame = frame.groupby(["a", "c"], sort=False)[list(OBS_INPUTS)].first().reset_index()
-        a_idx, c_idx = frame["a"].to_numpy(), frame["c"].to_numpy()
+        # several sources a day: the domain's merge by source priority, per athlete × day
+        cell = frame["a"].to_numpy(dtype=np.int64) * max(width, 1) + frame["c"].to_numpy(dtype=np.int64)
+        cells, merged = merge_by_source(cell, obs["source"][keep],
+                                        {name: frame[name].to_numpy(dtype=np.float64) for name in OBS_INPUTS})
+        a_idx, c_idx = np.divmod(cells, max(width, 1))
         for name in OBS_INPUTS:
             matrix = np.full((n_ath, width), np.nan)
-            values = frame[name].to_numpy(dtype=np.float64)
+            values = merged[name]
             if name in _FLAGS:
                 values = np.where(np.isnan(values), np.nan, (values != 0).astype(np.float64))
             matrix[a_idx, c_idx] = values
@@ -351,7 +270,7 @@ def _chunk_signals(files: pd.DataFrame, logs: pd.DataFrame, planned: pd.DataFram
 
     def place(frame: pd.DataFrame) -> pd.DataFrame:
         a = frame["a"].to_numpy(dtype=np.int64)
-        c = _day_numbers(frame["day"]) - first[a] if len(frame) else np.zeros(0, dtype=np.int64)
+        c = day_numbers(frame["day"]) - first[a] if len(frame) else np.zeros(0, dtype=np.int64)
         c = np.where(c < n_days[a], c, -1) if len(frame) else c
         return frame.assign(a=a.astype(np.float64), c=c.astype(np.float64))
 
@@ -483,230 +402,50 @@ def _since_days(result: ChunkResult, since: date | None) -> list[tuple[str, date
     return out
 
 
+def _cells(result: ChunkResult) -> MetricCells:
+    return MetricCells(result.athlete_ids, result.first_day, result.arrays, FLOAT_COLUMNS, result.details)
+
+
 def _write_generic(conn: Connection, result: ChunkResult, *, since: date | None,
                    computed_at: datetime) -> tuple[int, list[int]]:
     """Rows written, and the athletes (rows of ``result``) whose days on or after ``since`` were replaced."""
-    for aid, day in _since_days(result, since):
-        conn.execute(delete(daily_metrics).where(and_(daily_metrics.c.athlete_id == aid,
-                                                      daily_metrics.c.day >= day)))
+    delete_metrics_since(conn, _since_days(result, since))
     replaced = _written_athletes(result)
     rows, cols = _selection(result, since)
     if len(rows) == 0:
         return 0, replaced
-    a = result.arrays
-    days = (_EPOCH + (result.first_day[rows] + cols).astype("timedelta64[D]")).astype(date)
-    values: dict[str, list[Any]] = {}
-    for name in FLOAT_COLUMNS:
-        v = a[name][rows, cols]
-        if name in NOT_NULL_FLOATS:
-            v = np.nan_to_num(v, nan=0.0)
-        obj = v.astype(object)
-        obj[np.isnan(v)] = None
-        values[name] = obj.tolist()
-    stage = [STAGE_NAMES[int(c)] for c in a["stage"][rows, cols]]
-    rec = [REC_CODES[int(c)] for c in a["rec_code"][rows, cols]]
-    agree = [None if c < 0 else bool(c) for c in a["data_feel_agree"][rows, cols]]
-    records = []
-    for k in range(len(rows)):
-        rec_k: dict[str, Any] = {name: values[name][k] for name in FLOAT_COLUMNS}
-        rec_k.update(athlete_id=result.athlete_ids[rows[k]], day=days[k], stage=stage[k],
-                     recommendation_code=rec[k], data_feel_agree=agree[k],
-                     detail=result.details.get((int(rows[k]), int(cols[k]))), computed_at=computed_at)
-        records.append(rec_k)
-    for i in range(0, len(records), 20_000):
-        conn.execute(insert(daily_metrics), records[i : i + 20_000])
-    return len(records), replaced
-
-
-_COPY_BLOCK_ROWS = 2048
-_PG_COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
-
-
-def _be(values: npt.NDArray[Any], dtype: str) -> npt.NDArray[np.uint8]:
-    """``values`` as big-endian ``dtype``, one row of raw bytes per value."""
-    be = np.ascontiguousarray(values, dtype=dtype)
-    return be.view(np.uint8).reshape(len(be), -1)
-
-
-def _pg_copy_rows(result: ChunkResult, rows: npt.NDArray[np.intp], cols: npt.NDArray[np.intp],
-                  details: dict[int, bytes], computed_at: datetime) -> tuple[list[str], memoryview]:
-    """The binary COPY of the cells (``rows``, ``cols``): every ``daily_metrics`` column.
-
-    NaN → NULL (0.0 in the NOT NULL columns, as the per-athlete path), unknown codes → NULL.
-    ``details``: index in ``rows`` → detail JSON (UTF-8), for the few recent days that keep it.
-
-    A binary COPY row is variable-width (a NULL is a length of −1 without data, strings have
-    their own length), but row order is free: rows are sorted by layout (which floats are
-    NULL, the stage and recommendation codes, agreement, id length) and each group is a
-    fixed-width byte matrix filled column block by column block. ``detail`` comes last, so
-    a row that keeps it is its group's bytes followed by the JSON.
-    """
-    n = len(rows)
-    columns = ["athlete_id", "day", *FLOAT_COLUMNS, "stage", "recommendation_code", "data_feel_agree",
-               "computed_at", "detail"]
-    floats: dict[str, npt.NDArray[np.float64]] = {}
-    null_bits = np.zeros(n, dtype=np.int64)
-    for name in FLOAT_COLUMNS:
-        v = result.arrays[name][rows, cols]
-        floats[name] = np.nan_to_num(v, nan=0.0) if name in NOT_NULL_FLOATS else v
-    nullable = [c for c in FLOAT_COLUMNS if c not in NOT_NULL_FLOATS]
-    for bit, name in enumerate(nullable):
-        null_bits |= np.isnan(floats[name]).astype(np.int64) << bit
-    ids = [a.encode() for a in result.athlete_ids]
-    id_len = np.array([len(x) for x in ids], dtype=np.int64)[rows]
-    stage = result.arrays["stage"][rows, cols].astype(np.int64)
-    rec = result.arrays["rec_code"][rows, cols].astype(np.int64)
-    agree = result.arrays["data_feel_agree"][rows, cols].astype(np.int64)
-    has_detail = np.zeros(n, dtype=np.int64)
-    has_detail[list(details)] = 1
-    key = (null_bits | (stage & 0xFF) << 20 | (rec & 0xFF) << 28 | (np.sign(agree) + 1) << 36
-           | id_len << 40 | has_detail << 50)
-    order = np.argsort(key, kind="stable")
-    key = key[order]
-    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
-    bounds = np.r_[starts, n]
-    # every per-row value as raw big-endian bytes, in layout order (a group = consecutive rows)
-    id_bytes = np.array(ids, dtype=f"S{max(1, max(len(x) for x in ids))}")
-    srt_rows = rows[order]
-    src: dict[str, npt.NDArray[Any]] = {  # raw big-endian bits in native unsigned ints: copied, not converted
-        "id": id_bytes[srt_rows],
-        "day": np.ascontiguousarray(result.first_day[srt_rows] + cols[order] - _PG_EPOCH_DAYS, dtype=">i4").view("u4"),
-    }
-    for c in FLOAT_COLUMNS:
-        src[c] = np.ascontiguousarray(floats[c][order], dtype=">f8").view("u8")
-    at_us = (computed_at - datetime(2000, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
-
-    def i4(value: int) -> bytes:
-        return struct.pack(">i", value)
-
-    plans: list[tuple[int, int, int, list[bytes | tuple[str, int]]]] = []
-    size = len(_PG_COPY_HEADER) + 2
-    for g in range(len(starts)):
-        b0, b1 = int(bounds[g]), int(bounds[g + 1])
-        r0 = int(order[b0])
-        width = int(id_len[r0])
-        # the row layout of this group: bytes (the same in every row) or (source, width)
-        layout: list[bytes | tuple[str, int]] = [struct.pack(">h", len(columns)) + i4(width), ("id", width),
-                                                 i4(4), ("day", 4)]
-        for c in FLOAT_COLUMNS:
-            if c in NOT_NULL_FLOATS or not np.isnan(floats[c][r0]):
-                layout += [i4(8), (c, 8)]
-            else:
-                layout.append(i4(-1))
-        tail = b""
-        for code, names in ((stage, STAGE_NAMES), (rec, REC_CODES)):
-            text_value = names.get(int(code[r0]))
-            tail += i4(-1) if text_value is None else i4(len(text_value.encode())) + text_value.encode()
-        tail += i4(-1) if agree[r0] < 0 else i4(1) + bytes([int(agree[r0] > 0)])
-        tail += i4(8) + struct.pack(">q", at_us)
-        if not has_detail[r0]:
-            tail += i4(-1)
-        layout.append(tail)
-        row_w = sum(len(x) if isinstance(x, bytes) else x[1] for x in layout)
-        plans.append((b0, b1, row_w, layout))
-        size += row_w * (b1 - b0)
-        if has_detail[r0]:
-            size += sum(4 + len(details[int(k)]) for k in order[b0:b1])
-
-    buf = np.empty(size, dtype=np.uint8)
-    buf[: len(_PG_COPY_HEADER)] = np.frombuffer(_PG_COPY_HEADER, dtype=np.uint8)
-    pos = len(_PG_COPY_HEADER)
-    for b0, b1, row_w, layout in plans:
-        detail_rows = bool(has_detail[order[b0]])  # sorted last: after every row without detail
-        out = buf[pos : pos + row_w * (b1 - b0)].reshape(b1 - b0, row_w) if not detail_rows else \
-            np.empty((b1 - b0, row_w), dtype=np.uint8)
-        template = np.zeros(row_w, dtype=np.uint8)
-        fields: list[str] = []
-        spec: dict[str, Any] = {"names": fields, "formats": [], "offsets": [], "itemsize": row_w}
-        at = 0
-        for item in layout:
-            if isinstance(item, bytes):
-                template[at : at + len(item)] = np.frombuffer(item, dtype=np.uint8)
-                at += len(item)
-            else:
-                fields.append(item[0])
-                spec["formats"].append(f"S{item[1]}" if item[0] == "id" else f"u{item[1]}")
-                spec["offsets"].append(at)
-                at += item[1]
-        records: npt.NDArray[Any] = out.view(np.dtype(spec))[:, 0]  # type: ignore[call-overload]
-        for k0 in range(0, b1 - b0, _COPY_BLOCK_ROWS):  # blocks that stay in cache while every field is written
-            k1 = min(b1 - b0, k0 + _COPY_BLOCK_ROWS)
-            out[k0:k1] = template
-            for field_name in fields:
-                records[field_name][k0:k1] = src[field_name][b0 + k0 : b0 + k1]
-        if not detail_rows:
-            pos += row_w * (b1 - b0)
-            continue
-        for j in range(b1 - b0):
-            raw = details[int(order[b0 + j])]
-            buf[pos : pos + row_w] = out[j]
-            buf[pos + row_w : pos + row_w + 4] = np.frombuffer(i4(len(raw)), dtype=np.uint8)
-            buf[pos + row_w + 4 : pos + row_w + 4 + len(raw)] = np.frombuffer(raw, dtype=np.uint8)
-            pos += row_w + 4 + len(raw)
-    buf[pos:] = 255  # trailer: int16 −1
-    assert pos + 2 == size
-    return columns, buf.data
+    return insert_metric_cells(conn, _cells(result), rows, cols, computed_at=computed_at), replaced
 
 
 def _write_postgresql(conn: Connection, result: ChunkResult, *, since: date | None,
                       computed_at: datetime) -> tuple[int, list[int]]:
     """``DELETE`` the chunk's days on or after ``since``, then one binary ``COPY`` into ``daily_metrics``.
 
-    ``daily_metrics`` has no foreign key to ``athletes`` (a per-row check doubled the cost of
-    the bulk write): the chunk's athlete rows are locked ``FOR SHARE`` instead, once per
-    athlete, and athletes deleted meanwhile are skipped. Deleting an athlete
-    (``services.privacy``) locks the athlete row before deleting its rows, so it either
-    waits for this transaction and then deletes what it wrote, or commits first and this
-    transaction finds the athlete gone. Returns the rows written and the athletes (rows of
-    ``result``) whose days on or after ``since`` were replaced.
+    Athletes deleted meanwhile are skipped (:func:`~lydiard.storage.daily_bulk.lock_present_athletes`).
+    Returns the rows written and the athletes (rows of ``result``) whose days on or after
+    ``since`` were replaced.
     """
     since_days = _since_days(result, since)
     if not since_days:
         return 0, []
-    present = {str(r[0]) for r in conn.execute(
-        text("SELECT id FROM athletes WHERE id = ANY(CAST(:ids AS text[])) ORDER BY id FOR SHARE"),
-        {"ids": [a for a, _ in since_days]})}
+    present = lock_present_athletes(conn, [a for a, _ in since_days])
     since_days = [(a, d) for a, d in since_days if a in present]
     if not since_days:
         return 0, []
     replaced = [i for i in _written_athletes(result) if result.athlete_ids[i] in present]
-    conn.execute(
-        text("DELETE FROM daily_metrics d USING (SELECT unnest(CAST(:ids AS text[])) AS id, "
-             "unnest(CAST(:days AS date[])) AS day) s WHERE d.athlete_id = s.id AND d.day >= s.day"),
-        {"ids": [a for a, _ in since_days], "days": [d for _, d in since_days]},
-    )
+    delete_metrics_since(conn, since_days)
     rows, cols = _selection(result, since)
     keep = np.array([aid in present for aid in result.athlete_ids], dtype=bool)[rows]
     if not keep.all():
         rows, cols = rows[keep], cols[keep]
     if len(rows) == 0:
         return 0, replaced
-    details: dict[int, bytes] = {}
-    if result.details:
-        counts = np.bincount(rows, minlength=len(result.athlete_ids))
-        starts = np.cumsum(counts) - counts  # each athlete's cells are consecutive in ``rows``
-        for (i, d), value in result.details.items():
-            if counts[i] and d >= cols[starts[i]]:
-                k = int(starts[i] + d - cols[starts[i]])
-                assert rows[k] == i and cols[k] == d
-                details[k] = json.dumps(value).encode()
-    columns, payload = _pg_copy_rows(result, rows, cols, details, computed_at)
-    dbapi = conn.connection.dbapi_connection
-    assert dbapi is not None
-    with dbapi.cursor() as cur, cur.copy(  # type: ignore[attr-defined]
-        f"COPY daily_metrics ({', '.join(columns)}) FROM STDIN WITH (FORMAT binary)"
-    ) as cp:
-        cp.write(payload)
-    return len(rows), replaced
+    return copy_metric_cells(conn, _cells(result), rows, cols, computed_at=computed_at), replaced
 
 
 # --------------------------------------------------------------------------- one task
-def task_engine(database_url: str) -> Engine:
-    """An engine without a pool (one connection per use), for a batch task."""
-    if database_url.startswith("postgresql"):
-        # make_engine(pool=False) still passes pool_size/max_overflow, which NullPool rejects
-        return create_engine(database_url, poolclass=NullPool, connect_args={"connect_timeout": 5})
-    return make_engine(database_url, pool=False)
+#: An engine without a pool, for a batch task (kept under its old name for callers).
+task_engine = bulk_engine
 
 
 def recompute_chunk(database_url: str, ids: Sequence[str], *, now: datetime, since: date | None = None,

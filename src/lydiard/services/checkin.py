@@ -8,18 +8,18 @@ from typing import Any
 
 from sqlalchemy import select
 
-from lydiard.domain.daily import CHECKIN_ITEMS, DailyObservation
+from lydiard.domain.daily import CHECKIN_ITEMS, CHECKIN_SOURCE, PLAUSIBLE_RANGES, DailyObservation
 from lydiard.errors import InvalidInputError, NotFoundError
-from lydiard.services import audit
+from lydiard.services import audit, pipeline
 from lydiard.services.access import Actor, check_athlete, check_owner
-from lydiard.services.athletes import load_athlete
 from lydiard.services.context import Context
 from lydiard.services.importing import upsert_observation
-from lydiard.services.metrics import local_today, recompute_athlete
 from lydiard.storage.engine import translate_db_errors
 from lydiard.storage.tables import daily_observations
 
-SOURCE = "checkin"
+SOURCE = CHECKIN_SOURCE
+#: What the error message adds to the range of a field (units, which end is best).
+_RANGE_NOTES = {**{item: " (5 = best)" for item in CHECKIN_ITEMS}, "sleep_h": " hours"}
 MAX_NOTE_CHARS = 2000
 EARLIEST_DAY = date(1990, 1, 1)
 #: How far ahead of the athlete's local today a check-in may be dated (time zones, late evenings).
@@ -55,14 +55,11 @@ def validate_checkin(c: Checkin, *, today: date) -> None:
         raise InvalidInputError(f"the day must be on or after {EARLIEST_DAY.isoformat()}", field="day")
     if c.day > today + timedelta(days=MAX_DAYS_AHEAD):
         raise InvalidInputError("the day is in the future; check in for today or an earlier day", field="day")
-    for item in CHECKIN_ITEMS:
+    for item in (*CHECKIN_ITEMS, "readiness", "sleep_h"):
         v = getattr(c, item)
-        if v is not None and not (1 <= v <= 5):
-            raise InvalidInputError(f"{item} must be between 1 and 5 (5 = best)", field=item)
-    if c.readiness is not None and not (0 <= c.readiness <= 10):
-        raise InvalidInputError("readiness must be between 0 and 10", field="readiness")
-    if c.sleep_h is not None and not (0 <= c.sleep_h <= 24):
-        raise InvalidInputError("sleep_h must be between 0 and 24 hours", field="sleep_h")
+        lo, hi = PLAUSIBLE_RANGES[item]
+        if v is not None and not (lo <= v <= hi):
+            raise InvalidInputError(f"{item} must be between {lo:g} and {hi:g}{_RANGE_NOTES.get(item, '')}", field=item)
     if c.note is not None and len(c.note) > MAX_NOTE_CHARS:
         raise InvalidInputError(f"the note must have at most {MAX_NOTE_CHARS} characters", field="note")
     if c.note is not None and "\x00" in c.note:
@@ -76,23 +73,22 @@ def submit_checkin(
     sleep_h: float | None = None, readiness: float | None = None, note: str | None = None,
     illness: bool | None = None, injury: bool | None = None, travel: bool | None = None,
 ) -> Checkin:
-    """Store (or update) the check-in for ``day`` and recompute the athlete's days from ``day`` on."""
+    """Store (or update) the check-in for ``day``; the pipeline recomputes the athlete's days from ``day`` on."""
     c = Checkin(day=day, energy=energy, mood=mood, motivation=motivation, soreness=soreness,
                 sleep_quality=sleep_quality, stress=stress, sleep_h=sleep_h, readiness=readiness,
                 illness=illness, injury=injury, travel=travel, note=note.strip() if note else None)
-    with translate_db_errors(), ctx.engine.begin() as conn:
-        check_owner(conn, actor, athlete_id)  # a check-in is the athlete's own report: no coach writes it
-        athlete = load_athlete(conn, athlete_id)
-        validate_checkin(c, today=local_today(ctx, athlete.tz))
+    with pipeline.writing(ctx, actor, athlete_id) as w:
+        check_owner(w.conn, actor, athlete_id)  # a check-in is the athlete's own report: no coach writes it
+        validate_checkin(c, today=w.today)
         obs = DailyObservation(day=day, source=SOURCE, **{f: getattr(c, f) for f in _FIELDS})
-        upsert_observation(conn, athlete_id, obs, now=ctx.clock())
-        audit.record(conn, actor, athlete_id=athlete_id, action="checkin.submit", at=ctx.clock(),
+        upsert_observation(w.conn, athlete_id, obs, now=ctx.clock())
+        audit.record(w.conn, actor, athlete_id=athlete_id, action="checkin.submit", at=ctx.clock(),
                      day=day.isoformat())
-    recompute_athlete(ctx, actor, athlete_id, since=day)
-    from lydiard.services.planning import refresh_plan_after_recompute
-
-    refresh_plan_after_recompute(ctx, actor, athlete_id)
-    return get_checkin(ctx, actor, athlete_id, day=day)
+        w.changed(pipeline.Change.data(since=day))
+        row = w.conn.execute(select(daily_observations).where(
+            daily_observations.c.athlete_id == athlete_id, daily_observations.c.day == day,
+            daily_observations.c.source == SOURCE)).one()
+    return _from_row(row)
 
 
 def get_checkin(ctx: Context, actor: Actor, athlete_id: str, *, day: date) -> Checkin:
@@ -110,13 +106,3 @@ def get_checkin(ctx: Context, actor: Actor, athlete_id: str, *, day: date) -> Ch
 def _from_row(row: Any) -> Checkin:
     values = {f: getattr(row, f) for f in _FIELDS}
     return Checkin(day=row.day, updated_at=row.updated_at, **values)
-
-
-def checkin_days(ctx: Context, actor: Actor, athlete_id: str, *, start: date, end: date) -> list[date]:
-    """Days from ``start`` to ``end`` with a check-in."""
-    with translate_db_errors(), ctx.engine.connect() as conn:
-        check_athlete(conn, actor, athlete_id)
-        rows = conn.execute(select(daily_observations.c.day).where(
-            daily_observations.c.athlete_id == athlete_id, daily_observations.c.source == SOURCE,
-            daily_observations.c.day >= start, daily_observations.c.day <= end)).all()
-    return sorted(r.day for r in rows)

@@ -36,7 +36,7 @@ from lydiard.domain.daily import (
 )
 from lydiard.domain.load.srpe import SRPE_AU_PER_TSS
 from lydiard.domain.simulate import simulate_athlete, simulate_cohort
-from lydiard.services import batch_io
+from lydiard.services import batch_io, pipeline
 from lydiard.services import users as user_svc
 from lydiard.services.access import Actor
 from lydiard.services.athletes import create_athlete, set_threshold
@@ -47,11 +47,9 @@ from lydiard.services.metrics import (
     compute_daily,
     local_today,
     logged_session_loads,
-    recompute_athlete,
     write_daily_metrics,
 )
 from lydiard.services.signals import sessions_table, signal_matrices
-from lydiard.services.trends import precompute_trends
 from lydiard.storage.bulk import copy_rows
 from lydiard.storage.engine import translate_db_errors
 from lydiard.storage.tables import (
@@ -387,7 +385,7 @@ def _story_athlete(ctx: Context, *, scenario: str, name: str, seed: int, moment:
     if report.failures():
         log.warning("demo: %d simulated workout file(s) failed: %s", len(report.failures()),
                     report.failures()[0].reason)
-    recompute_athlete(ctx, system, a.id)
+    pipeline.after_change(ctx, system, a.id, pipeline.Change.data(since=None))
     return a.id
 
 
@@ -432,7 +430,7 @@ def load_demo(ctx: Context, *, days: int = 365, seed: int = 3, shared: Path | No
         notes.append(f"{n_corpus} real workout file(s) from the shared corpus")
     else:
         notes.append("shared corpus not found: simulated data only")
-    recompute_athlete(ctx, system, aid)
+    pipeline.after_change(ctx, system, aid, pipeline.Change.data(since=None))
 
     roster: list[str] = [aid]
     if roster_scenarios:
@@ -451,7 +449,7 @@ def load_demo(ctx: Context, *, days: int = 365, seed: int = 3, shared: Path | No
             else:
                 reasons = "; ".join(it.reason or it.outcome for it in report.items)[:200]
                 notes.append(f"PMData {folder.name}: nothing imported ({reasons})")
-            recompute_athlete(ctx, system, a.id)
+            pipeline.after_change(ctx, system, a.id, pipeline.Change.data(since=None))
             roster.append(a.id)
         notes.append(f"{n_pm} PMData participant(s) on the coach's roster")
     elif pmdata:
@@ -548,7 +546,7 @@ def seed_cohort(ctx: Context, *, athletes_n: int = 200, days: int = 730, seed: i
         result = batch_io.compute_chunk(chunk, detail_days=days if detail_days is None else detail_days)
         with translate_db_errors(), ctx.engine.begin() as conn:
             batch_io.write_chunk(conn, result, since=None, computed_at=now)
-    precompute_trends(ctx, ids)  # the Trends documents, as recompute_athlete leaves them
+    pipeline.after_batch(ctx, ids)  # plan proposals and Trends documents, as after the batch recompute
     return CohortInfo(coach_email=coach_email, coach_password=password, athlete_ids=tuple(ids))
 
 

@@ -22,7 +22,7 @@ import pandas as pd
 from numpy.typing import NDArray
 from sqlalchemy import Connection, and_, delete, insert, select, update
 
-from lydiard.domain.daily import CHECKIN_FLAGS, CHECKIN_ITEMS
+from lydiard.domain.daily import CHECKIN_FLAGS, CHECKIN_ITEMS, merge_by_source
 from lydiard.domain.load.pmc import daily_metrics_matrix
 from lydiard.domain.load.session import DEFAULT_TSS_PER_HOUR
 from lydiard.domain.load.srpe import SRPE_AU_PER_TSS, srpe_load
@@ -31,9 +31,8 @@ from lydiard.domain.recovery import REC_CODES, STAGE_NAMES, stage_matrix
 from lydiard.domain.recovery.assess import day_details
 from lydiard.domain.recovery.baselines import BaselineConfig
 from lydiard.domain.recovery.stage import RANGED_INPUTS, mask_implausible
-from lydiard.errors import LydiardError
 from lydiard.services.access import Actor, check_athlete
-from lydiard.services.athletes import load_athlete
+from lydiard.services.athlete_store import AthleteInfo, load_athlete
 from lydiard.services.context import Context
 from lydiard.services.signals import (
     FILE_COLUMNS,
@@ -57,9 +56,6 @@ from lydiard.storage.tables import (
 )
 from lydiard.storage.tables import session_metrics as sm
 
-#: Which source wins when several report the same field for a day (first wins).
-SOURCE_PRIORITY: tuple[str, ...] = ("checkin", "rr-file", "hrv4training", "elitehrv", "hrvlogger", "pmsys",
-                                    "fitbit", "apple-health", "csv")
 OBS_FIELDS: tuple[str, ...] = ("rmssd_ms", "hrv_kind", "rhr_bpm", "sleep_h", *CHECKIN_ITEMS, "readiness",
                                *CHECKIN_FLAGS)
 METRIC_COLUMNS: tuple[str, ...] = (
@@ -131,17 +127,15 @@ def logged_session_loads(sport: pd.Series, duration_s: pd.Series, rpe: pd.Series
 
 
 def merged_observations(conn: Connection, athlete_id: str) -> pd.DataFrame:
-    """Daily observations merged across sources (``SOURCE_PRIORITY``), indexed by day."""
+    """Daily observations merged across sources (:func:`~lydiard.domain.daily.merge_by_source`), indexed by day."""
     rows = conn.execute(select(daily_observations).where(daily_observations.c.athlete_id == athlete_id)).all()
     if not rows:
         return pd.DataFrame(columns=list(OBS_FIELDS), index=pd.DatetimeIndex([], name="day"))
     frame = pd.DataFrame([r._asdict() for r in rows])
-    rank = {s: i for i, s in enumerate(SOURCE_PRIORITY)}
-    frame["_rank"] = frame["source"].map(lambda s: rank.get(s, len(rank)))
-    frame = frame.sort_values(["day", "_rank"])
-    out = frame.groupby("day")[list(OBS_FIELDS)].first()
-    out.index = pd.DatetimeIndex(pd.to_datetime(out.index), name="day")
-    return out
+    day_numbers = pd.to_datetime(frame["day"]).to_numpy(dtype="datetime64[D]").astype(np.int64)
+    keys, merged = merge_by_source(day_numbers, frame["source"], {c: frame[c].to_numpy() for c in OBS_FIELDS})
+    index = pd.DatetimeIndex(keys.astype("datetime64[D]").astype("datetime64[ns]"), name="day")
+    return pd.DataFrame(merged, index=index).infer_objects()
 
 
 def daily_inputs(conn: Connection, athlete_id: str, *, until: date, sex: str | None) -> pd.DataFrame:
@@ -399,25 +393,22 @@ def recompute_athlete(ctx: Context, actor: Actor, athlete_id: str, *, since: dat
 
     Inputs are read and results written in one transaction holding the athlete's lock, so
     concurrent recomputes (two check-ins at once) neither collide nor write stale results.
+    Only the daily metrics and summaries: writers call
+    :func:`lydiard.services.pipeline.after_change`, which also re-scores sessions, proposes
+    plan adaptations and refreshes what the charts read.
     """
     with translate_db_errors(), ctx.engine.begin() as conn:
         check_athlete(conn, actor, athlete_id, write=True)
         lock_athlete(conn, athlete_id)
-        athlete = load_athlete(conn, athlete_id)
-        until = local_today(ctx, athlete.tz)
-        frame = daily_inputs(conn, athlete_id, until=until, sex=athlete.sex)
-        out = compute_daily(frame, detail_from=since)
-        result = _write_daily_metrics(conn, ctx, athlete_id, out, since=since)
-    # The Trends document follows the metrics (after the commit: it reads them back). It is a
-    # cache: if building it fails, the metrics are stored all the same and the next view of
-    # Trends builds it, so the write that triggered this recompute must not fail.
-    from lydiard.services.trends import precompute_trends
+        return recompute_on(conn, ctx, load_athlete(conn, athlete_id), since=since)
 
-    try:
-        precompute_trends(ctx, [athlete_id])
-    except LydiardError as exc:
-        log.warning("trends document of athlete %s not precomputed (built on next view): %s", athlete_id, exc)
-    return result
+
+def recompute_on(conn: Connection, ctx: Context, athlete: AthleteInfo, *, since: date | None) -> RecomputeResult:
+    """:func:`recompute_athlete` on ``conn`` (no access check; the caller holds the athlete's lock)."""
+    until = local_today(ctx, athlete.tz)
+    frame = daily_inputs(conn, athlete.id, until=until, sex=athlete.sex)
+    out = compute_daily(frame, detail_from=since)
+    return _write_daily_metrics(conn, ctx, athlete.id, out, since=since)
 
 
 def write_daily_metrics(ctx: Context, athlete_id: str, out: pd.DataFrame, *, since: date | None) -> RecomputeResult:

@@ -8,14 +8,15 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, exists, func, select
 
+from lydiard.domain.daily import CHECKIN_SOURCE
 from lydiard.errors import NotFoundError
 from lydiard.services import audit
 from lydiard.services.access import Actor, check_athlete
-from lydiard.services.athletes import AthleteInfo, visible_athlete
-from lydiard.services.checkin import SOURCE as CHECKIN_SOURCE
+from lydiard.services.athlete_store import AthleteInfo, visible_athlete
 from lydiard.services.context import Context
 from lydiard.services.metrics import local_today
-from lydiard.services.planning import DayPlan, read_day_plan
+from lydiard.services.plan_forecasts import read_day_plan
+from lydiard.services.plan_views import DayPlan
 from lydiard.services.summaries import ensure_summaries
 from lydiard.storage.engine import translate_db_errors
 from lydiard.storage.tables import (

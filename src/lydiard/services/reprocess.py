@@ -1,4 +1,5 @@
-"""Re-scoring stored sessions when thresholds change or the algorithms improve."""
+"""Re-scoring stored sessions when thresholds change or the algorithms improve (a stage of
+:mod:`lydiard.services.pipeline`: writers call ``pipeline.after_change(..., Change.thresholds(day))``)."""
 
 from __future__ import annotations
 
@@ -10,28 +11,23 @@ import pandas as pd
 from sqlalchemy import Connection, delete, insert, select
 
 from lydiard.domain.activity import Activity, ActivitySummary, CleaningReport, empty_laps
-from lydiard.services.access import Actor, check_athlete
-from lydiard.services.athletes import ThresholdValue, load_athlete, threshold_history
-from lydiard.services.context import Context
+from lydiard.domain.thresholds import ThresholdValue
+from lydiard.services.athlete_store import AthleteInfo, load_athlete, threshold_history
 from lydiard.services.session_metrics import compute_session_metrics, session_metrics_row
-from lydiard.storage.engine import translate_db_errors
 from lydiard.storage.streams import read_streams
 from lydiard.storage.tables import activities, session_metrics
 
 
-def rescore_sessions(ctx: Context, actor: Actor, athlete_id: str, *, since: date | None = None) -> int:
-    """Recompute session metrics of activities on or after ``since``; returns how many."""
-    with translate_db_errors(), ctx.engine.begin() as conn:
-        check_athlete(conn, actor, athlete_id, write=True)
-        athlete = load_athlete(conn, athlete_id)
-        history = threshold_history(conn, athlete_id)
-        q = select(activities).where(activities.c.athlete_id == athlete_id)
-        if since is not None:
-            q = q.where(activities.c.day >= since)
-        n = 0
-        for a in conn.execute(q).all():
-            _rescore(conn, a, history=history, sex=athlete.sex, now=ctx.clock())
-            n += 1
+def rescore_on(conn: Connection, athlete: AthleteInfo, *, since: date | None, now: datetime) -> int:
+    """Re-score the athlete's sessions on or after ``since`` on ``conn`` (no access check); returns how many."""
+    history = threshold_history(conn, athlete.id)
+    q = select(activities).where(activities.c.athlete_id == athlete.id)
+    if since is not None:
+        q = q.where(activities.c.day >= since)
+    n = 0
+    for a in conn.execute(q.order_by(activities.c.started_at, activities.c.id)).all():
+        _rescore(conn, a, history=history, sex=athlete.sex, now=now)
+        n += 1
     return n
 
 

@@ -12,7 +12,7 @@ import pandas as pd
 
 from lydiard.domain.activity import Activity
 from lydiard.domain.load.session import SessionMetrics, Thresholds, session_metrics
-from lydiard.services.athletes import ThresholdValue, thresholds_on
+from lydiard.domain.thresholds import ThresholdValue, thresholds_on
 
 _COLUMNS = (
     "trimp_banister", "hr_tss", "np_w", "intensity_factor", "power_tss", "running_tss", "srpe_au",

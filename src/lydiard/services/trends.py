@@ -26,17 +26,18 @@ import pandas as pd
 from sqlalchemy import and_, bindparam, delete, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from lydiard.domain.daily import CHECKIN_ITEMS
-from lydiard.services import planning
+from lydiard.domain.daily import CHECKIN_ITEMS, merge_by_source
+from lydiard.domain.hrv import ln_rmssd
+from lydiard.services import plan_forecasts
 from lydiard.services.access import (
     Actor,
     check_athlete,
     user_visible_clause,
     visible_athletes_clause,
 )
-from lydiard.services.athletes import load_athlete
+from lydiard.services.athlete_store import load_athlete
 from lydiard.services.context import Context
-from lydiard.services.metrics import SOURCE_PRIORITY, local_today
+from lydiard.services.metrics import local_today
 from lydiard.services.readiness import STAGE_TITLES
 from lydiard.services.summaries import SPARK_DAYS, Summary, ensure_summaries
 from lydiard.storage.engine import translate_db_errors
@@ -237,12 +238,11 @@ def _trends_data(ctx: Context, actor: Actor, athlete_id: str, *, version: str, s
     days = list(m_cols[0])
     series: dict[str, list[float | None]] = {c: _column(m_cols[2 + k], digits)
                                              for k, c in enumerate(METRIC_SERIES)}
-    # Merge the observation sources per day: the first source in SOURCE_PRIORITY wins per field.
+    # Merge the observation sources per day: the best-ranked source wins per field.
     merged = _merge_observations(obs_rows, days)
     series.update((c, _column(v, digits)) for c, v in merged.items())
     rmssd = merged["rmssd_ms"]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        series["ln_rmssd"] = _column(np.where(rmssd > 0, np.log(np.where(rmssd > 0, rmssd, 1.0)), np.nan), digits)
+    series["ln_rmssd"] = _column(ln_rmssd(rmssd), digits)
     return TrendsData(
         athlete_id=athlete_id, version=version, days=[d.isoformat() for d in days], series=series,
         stages=list(m_cols[1]), planned=_planned_forecast(ctx, actor, athlete_id),
@@ -263,31 +263,27 @@ def _column(values: Any, digits: int | None = None) -> list[float | None]:
 
 
 def _merge_observations(obs_rows: Sequence[Any], days: list[date]) -> dict[str, np.ndarray[Any, Any]]:
-    """Per day and field, the value of the highest-priority source that has one (``SOURCE_PRIORITY``; NaN: none)."""
+    """Per day and field, the value of the highest-priority source that has one (``merge_by_source``; NaN: none)."""
     n = len(days)
     if not obs_rows or not n:
         return {c: np.full(n, np.nan) for c in OBSERVATION_SERIES}
     index = {d: i for i, d in enumerate(days)}
-    rank = {s: i for i, s in enumerate(SOURCE_PRIORITY)}
     cols = list(zip(*obs_rows, strict=True))
     pos = np.array([index.get(d, -1) for d in cols[0]], dtype=np.int64)
-    rk = np.array([rank.get(src, len(rank)) for src in cols[1]], dtype=np.int64)
-    order = np.lexsort((rk, pos))  # by day, then by priority
-    pos, keep = pos[order], pos[order] >= 0
+    keys, merged = merge_by_source(pos, cols[1], {c: np.asarray(cols[2 + k], dtype=np.float64)  # None → NaN
+                                                  for k, c in enumerate(OBSERVATION_SERIES)})
+    keep = keys >= 0  # observations on days without metrics are left out
     out: dict[str, np.ndarray[Any, Any]] = {}
-    for k, c in enumerate(OBSERVATION_SERIES):
-        values = np.asarray(cols[2 + k], dtype=np.float64)[order]  # None → NaN
-        valid = keep & np.isfinite(values)
-        first = np.unique(pos[valid], return_index=True)  # the best-ranked valid row of each day
-        merged = np.full(n, np.nan)
-        merged[first[0]] = values[valid][first[1]]
-        out[c] = merged
+    for c, values in merged.items():
+        column = np.full(n, np.nan)
+        column[keys[keep]] = values[keep]
+        out[c] = column
     return out
 
 
 def _planned_forecast(ctx: Context, actor: Actor, athlete_id: str) -> dict[str, list[Any]]:
     """The plan's future load and CTL/ATL/TSB (as planned) from the planning service; empty without a plan."""
-    view = planning.forecast(ctx, actor, athlete_id)
+    view = plan_forecasts.forecast(ctx, actor, athlete_id)
     if view is None:
         return {}
     frame = view.as_planned

@@ -25,7 +25,7 @@ def _stored(ctx: Any, athlete_id: str) -> tuple[int, int, list[str]]:
 def test_oversize_upload_is_413_and_stores_nothing(settings: Any, world: Any, ctx: Any) -> None:
     from fastapi.testclient import TestClient
 
-    from lydiard.interfaces.http.app import create_app
+    from lydiard.interfaces.app import create_app
 
     settings.max_upload_bytes = 64 * 1024
     app = create_app(settings, context=ctx)

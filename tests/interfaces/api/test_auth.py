@@ -88,7 +88,7 @@ def test_login_sets_safe_cookie_and_rotates(world: Any, client: Any, ctx: Any) -
 def test_secure_cookie_behind_https(settings: Any, ctx: Any) -> None:
     from fastapi.testclient import TestClient
 
-    from lydiard.interfaces.http.app import create_app
+    from lydiard.interfaces.app import create_app
 
     settings.https = True
     user_svc.create_user(ctx, Actor.system(), email="s@example.org", password=PASSWORD, display_name="S")
@@ -160,7 +160,6 @@ def test_rate_limit_per_address(world: Any, app: Any, ctx: Any) -> None:
 
 def test_forwarded_for_only_from_trusted_proxies(world: Any, ctx: Any) -> None:
     from fastapi.testclient import TestClient
-
     from lydiard.interfaces.http.app import create_app
 
     p = world.user("finn", athlete=False)

@@ -65,7 +65,7 @@ def seeded(ctx: Context) -> Seeded:
 
 @pytest.fixture
 def app_client(ctx: Context, seeded: Seeded) -> Iterator[TestClient]:
-    from lydiard.interfaces.http.app import create_app
+    from lydiard.interfaces.app import create_app
 
     app = create_app(ctx.settings, context=ctx)
     with TestClient(app, base_url="http://testserver") as client:

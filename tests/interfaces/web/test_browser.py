@@ -60,13 +60,12 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     import uvicorn
 
     from lydiard.config import Settings
-    from lydiard.interfaces.http.app import create_app
+    from lydiard.interfaces.app import create_app
     from lydiard.services.context import open_context
     from lydiard.services.demo import load_demo
 
     home = tmp_path_factory.mktemp("live")
-    settings = Settings(home=home, database_url=f"sqlite:///{home}/lydiard.sqlite3",
-                        secret_key="browser-test-secret-" + "x" * 32)
+    settings = Settings(home=home, database_url=f"sqlite:///{home}/lydiard.sqlite3")
     ctx = open_context(settings)
     info = load_demo(ctx, days=150, pmdata=False)
     ctx.close()

@@ -29,7 +29,7 @@ def test_serve_demo_loads_once_and_runs_the_factory(tmp_path: Path, monkeypatch:
     assert "password demo-" in result.output
     assert "http://127.0.0.1:8123/" in result.output
     (args, kwargs), = calls
-    assert args == ("lydiard.interfaces.http.app:create_app_from_env",)
+    assert args == ("lydiard.interfaces.app:create_app_from_env",)
     assert kwargs["factory"] is True and kwargs["host"] == "127.0.0.1" and kwargs["port"] == 8123
     again = runner.invoke(build_app(), ["serve", "--demo"])
     assert again.exit_code == 0 and "not loaded again" in again.output

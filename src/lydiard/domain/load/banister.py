@@ -60,6 +60,7 @@ import pandas as pd
 from numpy.typing import NDArray
 from scipy import optimize, signal, stats
 
+from lydiard.domain.load.pmc import daily_metrics_matrix
 from lydiard.errors import InsufficientDataError, InvalidInputError, NotFittedError
 
 FloatArray = NDArray[np.float64]
@@ -154,7 +155,8 @@ def unit_gain_ewma(
     convention: EwmaConvention = "exp",
     initial: float = 0.0,
 ) -> FloatArray:
-    """Unit-gain EWMA of daily load: the PMC version of the impulse response (AU).
+    """Unit-gain EWMA of daily load: the PMC version of the impulse response (AU), computed by
+    the PMC kernel (:func:`~lydiard.domain.load.pmc.daily_metrics_matrix`).
 
     ``X_n = X_{n−1} + k·(w_n − X_{n−1})``, with ``k = 1 − e^{−1/N}`` ("exp",
     GoldenCheetah/intervals.icu) or ``k = 1/N`` ("tp", TrainingPeaks). Today's
@@ -165,22 +167,16 @@ def unit_gain_ewma(
     ----------
     load_au : ndarray, shape (n_days,)
     days : float
-        Time constant N (days), > 1 for "tp", > 0 for "exp".
+        Time constant N (days), ≥ 1 (:func:`~lydiard.domain.load.pmc.pmc_gain`).
     convention : {"exp", "tp"}
     initial : float
         Value on the day before the first load (seed).
     """
-    if convention == "exp":
-        if not days > 0:
-            raise InvalidInputError(f"days must be > 0, got {days}", field="days")
-        k = 1.0 - math.exp(-1.0 / days)
-    elif convention == "tp":
-        if not days > 1:
-            raise InvalidInputError(f"days must be > 1 for 'tp', got {days}", field="days")
-        k = 1.0 / days
-    else:
-        raise InvalidInputError(f"unknown convention {convention!r}", field="convention")
-    return impulse_response(load_au, decay=1.0 - k, gain=k, initial=initial)
+    # the one PMC implementation (the compiled kernel); this is its CTL line with another constant
+    pmc = daily_metrics_matrix(np.asarray(load_au, dtype=np.float64), ctl_days=days,
+                               convention=convention, seed_ctl=initial)
+    out: FloatArray = pmc["ctl"][0]
+    return out
 
 
 # ---------------------------------------------------------------------------

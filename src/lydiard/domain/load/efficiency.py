@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
-from lydiard.domain.load._streams import as_float_array
+from lydiard.domain._streams import as_float_array
 from lydiard.errors import InsufficientDataError, InvalidInputError
 
 

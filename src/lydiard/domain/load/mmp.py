@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
-from lydiard.domain.load._streams import (
+from lydiard.domain._streams import (
     DEFAULT_MAX_GAP_S,
     FloatArray,
     as_float_array,
@@ -79,7 +79,7 @@ def mean_maximal(
     """Mean-maximal curve: the best average of ``values`` over each duration.
 
     The samples are put on a 1 Hz *elapsed-time* grid (zero-order hold, see
-    :mod:`lydiard.domain.load._streams`); unlike NP, pauses are **not** closed up, so a
+    :mod:`lydiard.domain._streams`); unlike NP, pauses are **not** closed up, so a
     window never joins efforts on either side of a stop:
 
     * power (``nan_as_zero=True``, the default): missing values and pauses count as 0 W,

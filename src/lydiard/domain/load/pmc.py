@@ -238,6 +238,15 @@ def _daily_series(daily_load_au: pd.Series) -> pd.Series:
         )
     if daily_load_au.empty:
         raise InvalidInputError("daily_load_au is empty", field="daily_load_au")
+    if pd.api.types.is_numeric_dtype(daily_load_au.index.dtype) or pd.api.types.is_bool_dtype(
+        daily_load_au.index.dtype
+    ):
+        # pandas would read the numbers as nanoseconds since 1970: one day, silently
+        raise InvalidInputError(
+            "daily_load_au must be indexed by day (dates), not by numbers",
+            field="daily_load_au",
+            index_dtype=str(daily_load_au.index.dtype),
+        )
     try:
         index = pd.DatetimeIndex(pd.to_datetime(daily_load_au.index))
     except (TypeError, ValueError) as exc:

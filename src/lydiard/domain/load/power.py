@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from lydiard.domain.load._streams import (
+from lydiard.domain._streams import (
     DEFAULT_MAX_GAP_S,
     FloatArray,
     as_float_array,
@@ -55,7 +55,7 @@ def normalized_power(
     sample lasts; each value is held for that long (zero-order hold, as the recording
     device assumes). Intervals longer than ``max_gap_s`` are pauses: the value is held for
     the typical interval only and the pause is removed (time closed up), so auto-pause
-    neither adds zeros nor time. See :mod:`lydiard.domain.load._streams`.
+    neither adds zeros nor time. See :mod:`lydiard.domain._streams`.
 
     Parameters
     ----------

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from lydiard.domain.load._streams import (
+from lydiard.domain._streams import (
     DEFAULT_MAX_GAP_S,
     FloatArray,
     as_float_array,

@@ -33,15 +33,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from lydiard.domain.columns import Col
-from lydiard.domain.frames import float_column, frame_arrays
-from lydiard.domain.load._streams import (
+from lydiard.domain._streams import (
     DEFAULT_MAX_GAP_S,
     FloatArray,
     elapsed_s,
     grid_1hz,
     hold_durations_s,
 )
+from lydiard.domain.columns import Col
+from lydiard.domain.frames import float_column, frame_arrays
 from lydiard.domain.load.efficiency import aerobic_decoupling, efficiency_factor
 from lydiard.domain.load.mmp import DEFAULT_DURATIONS_S, mean_maximal_1hz
 from lydiard.domain.load.power import fourth_power_mean, intensity_factor, power_tss
@@ -199,7 +199,7 @@ def session_metrics(
     Notes
     -----
     Samples are put on a 1 Hz grid with a zero-order hold (see
-    :mod:`lydiard.domain.load._streams`). NP, NGS, TSS, TRIMPs, zones and decoupling use
+    :mod:`lydiard.domain._streams`). NP, NGS, TSS, TRIMPs, zones and decoupling use
     the gap-collapsed series (pauses removed; TSS duration = recorded time); mean-maximal
     curves use the elapsed grid (pauses = 0 W, invalid for speed/HR).
     Elevation gain: altitude on the 1 Hz series, gaps interpolated, a centred 30-s moving

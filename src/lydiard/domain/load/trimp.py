@@ -11,7 +11,7 @@ from typing import Literal
 import numpy as np
 from numpy.typing import ArrayLike
 
-from lydiard.domain.load._streams import FloatArray, as_float_array, durations_from
+from lydiard.domain._streams import FloatArray, as_float_array, durations_from
 from lydiard.errors import InvalidInputError
 
 Sex = Literal["male", "female"]

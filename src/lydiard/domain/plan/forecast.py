@@ -1,8 +1,8 @@
 """Project CTL/ATL/TSB (and Banister performance) over a plan.
 
-The projection runs the unit-gain impulse-response filter
-(:func:`lydiard.domain.load.banister.unit_gain_ewma`) over the realised history
-followed by the planned loads. Alignment follows the project convention
+The projection runs the PMC kernel (:func:`lydiard.domain.load.pmc.daily_metrics_matrix`,
+the one CTL/ATL/TSB implementation of Lydiard) over the realised history followed by the
+planned loads. Alignment follows the project convention
 (style.md §3): ``ctl``/``atl`` are values at the end of ``day`` (today's load
 included) and ``tsb = ctl(d−1) − atl(d−1)`` is the form going into ``day``.
 """
@@ -15,12 +15,8 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from lydiard.domain.load.banister import (
-    BanisterModel,
-    EwmaConvention,
-    daily_series,
-    unit_gain_ewma,
-)
+from lydiard.domain.load.banister import BanisterModel, EwmaConvention, daily_series
+from lydiard.domain.load.pmc import daily_metrics_matrix
 from lydiard.domain.plan.models import PlannedSession
 from lydiard.errors import InsufficientDataError, InvalidInputError
 
@@ -62,7 +58,7 @@ def forecast(
     ctl_days, atl_days : float
         EWMA time constants (days).
     convention : {"exp", "tp"}
-        EWMA coefficient convention (see ``unit_gain_ewma``).
+        EWMA coefficient convention (see :func:`~lydiard.domain.load.pmc.pmc_gain`).
     model : BanisterModel, optional
         A fitted model: adds ``performance``, ``performance_lower`` and
         ``performance_upper`` (prediction interval at ``level``).
@@ -89,9 +85,8 @@ def forecast(
     else:
         load = plan.copy()
     w = load.to_numpy(dtype=np.float64)
-    ctl = unit_gain_ewma(w, days=ctl_days, convention=convention)
-    atl = unit_gain_ewma(w, days=atl_days, convention=convention)
-    tsb = np.concatenate([[0.0], ctl[:-1] - atl[:-1]])
+    pmc = daily_metrics_matrix(w, ctl_days=ctl_days, atl_days=atl_days, convention=convention)
+    ctl, atl, tsb = pmc["ctl"][0], pmc["atl"][0], pmc["tsb"][0]
     out = pd.DataFrame({"load_au": w, "ctl": ctl, "atl": atl, "tsb": tsb}, index=load.index)
     if model is not None:
         band = model.prediction_interval(pd.Series(w, index=load.index), level=level)

@@ -42,6 +42,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from lydiard.domain.daily import CHECKIN_ITEMS, PLAUSIBLE_RANGES
+from lydiard.domain.hrv import ln_rmssd
 from lydiard.domain.load.pmc import daily_metrics_matrix
 from lydiard.domain.recovery._episode_kernel import FLOAT_OUTPUTS, INT_OUTPUTS, episode_pass
 from lydiard.domain.recovery.baselines import (
@@ -313,8 +314,7 @@ def _block(
 
     # ---- HRV -----------------------------------------------------------------------
     rmssd = x.get("rmssd_ms")
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ln = np.where(rmssd > 0, np.log(rmssd), np.nan) if rmssd is not None else nan
+    ln = ln_rmssd(rmssd) if rmssd is not None else nan
     ln_s = Series(ln, squares=True)
     cur = ln_s.window(window_days=w, min_count=cfg.min_valid_days, sd=True)
     base = ln_s.window(

@@ -1,4 +1,4 @@
-"""The JSON API router (mounted under ``/api/v1`` by ``lydiard.interfaces.http.app.create_app``)."""
+"""The JSON API router (mounted under ``/api/v1`` by ``lydiard.interfaces.app.create_app``)."""
 
 from __future__ import annotations
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
+from lydiard.interfaces.cli import activities, backup, batch, checkin, plan, reprocess, serve, users
 from lydiard.interfaces.cli.common import (
     State,
     console,
@@ -21,16 +22,17 @@ from lydiard.interfaces.cli.common import (
 )
 
 if TYPE_CHECKING:
-    from lydiard.services import access, importing, metrics, readiness
+    from lydiard.services import access, importing, metrics, pipeline, readiness
     from lydiard.services import athletes as athlete_svc
 else:  # imported when a command runs: `lydiard --help` stays fast
     access = lazy("lydiard.services.access")
     athlete_svc = lazy("lydiard.services.athletes")
     importing = lazy("lydiard.services.importing")
     metrics = lazy("lydiard.services.metrics")
+    pipeline = lazy("lydiard.services.pipeline")
     readiness = lazy("lydiard.services.readiness")
 
-#: The kinds of :data:`lydiard.services.athletes.THRESHOLD_RANGES` (spelt out: importing the
+#: The kinds of :data:`lydiard.domain.thresholds.THRESHOLD_RANGES` (spelt out: importing the
 #: service for a help text would slow every command; a test checks they agree).
 THRESHOLD_KINDS_HELP = "hr_rest_bpm, hr_max_bpm, lthr_bpm, ftp_w, threshold_speed_mps"
 
@@ -118,14 +120,12 @@ def build_app() -> typer.Typer:
         with friendly_errors():
             who = resolve_athlete(st, athlete)
             day = _parse_day(valid_from) if valid_from else date.today()
-            athlete_svc.set_threshold(st.ctx, access.Actor.system(), who.id, kind=kind, value=value, valid_from=day)
-            from lydiard.services.reprocess import rescore_sessions
-
-            rescored = rescore_sessions(st.ctx, access.Actor.system(), who.id, since=day)
-            res = metrics.recompute_athlete(st.ctx, access.Actor.system(), who.id, since=day)
+            done = athlete_svc.set_threshold(st.ctx, access.Actor.system(), who.id, kind=kind, value=value,
+                                             valid_from=day)
+        rescored = done.sessions_rescored
         console.print(f"{kind} = {value:g} from {day}; {rescored} activit{'y' if rescored == 1 else 'ies'} "
-                      f"rescored, {res.days_written} day(s) updated.")
-        if res.days_written == 0:
+                      f"rescored, {done.days_written} day(s) updated.")
+        if done.days_written == 0:
             why = (f"no activity is dated on or after {day}, the day the threshold holds from" if rescored == 0
                    else "the loads of those days came out the same: a heart-rate load needs hr_rest_bpm, "
                         "hr_max_bpm and lthr_bpm, and a power or pace threshold decides where there is one")
@@ -184,8 +184,10 @@ def build_app() -> typer.Typer:
         st = state(ctx)
         with friendly_errors():
             who = resolve_athlete(st, athlete)
-            res = metrics.recompute_athlete(st.ctx, access.Actor.system(), who.id)
-        console.print(f"{res.days_written} day(s) written, {res.days_unchanged} unchanged.")
+            res = pipeline.after_change(st.ctx, access.Actor.system(), who.id,
+                                        pipeline.Change.data(since=None)).recompute
+        if res is not None:
+            console.print(f"{res.days_written} day(s) written, {res.days_unchanged} unchanged.")
 
     db_app = typer.Typer(help="The store.", no_args_is_help=True)
     app.add_typer(db_app, name="db")
@@ -198,23 +200,9 @@ def build_app() -> typer.Typer:
             _ = st.ctx
         console.print(f"Store at {st.settings.effective_database_url.split('@')[-1]} is up to date.")
 
-    for module in _extensions():
+    for module in (serve, users, plan, batch, backup, checkin, activities, reprocess):  # they register themselves
         module.register(app)
     return app
-
-
-def _extensions() -> list[Any]:
-    """Sub-command modules (serve, users, plan, batch...) that register themselves."""
-    import importlib
-
-    mods = []
-    for name in ("serve", "users", "plan", "batch", "backup", "checkin", "activities", "reprocess"):
-        try:
-            mods.append(importlib.import_module(f"lydiard.interfaces.cli.{name}"))
-        except ModuleNotFoundError as exc:
-            if exc.name != f"lydiard.interfaces.cli.{name}":
-                raise
-    return mods
 
 
 def _print_freshness(st: State, athlete_id: str, *, calibrating: bool) -> None:

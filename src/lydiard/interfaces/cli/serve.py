@@ -1,6 +1,6 @@
 """``lydiard serve`` (the web app under uvicorn) and ``lydiard demo`` (load the demo store).
 
-The server is started from the factory string ``lydiard.interfaces.http.app:create_app_from_env``
+The server is started from the factory string ``lydiard.interfaces.app:create_app_from_env``
 so the CLI never imports the HTTP or web modules; the data directory comes from
 ``LYDIARD_HOME`` (or ``--home``), passed to the server process through the environment.
 
@@ -20,7 +20,7 @@ import typer
 
 from lydiard.interfaces.cli.common import console, friendly_errors, state
 
-APP_FACTORY = "lydiard.interfaces.http.app:create_app_from_env"
+APP_FACTORY = "lydiard.interfaces.app:create_app_from_env"
 
 
 def _print_demo(info: object, *, url: str | None) -> None:

@@ -2,10 +2,10 @@
 
 For the web package (``lydiard.interfaces.web``)
 ------------------------------------------------
-* **Mounting.** ``create_app(settings)`` (in ``http.app``) opens the service context once
+* **Mounting.** ``create_app(settings)`` (in the composition root ``lydiard.interfaces.app``) opens the service context once
   (``app.state.ctx``), installs the security headers, error handlers and the global CSRF
   check, includes the API under ``/api/v1``, then calls ``lydiard.interfaces.web.mount(app)``
-  if that module exists. In ``mount`` include your router and static files
+  (plain imports). In ``mount`` include your router and static files
   (``app.mount("/static", StaticFiles(...), name="static")``).
 * **The caller.** Use the aliases of ``http.deps``: ``CtxDep`` (the ``Context``), ``ActorDep``
   (``Actor``, anonymous when not logged in), ``UserActorDep`` (401 when anonymous) and

@@ -1,6 +1,6 @@
-"""The server-rendered web pages (Jinja2 over the services), mounted on the app of ``http.app``.
+"""The server-rendered web pages (Jinja2 over the services), mounted on the app built by ``lydiard.interfaces.app``.
 
-``mount(app)`` adds the page routes, the static files (``/static/*``), plotly.js from the
+``mount(app)`` (called by the composition root, ``lydiard.interfaces.app``) adds the page routes, the static files (``/static/*``), plotly.js from the
 installed ``plotly`` package (``/static/vendor/plotly.min.js``; never copied into the repo
 nor fetched from a CDN) and the HTML error renderer (a 401 on a page redirects to login).
 """
@@ -14,7 +14,7 @@ from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from lydiard.interfaces.http.errors import Problem
-from lydiard.interfaces.web import account_pages
+from lydiard.interfaces.web import account_pages, plan_pages
 from lydiard.interfaces.web.pages import PageCache, build_router, login_redirect
 from lydiard.interfaces.web.render import STATIC_DIR, Renderer, plotly_css
 
@@ -53,14 +53,8 @@ def mount(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(build_router(renderer, cache))
     app.include_router(account_pages.build_router(renderer))
-    try:  # the plan page (calendar, proposed changes) ships with the planning service
-        from lydiard.interfaces.web import plan_pages
-    except ModuleNotFoundError as exc:
-        if exc.name != "lydiard.interfaces.web.plan_pages":
-            raise
-    else:
-        app.include_router(plan_pages.build_router(renderer))
-        renderer.env.globals["has_plan"] = True
+    app.include_router(plan_pages.build_router(renderer))
+    renderer.env.globals["has_plan"] = True
 
     def render_error(request: Request, problem: Problem) -> Response:
         if problem.status == 401:

@@ -497,11 +497,6 @@ def build_router(renderer: Renderer, cache: PageCache) -> APIRouter:
             except ValueError as exc:
                 raise InvalidInputError("the value must be a number", field="value") from exc
             athlete_svc.set_threshold(ctx, actor, athlete_id, kind=kind, value=number, valid_from=day)
-            from lydiard.services.metrics import recompute_athlete
-            from lydiard.services.reprocess import rescore_sessions
-
-            rescore_sessions(ctx, actor, athlete_id, since=day)
-            recompute_athlete(ctx, actor, athlete_id, since=day)
         except InvalidInputError as exc:
             return _settings_page(request, ctx, actor, athlete_id, error=str(exc), status_code=422)
         return _settings_page(request, ctx, actor, athlete_id,

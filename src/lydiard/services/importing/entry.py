@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import insert, select
 
 from lydiard.errors import LydiardError, WorkStoppedError
+from lydiard.services import pipeline
 from lydiard.services.access import Actor, check_athlete
 from lydiard.services.context import Context, new_id
 from lydiard.services.importing.daily import (
@@ -256,12 +257,7 @@ def _finish(ctx: Context, actor: Actor, athlete_id: str, report: ImportReport, *
         with translate_db_errors(), ctx.engine.begin() as conn:
             conn.execute(insert(import_items), rows)
     if recompute and report.earliest_day is not None:
-        from lydiard.services.metrics import recompute_athlete
-
-        recompute_athlete(ctx, actor, athlete_id, since=report.earliest_day)
-        from lydiard.services.planning import refresh_plan_after_recompute
-
-        refresh_plan_after_recompute(ctx, actor, athlete_id)
+        pipeline.after_change(ctx, actor, athlete_id, pipeline.Change.data(since=report.earliest_day))
 
 
 def import_run_items(ctx: Context, actor: Actor, athlete_id: str, run_id: str) -> list[ItemResult]:

@@ -34,7 +34,12 @@ from lydiard.domain.frames import frame_arrays
 from lydiard.errors import LydiardError
 from lydiard.services import audit
 from lydiard.services.access import Actor
-from lydiard.services.athletes import AthleteInfo, ThresholdValue, load_athlete, threshold_history
+from lydiard.services.athlete_store import (
+    AthleteInfo,
+    ThresholdValue,
+    load_athlete,
+    threshold_history,
+)
 from lydiard.services.context import Context, new_id
 from lydiard.services.importing.report import WARNING_PREFIX, ItemResult
 from lydiard.services.reprocess import rescore_activity

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
@@ -65,8 +66,16 @@ def routes() -> APIRouter:
 
     @r.put("/athletes/{athlete_id}/thresholds/{kind}", response_model=ThresholdOut)
     def set_threshold(athlete_id: str, kind: str, body: ThresholdIn, ctx: CtxDep, actor: ActorDep) -> ThresholdOut:
-        """Set a threshold (hr_rest_bpm, hr_max_bpm, lthr_bpm, ftp_w, threshold_speed_mps) from a day on."""
+        """Set a threshold (hr_rest_bpm, hr_max_bpm, lthr_bpm, ftp_w, threshold_speed_mps) from a day on;
+        the sessions from that day are re-scored and the days recomputed."""
         return ThresholdOut.model_validate(athlete_svc.set_threshold(ctx, actor, athlete_id, kind=kind,
-                                                                     value=body.value, valid_from=body.valid_from))
+                                                                     value=body.value, valid_from=body.valid_from).value)
+
+    @r.delete("/athletes/{athlete_id}/thresholds/{kind}/{day}", status_code=status.HTTP_204_NO_CONTENT)
+    def delete_threshold(athlete_id: str, kind: str, day: date, ctx: CtxDep, actor: ActorDep) -> Response:
+        """Delete the value of ``kind`` set from ``day``: the earlier value holds again; sessions are
+        re-scored and days recomputed from ``day``."""
+        athlete_svc.delete_threshold(ctx, actor, athlete_id, kind=kind, valid_from=day)
+        return Response(status_code=status.HTTP_204_NO_CONTENT)
 
     return r

@@ -1,17 +1,21 @@
-"""The application factory: one FastAPI app serving the JSON API and (when present) the web pages."""
+"""The composition root: one FastAPI app serving the JSON API and the web pages.
+
+Built from plain imports: ``http`` (security, errors, CSRF) sits under ``api`` and ``web``,
+and this module, above all three, assembles them (import-linter checks the direction).
+"""
 
 from __future__ import annotations
 
 import contextlib
-import importlib
 import logging
 import threading
 from collections.abc import AsyncIterator
-from typing import Any
 
 from fastapi import Depends, FastAPI
 
 from lydiard.config import Settings
+from lydiard.interfaces import web
+from lydiard.interfaces.api.router import build_router
 from lydiard.interfaces.http.access_audit import AccessAuditMiddleware
 from lydiard.interfaces.http.auth import enforce_request_policy
 from lydiard.interfaces.http.errors import install_error_handlers
@@ -21,17 +25,7 @@ from lydiard.services.metrics import warm_up_kernels
 
 log = logging.getLogger(__name__)
 
-WEB_MODULE = "lydiard.interfaces.web"
-API_MODULE = "lydiard.interfaces.api"
 API_PREFIX = "/api/v1"
-
-def _optional_module(name: str) -> Any | None:
-    try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError as exc:
-        if exc.name == name:
-            return None
-        raise
 
 
 def create_app(settings: Settings, *, context: Context | None = None) -> FastAPI:
@@ -64,16 +58,12 @@ def create_app(settings: Settings, *, context: Context | None = None) -> FastAPI
     app.add_middleware(SecurityHeadersMiddleware, https=settings.https)
     install_error_handlers(app)
 
-    api = _optional_module(API_MODULE + ".router")
-    if api is not None:
-        app.include_router(api.build_router(settings), prefix=API_PREFIX)
-    web = _optional_module(WEB_MODULE)
-    if web is not None and hasattr(web, "mount"):
-        web.mount(app)
+    app.include_router(build_router(settings), prefix=API_PREFIX)
+    web.mount(app)
 
     return app
 
 
 def create_app_from_env() -> FastAPI:
-    """Factory for ``uvicorn --factory lydiard.interfaces.http.app:create_app_from_env``."""
+    """Factory for ``uvicorn --factory lydiard.interfaces.app:create_app_from_env``."""
     return create_app(Settings())
