@@ -12,12 +12,12 @@ from lydiard.services.activities import ActivitySummary
 
 #: How the session's load was computed, in plain words (``load_source`` of the session metrics).
 LOAD_SOURCE_WORDS: dict[str, str] = {
-    "power_tss": "Power and FTP",
-    "running_tss": "Pace and threshold pace",
-    "hr_tss": "Heart rate",
-    "srpe": "Your effort rating (RPE)",
-    "duration_default": "Duration only (no HR, power or RPE)",
-    "none": "Not computed",
+    "power_tss": "power and your FTP",
+    "running_tss": "pace and your threshold pace",
+    "hr_tss": "heart rate and your heart-rate thresholds",
+    "srpe": "your effort rating (RPE) and the duration",
+    "duration_default": "duration only (set heart-rate or power thresholds, or rate the effort, for a better estimate)",
+    "none": "nothing (no load computed)",
 }
 SPORT_WORDS: dict[str, str] = {
     "run": "Run", "ride": "Ride", "bike": "Ride", "cycling": "Ride", "swim": "Swim", "walk": "Walk",
@@ -107,6 +107,14 @@ def device_name(device: str | None) -> str | None:
     return f"{maker} {product}"
 
 
+def load_source_text(metrics: dict[str, Any]) -> str | None:
+    """How the session's load was computed, in plain words (None when unknown)."""
+    source = metrics.get("load_source")
+    if not source:
+        return None
+    return LOAD_SOURCE_WORDS.get(str(source), str(source).replace("_", " "))
+
+
 def load_rows(metrics: dict[str, Any], sport: str | None) -> list[tuple[str, str]]:
     """The "Load and efficiency" tiles as (label, text), in plain words and units."""
     run = (sport or "").lower() in {"run", "running", "trail_run", "treadmill"}
@@ -120,9 +128,6 @@ def load_rows(metrics: dict[str, Any], sport: str | None) -> list[tuple[str, str
         text = num(key, digits)
         if text is not None:
             out.append((label, text))
-    source = metrics.get("load_source")
-    if source:
-        out.append(("Load from", LOAD_SOURCE_WORDS.get(str(source), str(source).replace("_", " "))))
     for label, key, digits in (("TRIMP (Banister)", "trimp_banister", 0), ("hrTSS", "hr_tss", 0),
                                ("Power TSS", "power_tss", 0), ("Running TSS", "running_tss", 0),
                                ("sRPE (AU)", "srpe_au", 0), ("Normalized power (W)", "np_w", 0),
@@ -144,4 +149,5 @@ def load_rows(metrics: dict[str, Any], sport: str | None) -> list[tuple[str, str
     return out
 
 
-__all__ = ["GARMIN_PRODUCTS", "LOAD_SOURCE_WORDS", "activity_title", "activity_when", "device_name", "load_rows"]
+__all__ = ["GARMIN_PRODUCTS", "LOAD_SOURCE_WORDS", "activity_title", "activity_when", "device_name", "load_rows",
+           "load_source_text"]

@@ -263,6 +263,29 @@ def fmt_pace_min(minutes: float | None) -> str:
     return f"{total // 60}:{total % 60:02d}"
 
 
+def track_svg(detail: ActivityDetail, *, size: float = 1000.0, max_points: int = 1500) -> dict[str, Any] | None:
+    """The GPS track as an SVG polyline (no map tiles, no script): ``{"points", "width", "height"}``.
+
+    Longitude is scaled by cos(mean latitude) so the shape is true; north is up. None without
+    at least two positions.
+    """
+    lat, lon = _clean(detail.streams.get("lat_deg")), _clean(detail.streams.get("lon_deg"))
+    pairs = [(a, b) for a, b in zip(lat, lon, strict=False) if a is not None and b is not None]
+    if len(pairs) < 2:
+        return None
+    step = max(1, len(pairs) // max_points)
+    pairs = pairs[::step]
+    mid = sum(a for a, _ in pairs) / len(pairs)
+    k = max(0.05, math.cos(math.radians(mid)))
+    xs, ys = [b * k for _, b in pairs], [a for a, _ in pairs]
+    x0, x1, y0, y1 = min(xs), max(xs), min(ys), max(ys)
+    span = max(x1 - x0, y1 - y0) or 1e-9
+    scale = size / span
+    width, height = max(1.0, (x1 - x0) * scale), max(1.0, (y1 - y0) * scale)
+    points = " ".join(f"{(x - x0) * scale:.1f},{(y1 - y) * scale:.1f}" for x, y in zip(xs, ys, strict=True))
+    return {"points": points, "width": round(width, 1), "height": round(height, 1)}
+
+
 def zone_rows(detail: ActivityDetail) -> dict[str, list[tuple[str, float]]]:
     """Time in each zone, per zone system found in the session metrics: {"Heart rate": [("Z1", s)...]}."""
     details = (detail.metrics or {}).get("details") or {}
@@ -313,6 +336,7 @@ __all__ = [
     "forecast_chart",
     "is_run",
     "stream_means",
+    "track_svg",
     "trends_specs",
     "trends_tables",
     "zone_rows",

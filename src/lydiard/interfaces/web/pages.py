@@ -410,8 +410,10 @@ def build_router(renderer: Renderer, cache: PageCache) -> APIRouter:
             from_stream=(a.avg_hr_bpm is None and "avg_hr" in means) or (a.avg_power_w is None and "avg_power" in means),
             specs=specs, chart_page={"specs": specs, "data": data, "sync": "activity"},
             table=figures.activity_table(specs, data, step_min=step_min), step_min=step_min,
-            load_rows=activity_view.load_rows(detail.metrics or {}, a.sport), zones=figures.zone_rows(detail),
-            charts_js=bool(specs),
+            load_rows=activity_view.load_rows(detail.metrics or {}, a.sport),
+            load_source=activity_view.load_source_text(detail.metrics or {}), track=figures.track_svg(detail),
+            zones=figures.zone_rows(detail),
+            charts_js=bool(specs) or bool(detail.streams.get("lat_deg")),
         )
 
     @router.get("/athletes/{athlete_id}/import")
