@@ -353,11 +353,18 @@ def build_router(renderer: Renderer, cache: PageCache) -> APIRouter:
     @router.get("/athletes/{athlete_id}/trends")
     def trends_page(request: Request, ctx: CtxDep, actor: ActorDep, athlete_id: str) -> Response:
         athlete = athlete_for(ctx, actor, athlete_id)
-        doc = json.loads(trends.trends_document(ctx, actor, athlete_id).body())  # stored; text alternative
-        specs = figures.trends_specs()
-        return renderer.page(request, "trends.html", athlete=athlete, nav="trends", specs=specs,
-                             tables=figures.trends_tables(doc, specs), table_days=figures.TABLE_DAYS,
-                             data_url=f"/athletes/{athlete_id}/trends/data.json", charts_js=True)
+        data_url = f"/athletes/{athlete_id}/trends/data.json"
+        version = trends.trends_version(ctx, actor, athlete_id)  # access check included
+
+        def build_stack() -> str:  # the charts' cards with their tables: a year of data read once per version
+            doc = json.loads(trends.trends_document(ctx, actor, athlete_id).body())
+            specs = figures.trends_specs()
+            return renderer.fragment("_trends_stack.html", specs=specs, tables=figures.trends_tables(doc, specs),
+                                     table_days=figures.TABLE_DAYS, data_url=data_url)
+
+        stack = cache.get_or_build(("trends-stack", f"{athlete_id}:{version}"), build_stack)
+        return renderer.page(request, "trends.html", athlete=athlete, nav="trends", stack=Markup(stack),
+                             table_days=figures.TABLE_DAYS, data_url=data_url, charts_js=True)
 
     @router.get("/athletes/{athlete_id}/trends/data.json")
     def trends_json(request: Request, ctx: CtxDep, actor: ActorDep, athlete_id: str) -> Response:

@@ -127,7 +127,9 @@
         ctx.stroke();
         ctx.fillStyle = m.colour;
         ctx.font = Math.round(11 * devicePixelRatio) + "px system-ui, sans-serif";
-        ctx.fillText(m.label, x + 4, u.bbox.top + 12 * devicePixelRatio);
+        var tw = ctx.measureText(m.label).width;  // keep the label inside the plot
+        var tx = x + 4 + tw > u.bbox.left + u.bbox.width ? x - 4 - tw : x + 4;
+        ctx.fillText(m.label, tx, u.bbox.top + 12 * devicePixelRatio);
       });
       ctx.restore();
     };
