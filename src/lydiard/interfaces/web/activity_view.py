@@ -149,5 +149,13 @@ def load_rows(metrics: dict[str, Any], sport: str | None) -> list[tuple[str, str
     return out
 
 
-__all__ = ["GARMIN_PRODUCTS", "LOAD_SOURCE_WORDS", "activity_title", "activity_when", "device_name", "load_rows",
-           "load_source_text"]
+__all__ = [
+    "GARMIN_PRODUCTS",
+    "LOAD_SOURCE_WORDS",
+    "activity_title",
+    "activity_when",
+    "device_name",
+    "load_rows",
+    "load_source_text",
+    "local_start",
+]

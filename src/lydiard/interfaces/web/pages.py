@@ -391,6 +391,8 @@ def build_router(renderer: Renderer, cache: PageCache) -> APIRouter:
         sports = sorted({a.sport for a in all_items} | ({sport} if sport else set()))
         return renderer.page(
             request, "activities.html", athlete=athlete, nav="activities", items=items, total=total, sport=sport,
+            titles={a.id: activity_view.activity_title(a, athlete.tz) for a in items},
+            starts={a.id: activity_view.local_start(a, athlete.tz).strftime("%H:%M") for a in items},
             sports=sports, prev_offset=max(0, offset - page_size) if offset > 0 else None,
             next_offset=offset + page_size if offset + page_size < total else None,
         )
