@@ -1,7 +1,7 @@
 """Static files: compressed once in memory, served under content-hash URLs and cached immutably.
 
-Every file under ``static/`` is read when the app is assembled; text files (JS, CSS, licences)
-are gzip-compressed once (level 9). Pages link them through :meth:`StaticAssets.url`
+Every file under ``static/`` is read and hashed when the app is assembled; text files (JS, CSS,
+licences) are gzip-compressed once (level 9), on their first request. Pages link them through :meth:`StaticAssets.url`
 (``/static/v/<hash>/<path>``, the Jinja global ``static_url``), which a browser may keep for a
 year (``immutable``): a new file has a new hash, hence a new URL. The plain ``/static/<path>``
 still answers (an hour's cache, with an ETag) for links made before a change.
@@ -12,7 +12,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import mimetypes
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from fastapi import Request
@@ -28,14 +28,28 @@ REVALIDATE = "public, max-age=3600"
 HASH_CHARS = 12
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Asset:
-    """One static file: its bytes, gzip-compressed bytes (or None) and content hash."""
+    """One static file: its bytes, content hash and (once asked for) gzip-compressed bytes."""
 
     body: bytes
-    gzip_body: bytes | None
     digest: str
     media_type: str
+    compressible: bool
+    _gzip: bytes | None = field(default=None, repr=False)
+
+    @property
+    def gzip_body(self) -> bytes | None:
+        """The gzip-compressed bytes (compressed on first use), or None when not worth it."""
+        if not self.compressible:
+            return None
+        if self._gzip is None:  # a race compresses twice, harmlessly
+            gz = gzip.compress(self.body, 9, mtime=0)
+            if len(gz) >= len(self.body):
+                self.compressible = False
+                return None
+            self._gzip = gz
+        return self._gzip
 
 
 def _media_type(path: Path) -> str:
@@ -59,11 +73,10 @@ class StaticAssets:
             if not path.is_file():
                 continue
             body = path.read_bytes()
-            gz = gzip.compress(body, 9, mtime=0) if path.suffix in COMPRESSIBLE and len(body) > 256 else None
             rel = path.relative_to(root).as_posix()
-            self.files[rel] = Asset(body=body, gzip_body=gz if gz is not None and len(gz) < len(body) else None,
-                                    digest=hashlib.sha256(body).hexdigest()[:HASH_CHARS],
-                                    media_type=_media_type(path))
+            self.files[rel] = Asset(body=body, digest=hashlib.sha256(body).hexdigest()[:HASH_CHARS],
+                                    media_type=_media_type(path),
+                                    compressible=path.suffix in COMPRESSIBLE and len(body) > 256)
 
     def url(self, rel: str) -> str:
         """The versioned URL of ``rel`` (a path under ``static/``)."""
@@ -88,9 +101,11 @@ class StaticAssets:
         if request.headers.get("if-none-match") == etag:
             return Response(status_code=304, headers=headers)
         body = asset.body
-        if asset.gzip_body is not None and "gzip" in request.headers.get("accept-encoding", "").lower():
-            body = asset.gzip_body
-            headers["content-encoding"] = "gzip"
+        if "gzip" in request.headers.get("accept-encoding", "").lower():
+            gz = asset.gzip_body
+            if gz is not None:
+                body = gz
+                headers["content-encoding"] = "gzip"
         return Response(body, media_type=asset.media_type, headers=headers)
 
 
