@@ -27,12 +27,11 @@ from lydiard.storage import tables as t
 PUBLIC: set[tuple[str, str]] = {
     ("GET", "/openapi.json"),
     ("GET", "/api/docs"),
-    ("GET", "/api/docs/oauth2-redirect"),
     ("POST", "/api/v1/auth/login"),
     ("GET", "/login"),
     ("POST", "/login"),
-    ("GET", "/static/vendor/plotly.min.js"),
-    ("MOUNT", "/static"),
+    ("GET", "/static/v/{digest}/{path:path}"),
+    ("GET", "/static/{path:path}"),
 }
 #: Routes about the caller's own account, run last for each role (they may end its session).
 SELF_LAST = ("/logout", "/api/v1/auth/logout", "/api/v1/auth/me/delete", "/api/v1/auth/password")

@@ -281,6 +281,8 @@ def test_plan_forecast_chart_is_drawn(server: Server, browser: Any, viewport: st
     assert box["plotH"] >= 150 and box["overflow"] <= 0 and box["right"] <= box["cardRight"], box
     drawn = tab.page.evaluate("() => document.querySelector('[data-chart=forecast]')._uplot.series.length")
     assert drawn >= 4, "x plus CTL, ATL and TSB as planned"
+    tab.page.locator("[data-testid=table-forecast] summary").click()
+    assert tab.page.locator("[data-testid=table-forecast] tbody tr").count() >= 1
     tab.no_horizontal_overflow()
     tab.assert_clean()
     tab.page.context.close()

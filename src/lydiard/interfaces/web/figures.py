@@ -328,12 +328,24 @@ def forecast_chart(series: dict[str, list[Any]], *, performance_unit: str | None
     return spec, data
 
 
+def forecast_table(spec: Spec, data: dict[str, Any], *, every_days: int = 7) -> dict[str, Any]:
+    """The forecast chart's numbers every ``every_days`` days (and on its last day): its text alternative."""
+    days: list[str] = data.get("days") or []
+    if not days:
+        return {}
+    idx = sorted({*range(0, len(days), every_days), len(days) - 1})
+    cols = [s for s in spec["series"] if s["src"] in data["series"]]
+    return {"columns": [s["label"] for s in cols],
+            "rows": [[days[i], *(_fmt(data["series"][s["src"]][i], s["digits"]) for s in cols)] for i in idx]}
+
+
 __all__ = [
     "CHECKIN_LABELS",
     "STAGE_COLOURS",
     "activity_charts",
     "activity_table",
     "forecast_chart",
+    "forecast_table",
     "is_run",
     "stream_means",
     "track_svg",

@@ -96,7 +96,7 @@ def build_router(renderer: Renderer) -> APIRouter:
         chart_page = None
         if view.forecast:
             spec, data = forecast_chart(view.forecast)
-            chart_page = {"specs": [spec], "data": data, "sync": "plan"}
+            chart_page = {"specs": [spec], "data": data, "sync": "plan", "table": figures.forecast_table(spec, data)}
         return renderer.page(
             request, "plan.html", status_code=status_code, athlete=athlete, nav="plan", view=view, pending=pending,
             diffs=diffs,
