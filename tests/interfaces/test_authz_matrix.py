@@ -35,14 +35,12 @@ from lydiard.storage import tables as t
 PUBLIC: set[tuple[str, str]] = {
     ("GET", "/openapi.json"),
     ("GET", "/api/docs"),
-    ("GET", "/api/docs/oauth2-redirect"),
     ("POST", "/api/v1/auth/login"),
     ("POST", "/api/v1/auth/logout"),
     ("GET", "/login"),
     ("POST", "/login"),
-    ("GET", "/static/vendor/plotly.min.js"),
-    ("GET", "/static/vendor/plotly.css"),
-    ("MOUNT", "/static"),
+    ("GET", "/static/v/{digest}/{path:path}"),
+    ("GET", "/static/{path:path}"),
 }
 #: Routes about the caller's own account, run last for each role (they may end its session).
 SELF_LAST = ("/logout", "/api/v1/auth/logout", "/api/v1/auth/me/delete", "/api/v1/auth/password",

@@ -51,14 +51,15 @@ def test_seeding_stores_current_documents_and_writes_outdate_them(ctx: Context, 
     aid = ids[0]
     doc = trends.trends_document(ctx, coach, aid)
     body = json.loads(doc.body())
-    assert body["version"] == doc.version and "pmc" in body["figures"]
+    assert body["version"] == doc.version and body["format"] == trends.DOCUMENT_FORMAT
+    assert len(body["series"]["ctl"]) == len(body["days"]) == len(body["stages"])
+    assert "layout" not in doc.body().decode() and "color" not in doc.body().decode(), "data only, no layout"
 
     # A check-in recomputes the metrics, which rebuilds the document; its data follow.
     checkin_svc.submit_checkin(ctx, coach, aid, day=local_today(ctx, TZ), sleep_h=2.75)
     after = trends.trends_document(ctx, coach, aid)
     assert after.version != doc.version and _stored(ctx, aid) == after.version
-    sleep = next(tr for tr in json.loads(after.body())["figures"]["sleep"]["data"] if tr["name"] == "Sleep")
-    assert sleep["y"][-1] == 2.75
+    assert json.loads(after.body())["series"]["sleep_h"][-1] == 2.75
 
     # A write that does not recompute (a planned session) goes through the same pipeline: the
     # stored document is rebuilt with the plan, never served stale.
@@ -68,8 +69,8 @@ def test_seeding_stores_current_documents_and_writes_outdate_them(ctx: Context, 
                             duration_s=3600.0)
     assert _stored(ctx, aid) == trends.trends_version(ctx, coach, aid) != before_plan
     planned = trends.trends_document(ctx, coach, aid)
-    names = {tr["name"] for tr in json.loads(planned.body())["figures"]["pmc"]["data"]}
-    assert "Planned fitness" in names and _stored(ctx, aid) == planned.version
+    future = json.loads(planned.body())["planned"]
+    assert future["days"] and len(future["ctl"]) == len(future["days"]) and _stored(ctx, aid) == planned.version
 
 
 def test_a_forged_stored_document_is_not_served_under_another_stamp(ctx: Context,

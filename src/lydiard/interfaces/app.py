@@ -46,7 +46,7 @@ def create_app(settings: Settings, *, context: Context | None = None) -> FastAPI
         version="1",
         summary="Self-hosted, fatigue-aware training: load, recovery, fatigue stages and adaptive plans.",
         openapi_url="/openapi.json",
-        docs_url="/api/docs",
+        docs_url=None,  # /api/docs is served by the web layer with vendored Swagger UI (strict CSP)
         redoc_url=None,
         dependencies=[Depends(enforce_request_policy)],
     )

@@ -2,7 +2,8 @@
 
 The daily metrics are precomputed by :func:`lydiard.services.metrics.recompute_athlete`;
 this module reads them (columnar, no per-day Python objects) and builds the Trends page's
-chart document (:func:`trends_figures`, plain data for plotly.js). The document is stored
+chart document (:func:`trends_series`: chart-ready series, data only; colours, axes and titles
+belong to the web layer). The document is stored
 per athlete (``athlete_trends``, gzip-compressed, shared by every server process) labelled
 with the athlete's data stamp (:func:`trends_version`: one indexed round trip); it is built
 when the metrics are recomputed (:func:`precompute_trends`) and again on the first view
@@ -118,7 +119,7 @@ def _stamp(ctx: Context, conn: Any, athlete_id: str) -> tuple[str, str | None]:
     """The athlete's current data stamp and the stamp of the stored Trends document (no access check)."""
     row = conn.execute(_STAMP_QUERY, {"aid": athlete_id}).one()
     today = local_today(ctx, row.tz or "UTC")
-    text = (f"{row.metrics_v}|{row.last_day}|{row.obs_n}|{row.obs_at}|{row.plan_n}|{row.plan_at}|"
+    text = (f"{DOCUMENT_FORMAT}|{row.metrics_v}|{row.last_day}|{row.obs_n}|{row.obs_at}|{row.plan_n}|{row.plan_at}|"
             f"{row.changes_n}|{row.decided_at}|{row.pending}|{today}")
     return hashlib.sha256(text.encode()).hexdigest()[:32], row.stored_v
 
@@ -139,7 +140,7 @@ def trends_version(ctx: Context, actor: Actor, athlete_id: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class TrendsDocument:
-    """The Trends page's chart document: ``{"version": ..., "figures": {...}}`` as gzip-compressed JSON."""
+    """The Trends page's chart data: ``{"version": ..., "format": ..., **trends_series(...)}``, gzip-compressed JSON."""
 
     athlete_id: str
     version: str
@@ -191,8 +192,8 @@ def _build_document(ctx: Context, actor: Actor, athlete_id: str, version: str) -
     describes (a write in between changes the stamp: the next view builds again).
     """
     data = _trends_data(ctx, actor, athlete_id, version=version, digits=CHART_DIGITS)
-    body = json.dumps({"version": version, "figures": trends_figures(data)}, separators=(",", ":"),
-                      allow_nan=False).encode()
+    body = json.dumps({"version": version, "format": DOCUMENT_FORMAT, **trends_series(data)},
+                      separators=(",", ":"), allow_nan=False).encode()
     doc = TrendsDocument(athlete_id=athlete_id, version=version, body_gzip=gzip.compress(body, 6, mtime=0))
     try:
         with translate_db_errors(), ctx.engine.begin() as conn:
@@ -337,142 +338,37 @@ def sparklines(ctx: Context, actor: Actor, athlete_ids: list[str], *, days: int 
     return out
 
 
-# ----------------------------------------------------------------------------- Trends figures
+# ----------------------------------------------------------------------------- Trends series
 
-#: Stage colours (also used for the legend of the stage timeline).
-STAGE_COLOURS: dict[str, str] = {
-    "calibrating": "#9aa5ab",
-    "normal": "#2e7d32",
-    "surface_fatigue": "#e0a100",
-    "deep_fatigue": "#d1495b",
-    "overreaching_suspected": "#8e1b3a",
-    "overtraining_suspected": "#4a0d20",
-}
-CHECKIN_LABELS: dict[str, str] = {
-    "energy": "Energy", "mood": "Mood", "motivation": "Motivation", "soreness": "Soreness (5 = none)",
-    "sleep_quality": "Sleep quality", "stress": "Stress (5 = relaxed)",
-}
-
-RANGE_SELECTOR: dict[str, Any] = {
-    "buttons": [
-        {"count": 1, "label": "1m", "step": "month", "stepmode": "backward"},
-        {"count": 3, "label": "3m", "step": "month", "stepmode": "backward"},
-        {"count": 6, "label": "6m", "step": "month", "stepmode": "backward"},
-        {"count": 1, "label": "1y", "step": "year", "stepmode": "backward"},
-        {"step": "all", "label": "all"},
-    ],
-}
+#: The shape of the stored Trends document; part of the stamp, so a stored document of an older
+#: shape is rebuilt on the next view instead of being served.
+DOCUMENT_FORMAT = 2
+#: Series sent to the Trends page (the chart layout lives in the web layer).
+CHART_SERIES: tuple[str, ...] = (
+    "load_au", "ctl", "atl", "tsb", "monotony", "strain", "ln_rmssd", "ln_rmssd_7d", "ln_rmssd_low",
+    "ln_rmssd_high", "rhr_bpm", "rhr_7d", "rhr_base", "sleep_h", *CHECKIN_ITEMS,
+)
 
 
-def _xaxis(days: list[str], *, slider: bool = False, window_d: int = 180) -> dict[str, Any]:
-    axis: dict[str, Any] = {"type": "date", "rangeselector": RANGE_SELECTOR}
-    if days:
-        start = days[max(0, len(days) - window_d)]
-        axis["range"] = [start, days[-1]]
-    if slider:
-        axis["rangeslider"] = {"visible": True, "thickness": 0.08}
-    return axis
-
-
-def has_values(values: list[float | None]) -> bool:
+def has_values(values: Sequence[float | None]) -> bool:
     """Whether a chart series has any value to draw."""
     return any(v is not None for v in values)
 
 
-def line_trace(name: str, x: list[Any], y: list[Any], **extra: Any) -> dict[str, Any]:
-    """A plotly.js line trace (gaps left as gaps), with ``extra`` trace attributes."""
-    trace: dict[str, Any] = {"type": "scatter", "mode": "lines", "name": name, "x": x, "y": y,
-                             "connectgaps": False}
-    trace.update(extra)
-    return trace
+def trends_series(data: TrendsData) -> dict[str, Any]:
+    """The Trends page's chart-ready data: days, the series that have values, stages, the planned future.
 
+    Data only (no colours, axes or titles: those belong to the web layer)::
 
-def trends_figures(data: TrendsData) -> dict[str, dict[str, Any]]:
-    """Every Trends chart that has data, keyed by the ``data-figure`` name of its container."""
-    x = data.days
-    s = data.series
-    figs: dict[str, dict[str, Any]] = {}
-    if not x:
-        return figs
+        {"days": ["2026-01-01", ...], "series": {"ctl": [..], ...}, "stages": [code | None, ...],
+         "stage_codes": [code, ...], "planned": {"days": [...], "load_au": [...], "ctl": [...], ...}}
 
-    pmc = [
-        {"type": "bar", "name": "Daily load", "x": x, "y": s["load_au"], "marker": {"color": "#c9d6df"},
-         "yaxis": "y2", "hovertemplate": "%{y:.0f} AU"},
-        line_trace("Fitness (CTL)", x, s["ctl"], line={"color": "#1f6f8b", "width": 2}),
-        line_trace("Fatigue (ATL)", x, s["atl"], line={"color": "#d1495b", "width": 1.5}),
-        line_trace("Form (TSB)", x, s["tsb"], line={"color": "#e0a100", "width": 1.5}),
-    ]
-    plan = data.planned
-    if plan.get("days"):
-        for key, name, colour in (("ctl", "Planned fitness", "#1f6f8b"), ("atl", "Planned fatigue", "#d1495b"),
-                                  ("tsb", "Planned form", "#e0a100")):
-            if key in plan:
-                pmc.append(line_trace(name, plan["days"], plan[key], line={"color": colour, "dash": "dot", "width": 1.5}))
-    figs["pmc"] = {"data": pmc, "layout": {
-        "xaxis": _xaxis(x + list(plan.get("days") or []), slider=True),
-        "yaxis": {"title": {"text": "CTL / ATL / TSB"}, "zeroline": True},
-        "yaxis2": {"overlaying": "y", "side": "right", "showgrid": False, "title": {"text": "load (AU)"}},
-        "barmode": "overlay", "legend": {"orientation": "h", "y": -0.45},
-    }}
-
-    ln = s["ln_rmssd"]
-    if has_values(ln) or has_values(s["ln_rmssd_7d"]):
-        figs["hrv"] = {"data": [
-            line_trace("Normal range (low)", x, s["ln_rmssd_low"], line={"width": 0}, showlegend=False,
-                  hoverinfo="skip"),
-            line_trace("Normal range", x, s["ln_rmssd_high"], line={"width": 0}, fill="tonexty",
-                  fillcolor="rgba(46,125,50,0.15)", hoverinfo="skip"),
-            {"type": "scatter", "mode": "markers", "name": "ln rMSSD (morning)", "x": x, "y": ln,
-             "marker": {"size": 4, "color": "#7a8a94"}},
-            line_trace("7-day mean", x, s["ln_rmssd_7d"], line={"color": "#1f6f8b", "width": 2.5}),
-        ], "layout": {"xaxis": _xaxis(x), "yaxis": {"title": {"text": "ln rMSSD"}}}}
-
-    if has_values(s["rhr_bpm"]):
-        figs["rhr"] = {"data": [
-            {"type": "scatter", "mode": "markers", "name": "Resting HR", "x": x, "y": s["rhr_bpm"],
-             "marker": {"size": 4, "color": "#7a8a94"}},
-            line_trace("7-day mean", x, s["rhr_7d"], line={"color": "#d1495b", "width": 2}),
-            line_trace("Baseline", x, s["rhr_base"], line={"color": "#555", "dash": "dash", "width": 1}),
-        ], "layout": {"xaxis": _xaxis(x), "yaxis": {"title": {"text": "bpm"}}}}
-
-    if has_values(s["sleep_h"]):
-        figs["sleep"] = {"data": [
-            {"type": "bar", "name": "Sleep", "x": x, "y": s["sleep_h"], "marker": {"color": "#6c63a8"},
-             "hovertemplate": "%{y:.1f} h"},
-        ], "layout": {"xaxis": _xaxis(x), "yaxis": {"title": {"text": "hours"}}}}
-
-    items = [k for k in CHECKIN_LABELS if has_values(s.get(k, []))]
-    if items:
-        figs["checkin"] = {"data": [{
-            "type": "heatmap", "x": x, "y": [CHECKIN_LABELS[k] for k in items], "z": [s[k] for k in items],
-            "zmin": 1, "zmax": 5, "colorscale": [[0, "#b3261e"], [0.5, "#f3e3a0"], [1, "#2e7d32"]],
-            "hoverongaps": False, "colorbar": {"title": {"text": "1-5"}, "thickness": 10},
-            "hovertemplate": "%{y}: %{z}<extra>%{x}</extra>",
-        }], "layout": {"xaxis": _xaxis(x), "yaxis": {"automargin": True}, "hovermode": "closest",
-                       "margin": {"l": 140}}}
-
-    stage_traces = []
-    for code, title in STAGE_TITLES.items():
-        xs = [d for d, st in zip(x, data.stages, strict=True) if st == code]
-        if xs:
-            stage_traces.append({"type": "scatter", "mode": "markers", "name": title, "x": xs,
-                                 "y": [title] * len(xs),
-                                 "marker": {"symbol": "square", "size": 9, "color": STAGE_COLOURS.get(code, "#888")}})
-    if stage_traces:
-        figs["stages"] = {"data": stage_traces, "layout": {
-            "xaxis": _xaxis(x), "hovermode": "closest", "showlegend": False,
-            "yaxis": {"type": "category", "categoryorder": "array", "automargin": True,
-                      "categoryarray": [t for t in STAGE_TITLES.values()]},
-            "margin": {"l": 160}}}
-
-    if has_values(s["monotony"]):
-        figs["monotony"] = {"data": [
-            line_trace("Monotony", x, s["monotony"], line={"color": "#1f6f8b"}),
-            line_trace("Strain", x, s["strain"], line={"color": "#b26a00"}, yaxis="y2"),
-        ], "layout": {"xaxis": _xaxis(x), "yaxis": {"title": {"text": "monotony"}},
-                      "yaxis2": {"overlaying": "y", "side": "right", "showgrid": False,
-                                 "title": {"text": "strain"}}}}
-    return figs
+    ``series`` omits a series with no value at all; ``stage_codes`` lists every stage in order
+    of severity (the timeline shows every row, also those never reached).
+    """
+    series = {k: data.series[k] for k in CHART_SERIES if k in data.series and has_values(data.series[k])}
+    return {"days": data.days, "series": series, "stages": data.stages, "stage_codes": list(STAGE_TITLES),
+            "planned": data.planned}
 
 
 _checkins_in_window = and_(_obs.c.athlete_id == athletes.c.id, _obs.c.source == "checkin",
@@ -544,20 +440,19 @@ def athlete_today(ctx: Context, actor: Actor, athlete_id: str) -> date:
 
 
 __all__ = [
-    "CHECKIN_LABELS",
-    "STAGE_COLOURS",
+    "CHART_SERIES",
+    "DOCUMENT_FORMAT",
     "RosterStamp",
     "Sparkline",
     "TrendsData",
     "TrendsDocument",
     "athlete_today",
     "has_values",
-    "line_trace",
     "precompute_trends",
     "roster_stamp",
     "sparklines",
     "trends_data",
     "trends_document",
-    "trends_figures",
+    "trends_series",
     "trends_version",
 ]

@@ -181,7 +181,8 @@ def test_plan_page_self_coached(world: Any, ctx: Context, plan_page: None) -> No
     assert 'data-testid="calendar"' in html and "<del>Intervals 75 min" in html and "<ins>" in html
     assert 'data-testid="accept-form"' in html and 'data-testid="approve-form"' not in html
     assert f'name="csrf_token" value="{p.csrf}"' in html
-    assert '<script type="application/json" id="page-figures">' in html and "<script>" not in html
+    assert '<script type="application/json" id="chart-page">' in html and "<script>" not in html
+    assert 'data-chart="forecast"' in html and 'charts.js" defer></script>' in html, "the forecast chart is drawn"
     # overriding without a note re-renders with the error; with a note it is recorded
     r = p.client.post(f"/athletes/{p.athlete_id}/plan/changes/{change['id']}/override",
                       data={"csrf_token": p.csrf, "note": " "}, follow_redirects=False)

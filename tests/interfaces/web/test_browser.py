@@ -135,10 +135,10 @@ def _shot(w: Watched, name: str) -> None:
 
 
 def _plots_with_points(w: Watched) -> int:
-    """How many Plotly graphs have at least one trace with points."""
+    """How many charts are drawn with at least one point on their x axis."""
     return int(w.page.evaluate(
-        """() => Array.from(document.querySelectorAll('.js-plotly-plot')).filter(
-              el => (el.data || []).some(t => ((t.x || t.z || t.y || []).length) > 0)).length"""))
+        """() => Array.from(document.querySelectorAll('[data-chart][data-rendered="1"]')).filter(
+              el => el._uplot && el._uplot.data[0].length > 0).length"""))
 
 
 def test_every_athlete_page_loads_cleanly(live_server: LiveServer, browser: Any) -> None:
@@ -150,7 +150,7 @@ def test_every_athlete_page_loads_cleanly(live_server: LiveServer, browser: Any)
         w.page.goto(f"{live_server.url}/athletes/{aid}/{name}")
         w.page.wait_for_load_state("networkidle")
         if name == "trends":
-            w.page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length >= 5",
+            w.page.wait_for_function("() => document.querySelectorAll('[data-chart][data-rendered]').length >= 5",
                                      timeout=60_000)
         _shot(w, f"athlete-{name}")
     w.page.goto(f"{live_server.url}/athletes/{aid}/today")
@@ -165,14 +165,15 @@ def test_trends_charts_draw_the_history(live_server: LiveServer, browser: Any) -
     w = _open(browser, mobile=False)
     _login(w, live_server, "athlete")
     w.page.goto(f"{live_server.url}/athletes/{live_server.info.athlete_id}/trends")
-    w.page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length >= 7", timeout=60_000)
+    w.page.wait_for_function("() => document.querySelectorAll('[data-chart][data-rendered=\"1\"]').length >= 7",
+                             timeout=60_000)
     assert _plots_with_points(w) >= 7
-    n_days = w.page.evaluate("document.querySelector('[data-figure=pmc]').data[1].x.length")
+    n_days = w.page.evaluate("document.querySelector('[data-chart=pmc]')._uplot.data[0].length")
     assert n_days >= 150
-    assert w.page.locator("[data-figure=pmc] .rangeslider-container").count() == 1
-    assert w.page.locator("[data-figure=pmc] .rangeselector .button").count() >= 5
-    w.page.hover("[data-figure=pmc] .nsewdrag", position={"x": 300, "y": 80})
-    w.page.wait_for_selector(".hoverlayer .legend, .hoverlayer .hovertext", timeout=5_000)
+    assert w.page.locator("[data-range]:visible").count() >= 5
+    w.page.hover("[data-chart=pmc] .u-over", position={"x": 300, "y": 80})
+    w.page.wait_for_function("() => /\\d/.test(document.querySelector('[data-chart=pmc] .u-legend .u-value').textContent)",
+                             timeout=5_000)
     _shot(w, "trends-desktop")
     w.assert_clean()
     w.page.context.close()
@@ -227,9 +228,9 @@ def test_activity_detail_streams_and_track(live_server: LiveServer, browser: Any
     assert w.page.locator("[data-testid=activities] tbody a").count() > 0, "the activity list shows activities"
     w.page.goto(f"{live_server.url}/athletes/{aid}/activities/{activity_id}")
     w.page.wait_for_load_state("networkidle")
-    assert w.page.locator("[data-figure=track]").count(), "the GPS track is drawn"
-    assert w.page.locator("[data-figure=hr_bpm]").count(), "the heart rate is drawn"
-    w.page.wait_for_selector("[data-figure=track].js-plotly-plot", timeout=20_000)
+    assert w.page.locator("[data-testid=track]").count(), "the GPS track is drawn"
+    assert w.page.locator("[data-chart=hr_bpm]").count(), "the heart rate is drawn"
+    w.page.wait_for_selector("[data-chart=hr_bpm][data-rendered='1']", timeout=20_000)
     assert _plots_with_points(w) >= 2, "an activity with heart rate and a GPS track shows both"
     _shot(w, "activity-detail")
     w.assert_clean()

@@ -54,7 +54,8 @@ def test_every_athlete_page_renders_without_inline_code(app_client: TestClient, 
         assert "content-security-policy" in r.headers
         assert "script-src 'self'" in r.headers["content-security-policy"]
         assert_csp_clean(r.text)
-        assert 'href="/static/app.css"' in r.text and 'src="/static/app.js"' in r.text
+        assert re.search(r'href="/static/v/[0-9a-f]{12}/app\.css"', r.text), url
+        assert re.search(r'src="/static/v/[0-9a-f]{12}/app\.js"', r.text), url
 
 
 def test_today_shows_stage_recommendation_and_range_bars(app_client: TestClient, seeded: Any, login: Callable[..., str]) -> None:
@@ -128,12 +129,12 @@ def test_trends_data_has_charts_with_points_and_is_cached(app_client: TestClient
     url = f"/athletes/{seeded.athlete_id}/trends/data.json"
     r = app_client.get(url)
     assert r.status_code == 200
-    figs = r.json()["figures"]
-    for key in ("pmc", "hrv", "rhr", "sleep", "checkin", "stages", "monotony"):
-        assert key in figs, key
-        assert any(len(t.get("x") or []) > 30 for t in figs[key]["data"]), key
-    assert figs["pmc"]["layout"]["xaxis"]["rangeslider"]["visible"] is True
-    assert "rangeselector" in figs["hrv"]["layout"]["xaxis"]
+    body = r.json()
+    n = len(body["days"])
+    assert n > 30 and len(body["stages"]) == n and any(body["stages"])
+    for key in ("ctl", "atl", "tsb", "load_au", "ln_rmssd", "ln_rmssd_7d", "rhr_bpm", "sleep_h", "energy", "monotony"):
+        assert len(body["series"][key]) == n, key
+        assert sum(v is not None for v in body["series"][key]) > 30, key
     r2 = app_client.get(url, headers={"if-none-match": r.headers["etag"]})
     assert r2.status_code == 304
 
@@ -145,18 +146,48 @@ def test_trends_data_follows_a_new_checkin(app_client: TestClient, seeded: Any, 
     app_client.post(f"/athletes/{seeded.athlete_id}/checkin", data={"csrf_token": csrf, "sleep_h": "3.25"})
     after = app_client.get(url).json()
     assert before["version"] != after["version"]
-    sleep = next(t for t in after["figures"]["sleep"]["data"] if t["name"] == "Sleep")
-    assert sleep["y"][-1] == 3.25
+    assert after["series"]["sleep_h"][-1] == 3.25
 
 
-def test_plotly_is_served_from_the_installed_package(app_client: TestClient) -> None:
-    import plotly
+def test_static_files_are_compressed_and_cached_under_versioned_urls(app_client: TestClient, seeded: Any,
+                                                                    login: Callable[..., str]) -> None:
+    login(app_client)
+    page = app_client.get(f"/athletes/{seeded.athlete_id}/trends", headers={"accept-encoding": "gzip"})
+    assert page.status_code == 200 and page.headers.get("content-encoding") == "gzip", "HTML is compressed"
+    urls = re.findall(r'(?:src|href)="(/static/v/[0-9a-f]{12}/[^"]+)"', page.text)
+    assert {u.rsplit("/", 1)[-1] for u in urls} >= {"app.js", "app.css", "charts.js", "charts.css",
+                                                    "uPlot.iife.min.js", "uPlot.min.css"}
+    js_compressed = 0
+    for url in urls:
+        r = app_client.get(url, headers={"accept-encoding": "gzip"})
+        assert r.status_code == 200, url
+        assert r.headers["cache-control"] == "public, max-age=31536000, immutable", url
+        assert r.headers["content-encoding"] == "gzip" and "accept-encoding" in r.headers["vary"].lower(), url
+        if url.endswith(".js"):
+            js_compressed += int(r.headers["content-length"])
+        again = app_client.get(url, headers={"if-none-match": r.headers["etag"]})
+        assert again.status_code == 304, url
+    assert js_compressed < 200 * 1024, f"{js_compressed} bytes of JavaScript (compressed) on Trends"
+    # The hash is the file's content: another hash is not cached immutably; plain paths still answer.
+    stale = re.sub(r"/static/v/[0-9a-f]{12}/", "/static/v/000000000000/", urls[0])
+    assert "immutable" not in app_client.get(stale).headers["cache-control"]
+    plain = app_client.get("/static/app.js")
+    assert plain.status_code == 200 and plain.headers["cache-control"] == "public, max-age=3600"
+    assert plain.headers["content-type"].startswith("text/javascript")
+    assert app_client.get("/static/vendor/plotly.min.js").status_code == 404
+    assert app_client.get("/static/../pyproject.toml").status_code == 404
 
-    r = app_client.get("/static/vendor/plotly.min.js")
-    assert r.status_code == 200 and r.headers["content-type"].startswith("text/javascript")
-    assert len(r.content) > 1_000_000
-    assert (plotly.__file__ and "site-packages" in plotly.__file__) or "plotly" in plotly.__file__
-    assert app_client.get("/static/app.js").status_code == 200
+
+def test_trends_page_has_captions_and_tables_without_script(app_client: TestClient, seeded: Any,
+                                                            login: Callable[..., str]) -> None:
+    login(app_client)
+    html = app_client.get(f"/athletes/{seeded.athlete_id}/trends").text
+    for key in ("pmc", "hrv", "rhr", "sleep", "checkin", "stages", "monotony"):
+        assert f'data-testid="caption-{key}"' in html, key
+        assert f'data-testid="table-{key}"' in html, key
+    assert "Loading charts" not in html, "no status that only a script could clear"
+    assert "Normal adaptation" in html or "Calibrating" in html
+    assert_csp_clean(html)
 
 
 def test_settings_threshold_history_and_units(app_client: TestClient, seeded: Any, login: Callable[..., str]) -> None:
@@ -195,11 +226,14 @@ def test_import_page_uploads_and_lists_results(app_client: TestClient, seeded: A
     assert m, "the imported activity is listed"
     detail = app_client.get(f"/athletes/{aid}/activities/{m.group(1)}")
     assert detail.status_code == 200
-    block = re.search(r'<script type="application/json" id="page-figures">(.*?)</script>', detail.text, re.S)
+    block = re.search(r'<script type="application/json" id="chart-page">(.*?)</script>', detail.text, re.S)
     assert block
-    figs = json.loads(block.group(1))["figures"]
-    assert "hr_bpm" in figs and len(figs["hr_bpm"]["data"][0]["y"]) > 100
-    assert "track" in figs, "a GPS track is drawn without map tiles"
+    charts = json.loads(block.group(1))
+    assert charts["specs"][0]["key"] == "hr_bpm"
+    assert len(charts["data"]["series"]["hr_bpm"]) == len(charts["data"]["x"]) > 100
+    assert "pace" in charts["data"]["series"] and "speed" not in charts["data"]["series"], "a run shows pace"
+    assert 'data-testid="track"' in detail.text, "a GPS track is drawn without map tiles"
+    assert "run.gpx" not in detail.text.split("<h1>", 1)[1].split("</h1>", 1)[0], "titled by sport, not file name"
     assert_csp_clean(detail.text)
     again = app_client.post(f"/athletes/{aid}/import", data={"csrf_token": csrf},
                             files=[("files", ("run.gpx", data, "application/gpx+xml"))])

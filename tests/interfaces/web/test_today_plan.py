@@ -70,18 +70,15 @@ def test_trends_fitness_chart_has_a_planned_future_when_a_plan_exists(
     aid = seeded.athlete_id
     url = f"/athletes/{aid}/trends/data.json"
     before = app_client.get(url).json()
-    names = {tr["name"] for tr in before["figures"]["pmc"]["data"]}
-    assert "Planned fitness" not in names, "no plan, no future trace"
+    assert not before["planned"], "no plan, no future series"
     today = local_today(ctx, TZ)
     for i, (kind, minutes) in enumerate([("intervals", 75), ("easy", 45), ("tempo", 60), ("long", 120)]):
         planning.create_session(ctx, SYSTEM, aid, day=today + timedelta(days=i), sport="run", session_type=kind,
                                 duration_s=minutes * 60.0)
     after = app_client.get(url).json()
     assert after["version"] != before["version"], "a plan change invalidates the cached Trends data"
-    traces = {tr["name"]: tr for tr in after["figures"]["pmc"]["data"]}
-    for name in ("Planned fitness", "Planned fatigue", "Planned form"):
-        assert name in traces, name
-    future = traces["Planned fitness"]
-    assert future["x"][0] >= today.isoformat() and len(future["x"]) >= 4
-    assert all(v is not None for v in future["y"])
-    assert after["figures"]["pmc"]["layout"]["xaxis"]["range"][1] >= future["x"][-1]
+    future = after["planned"]
+    for key in ("ctl", "atl", "tsb"):
+        assert len(future[key]) == len(future["days"]), key
+    assert future["days"][0] >= today.isoformat() and len(future["days"]) >= 4
+    assert all(v is not None for v in future["ctl"])

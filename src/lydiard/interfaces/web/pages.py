@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import threading
@@ -29,7 +30,7 @@ from lydiard.errors import (
 from lydiard.interfaces.http.auth import login_response, logout
 from lydiard.interfaces.http.deps import ActorDep, CtxDep, UserActorDep
 from lydiard.interfaces.http.work import request_budget
-from lydiard.interfaces.web import figures
+from lydiard.interfaces.web import activity_view, figures
 from lydiard.interfaces.web.render import Renderer, fmt
 from lydiard.services import activities as activity_svc
 from lydiard.services import athletes as athlete_svc
@@ -67,15 +68,6 @@ THRESHOLD_LABELS: dict[str, str] = {
     "hr_rest_bpm": "Resting HR (bpm)", "hr_max_bpm": "Max HR (bpm)", "lthr_bpm": "Threshold HR (bpm)",
     "ftp_w": "FTP (W)", "threshold_speed_mps": "Threshold speed (m/s)",
 }
-TRENDS_CHARTS: tuple[tuple[str, str, str], ...] = (
-    ("pmc", "Fitness, fatigue and form", "tall"),
-    ("hrv", "HRV: ln rMSSD, 7-day mean and normal range", ""),
-    ("rhr", "Resting heart rate", "small"),
-    ("sleep", "Sleep", "small"),
-    ("checkin", "Check-ins", ""),
-    ("stages", "Fatigue stage", "small"),
-    ("monotony", "Monotony and strain", "small"),
-)
 
 
 class PageCache:
@@ -362,8 +354,18 @@ def build_router(renderer: Renderer, cache: PageCache) -> APIRouter:
     @router.get("/athletes/{athlete_id}/trends")
     def trends_page(request: Request, ctx: CtxDep, actor: ActorDep, athlete_id: str) -> Response:
         athlete = athlete_for(ctx, actor, athlete_id)
-        return renderer.page(request, "trends.html", athlete=athlete, nav="trends", charts=TRENDS_CHARTS,
-                             plotly=True)
+        data_url = f"/athletes/{athlete_id}/trends/data.json"
+        version = trends.trends_version(ctx, actor, athlete_id)  # access check included
+
+        def build_stack() -> str:  # the charts' cards with their tables: a year of data read once per version
+            doc = json.loads(trends.trends_document(ctx, actor, athlete_id).body())
+            specs = figures.trends_specs()
+            return renderer.fragment("_trends_stack.html", specs=specs, tables=figures.trends_tables(doc, specs),
+                                     table_days=figures.TABLE_DAYS, data_url=data_url)
+
+        stack = cache.get_or_build(("trends-stack", f"{athlete_id}:{version}"), build_stack)
+        return renderer.page(request, "trends.html", athlete=athlete, nav="trends", stack=Markup(stack),
+                             table_days=figures.TABLE_DAYS, data_url=data_url, charts_js=True)
 
     @router.get("/athletes/{athlete_id}/trends/data.json")
     def trends_json(request: Request, ctx: CtxDep, actor: ActorDep, athlete_id: str) -> Response:
@@ -390,6 +392,8 @@ def build_router(renderer: Renderer, cache: PageCache) -> APIRouter:
         sports = sorted({a.sport for a in all_items} | ({sport} if sport else set()))
         return renderer.page(
             request, "activities.html", athlete=athlete, nav="activities", items=items, total=total, sport=sport,
+            titles={a.id: activity_view.activity_title(a, athlete.tz) for a in items},
+            starts={a.id: activity_view.local_start(a, athlete.tz).strftime("%H:%M") for a in items},
             sports=sports, prev_offset=max(0, offset - page_size) if offset > 0 else None,
             next_offset=offset + page_size if offset + page_size < total else None,
         )
@@ -401,20 +405,25 @@ def build_router(renderer: Renderer, cache: PageCache) -> APIRouter:
         detail = activity_svc.get_activity(ctx, actor, athlete_id, activity_id, max_points=2000)
         user = user_svc.get_user(ctx, actor, actor.user_id) if actor.user_id else None
         units = user.units if user is not None else "metric"
-        figs = figures.activity_figures(detail, units)
-        metrics = detail.metrics or {}
-        load_rows = [(label, metrics.get(key), digits) for label, key, digits in (
-            ("Load (AU)", "load_au", 0), ("Load source", "load_source", None), ("TRIMP (Banister)", "trimp_banister", 0),
-            ("hrTSS", "hr_tss", 0), ("Power TSS", "power_tss", 0), ("Running TSS", "running_tss", 0),
-            ("sRPE (AU)", "srpe_au", 0), ("Normalized power (W)", "np_w", 0),
-            ("Intensity factor", "intensity_factor", 2), ("Efficiency factor", "efficiency_factor", 2),
-            ("Aerobic decoupling (%)", "decoupling_pct", 1), ("Elevation gain (m)", "elevation_gain_m", 0),
-        ) if metrics.get(key) is not None]
+        specs, data = figures.activity_charts(detail, units)
+        a = detail.summary
+        means = figures.stream_means(detail)
+        avg_hr = a.avg_hr_bpm if a.avg_hr_bpm is not None else means.get("avg_hr")
+        max_hr = a.max_hr_bpm if a.max_hr_bpm is not None else means.get("max_hr")
+        avg_power = a.avg_power_w if a.avg_power_w is not None else means.get("avg_power")
+        step_min = 5 if (a.duration_s or 0) <= 2 * 3600 else 10
         return renderer.page(
-            request, "activity.html", athlete=athlete, nav="activities", a=detail.summary, detail=detail,
-            figures={"figures": figs}, chart_keys=[k for k in ("hr_bpm", "power_w", "speed_mps", "altitude_m",
-                                                                "track", "zones") if k in figs],
-            load_rows=load_rows, zones=figures.zone_rows(detail), plotly=True,
+            request, "activity.html", athlete=athlete, nav="activities", a=a, detail=detail,
+            title=activity_view.activity_title(a, athlete.tz), when=activity_view.activity_when(a, athlete.tz),
+            device=activity_view.device_name(a.device), is_run=figures.is_run(a.sport),
+            avg_hr=avg_hr, max_hr=max_hr, avg_power=avg_power,
+            from_stream=(a.avg_hr_bpm is None and "avg_hr" in means) or (a.avg_power_w is None and "avg_power" in means),
+            specs=specs, chart_page={"specs": specs, "data": data, "sync": "activity"},
+            table=figures.activity_table(specs, data, step_min=step_min), step_min=step_min,
+            load_rows=activity_view.load_rows(detail.metrics or {}, a.sport),
+            load_source=activity_view.load_source_text(detail.metrics or {}), track=figures.track_svg(detail),
+            zones=figures.zone_rows(detail),
+            charts_js=bool(specs) or bool(detail.streams.get("lat_deg")),
         )
 
     @router.get("/athletes/{athlete_id}/import")

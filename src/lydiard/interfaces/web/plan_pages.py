@@ -1,5 +1,5 @@
 """The plan page: a weeks × days calendar, the proposed change as a diff, the decision forms
-and the forecast chart (data in a ``<script type="application/json">`` block for ``app.js``).
+and the forecast chart (spec and data in a ``<script type="application/json">`` block for ``charts.js``).
 
 Routes only parse input, call the planning service with the caller's ``Actor`` and render.
 """
@@ -14,13 +14,14 @@ from fastapi.responses import RedirectResponse, Response
 
 from lydiard.errors import AuthenticationError, InvalidInputError, UnsafeInputError
 from lydiard.interfaces.http.deps import ActorDep, CtxDep, UserActorDep
+from lydiard.interfaces.web import figures
 from lydiard.interfaces.web.render import Renderer
 from lydiard.services import athletes as athlete_svc
 from lydiard.services import planning, trends
 from lydiard.services.access import Actor
 from lydiard.services.context import Context
 
-__all__ = ["build_router", "calendar_weeks", "forecast_figure"]
+__all__ = ["build_router", "calendar_weeks", "forecast_chart"]
 
 #: Weeks shown on the calendar.
 WEEKS_SHOWN = 6
@@ -56,37 +57,10 @@ def calendar_weeks(sessions: list[planning.SessionView], *, start: date, weeks: 
     return rows
 
 
-def _line(name: str, x: list[str], y: list[Any], *, color: str, dash: str = "solid",
-          axis: str = "y") -> dict[str, Any]:
-    return {"type": "scatter", "mode": "lines", "name": name, "x": x, "y": y, "yaxis": axis,
-            "line": {"color": color, "dash": dash, "width": 2}}
-
-
-def forecast_figure(fc: planning.ForecastView) -> dict[str, Any]:
-    """A plotly figure: CTL/ATL/TSB as planned (solid) and adapted (dashed)."""
-    series = fc.series()
-    days = series["days"]
-    colors = {"ctl": "#1f77b4", "atl": "#d62728", "tsb": "#2ca02c"}
-    labels = {"ctl": "Fitness (CTL)", "atl": "Fatigue (ATL)", "tsb": "Form (TSB)"}
-    data: list[dict[str, Any]] = []
-    for key in ("ctl", "atl", "tsb"):
-        data.append(_line(f"{labels[key]}, as planned", days, series[f"{key}_planned"], color=colors[key]))
-        if f"{key}_adapted" in series:
-            data.append(_line(f"{labels[key]}, adapted", days, series[f"{key}_adapted"], color=colors[key],
-                              dash="dash"))
-    if "performance_planned" in series:
-        data.append(_line(f"Predicted performance ({fc.performance_unit})", days, series["performance_planned"],
-                          color="#9467bd", axis="y2"))
-    layout: dict[str, Any] = {"title": {"text": "Forecast: as planned vs adapted"}, "yaxis": {"title": "AU/day"}}
-    if "performance_planned" in series:
-        layout["yaxis2"] = {"title": fc.performance_unit or "", "overlaying": "y", "side": "right"}
-    shapes = []
-    for when, color in ((fc.race_day, "#444"), (fc.peak_form_day, "#2ca02c")):
-        if when is not None:
-            shapes.append({"type": "line", "x0": when.isoformat(), "x1": when.isoformat(), "yref": "paper",
-                           "y0": 0, "y1": 1, "line": {"color": color, "dash": "dot", "width": 1}})
-    layout["shapes"] = shapes
-    return {"data": data, "layout": layout}
+def forecast_chart(fc: planning.ForecastView) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The forecast chart's spec and data (CTL/ATL/TSB as planned and adapted; goal and best-form days)."""
+    return figures.forecast_chart(fc.series(), performance_unit=fc.performance_unit,
+                                  marks=((fc.race_day, "goal", "#444444"), (fc.peak_form_day, "best form", "#2e7d32")))
 
 
 def _session_text(d: dict[str, Any] | None) -> str:
@@ -119,7 +93,10 @@ def build_router(renderer: Renderer) -> APIRouter:
         diffs = [{"day": d.day, "action": d.action.replace("_", " "), "before": _session_text(d.before),
                   "after": _session_text(d.after) if d.after is not None else "removed",
                   "target": (d.after or {}).get("intensity_target", "")} for d in (pending.diffs if pending else ())]
-        figures = {"figures": {"forecast": forecast_figure(view.forecast)}} if view.forecast else None
+        chart_page = None
+        if view.forecast:
+            spec, data = forecast_chart(view.forecast)
+            chart_page = {"specs": [spec], "data": data, "sync": "plan", "table": figures.forecast_table(spec, data)}
         return renderer.page(
             request, "plan.html", status_code=status_code, athlete=athlete, nav="plan", view=view, pending=pending,
             diffs=diffs,
@@ -127,7 +104,8 @@ def build_router(renderer: Renderer) -> APIRouter:
             prev_start=(monday - timedelta(days=7 * WEEKS_SHOWN)).isoformat(),
             next_start=(monday + timedelta(days=7 * WEEKS_SHOWN)).isoformat(),
             can_coach=view.coach_managed and not is_own, can_self=not view.coach_managed,
-            waiting_for_coach=view.coach_managed and is_own, figures=figures, fc=view.forecast,
+            waiting_for_coach=view.coach_managed and is_own, chart_page=chart_page, charts_js=chart_page is not None,
+            fc=view.forecast,
             flash=flash, flash_kind=flash_kind,
         )
 

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import ast
 import json
 import math
-import re
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -16,6 +14,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
 from lydiard.interfaces.http.auth import CSRF_FIELD, CSRF_HEADER, csrf_token_for, current_user
+from lydiard.interfaces.web.assets import StaticAssets
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES_DIR = HERE / "templates"
@@ -106,8 +105,10 @@ def make_env() -> Environment:
 class Renderer:
     """Renders a template with the common page context (user, CSRF token, navigation)."""
 
-    def __init__(self) -> None:
+    def __init__(self, assets: StaticAssets | None = None) -> None:
         self.env = make_env()
+        self.assets = assets if assets is not None else StaticAssets(STATIC_DIR)
+        self.env.globals["static_url"] = self.assets.url
 
     def page(self, request: Request, template: str, *, status_code: int = 200,
              headers: dict[str, str] | None = None, **context: Any) -> HTMLResponse:
@@ -129,44 +130,3 @@ class Renderer:
     def fragment(self, template: str, **context: Any) -> str:
         """A template rendered on its own (no page context): a part a page may keep and reuse."""
         return self.env.get_template(template).render(context)
-
-
-def plotly_css(bundle: str) -> str:
-    """plotly.js's global style rules, extracted from the bundle as a static stylesheet.
-
-    plotly.js keeps them as a JS object literal (``{"X,X div": "direction:ltr;...", ...}``)
-    and injects them with inline ``<style>`` elements, which a strict CSP blocks. ``X`` and
-    ``Y`` stand for ``.js-plotly-plot .plotly`` and ``.plotly-notifier`` (as plotly.js does).
-    """
-    start = bundle.find('{"X,X div"')
-    if start < 0:
-        raise ValueError("plotly.js style rules not found in the bundle")
-    i = start + 1
-    rules: list[str] = []
-
-    def literal(pos: int) -> tuple[str, int]:
-        quote = bundle[pos]
-        bare = re.match(r"[A-Za-z_$][A-Za-z0-9_$]*", bundle[pos:pos + 200])
-        if bare is not None:  # an unquoted key
-            return bare.group(0), pos + bare.end()
-        if quote not in "\"'":
-            raise ValueError(f"unexpected character {quote!r} at {pos} in plotly.js style rules")
-        j = pos + 1
-        while bundle[j] != quote:
-            j += 2 if bundle[j] == "\\" else 1
-        return ast.literal_eval(bundle[pos:j + 1]), j + 1
-
-    while True:
-        key, i = literal(i)
-        if bundle[i] != ":":
-            raise ValueError("malformed plotly.js style rules")
-        value, i = literal(i + 1)
-        selector = re.sub(r"^,", " ,", key).replace("X", ".js-plotly-plot .plotly").replace("Y", ".plotly-notifier")
-        rules.append(f"{selector}{{{value}}}")
-        if bundle[i] == "}":
-            break
-        if bundle[i] != ",":
-            raise ValueError("malformed plotly.js style rules")
-        i += 1
-    # plotly.js inserts each rule at index 0, so later rules come first in its sheet.
-    return "\n".join(reversed(rules)) + "\n"

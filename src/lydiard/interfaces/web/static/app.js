@@ -1,5 +1,5 @@
 /* Lydiard progressive enhancement. Every page works as a plain server-rendered form;
-   this script adds charts, slider value labels, fetch-based check-in and upload progress.
+   this script adds slider value labels, fetch-based check-in and upload progress.
    No inline script is used anywhere (strict CSP): data arrive as JSON blocks or fetches. */
 (function () {
   "use strict";
@@ -8,12 +8,6 @@
   function csrf() {
     var meta = document.querySelector('meta[name="csrf-token"]');
     return meta ? { header: meta.getAttribute("data-header") || "X-CSRF-Token", token: meta.getAttribute("content") } : null;
-  }
-
-  function jsonBlock(id) {
-    var el = document.getElementById(id);
-    if (!el) { return null; }
-    try { return JSON.parse(el.textContent); } catch (e) { return null; }
   }
 
   /* ---------------------------------------------------------------- slider labels */
@@ -103,44 +97,10 @@
     });
   }
 
-  /* ---------------------------------------------------------------- charts */
-  var plotConfig = { responsive: true, displaylogo: false, modeBarButtonsToRemove: ["lasso2d", "select2d"] };
-
-  function drawFigures(figures) {
-    if (!window.Plotly || !figures) { return; }
-    document.querySelectorAll("[data-figure]").forEach(function (el) {
-      var fig = figures[el.getAttribute("data-figure")];
-      if (!fig) {
-        el.classList.add("empty");
-        el.textContent = "No data yet for this chart.";
-        return;
-      }
-      var layout = Object.assign({ margin: { l: 48, r: 12, t: 36, b: 36 }, hovermode: "x unified",
-        legend: { orientation: "h", y: -0.2 }, paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "#fff",
-        font: { family: "system-ui, sans-serif", size: 12 } }, fig.layout || {});
-      window.Plotly.newPlot(el, fig.data, layout, plotConfig);
-    });
-  }
-
-  function loadCharts() {
-    var holder = document.querySelector("[data-figures-src]");
-    if (holder) {
-      var status = document.querySelector("[data-chart-status]");
-      fetch(holder.getAttribute("data-figures-src"), { credentials: "same-origin", headers: { "Accept": "application/json" } })
-        .then(function (r) { if (!r.ok) { throw new Error(String(r.status)); } return r.json(); })
-        .then(function (body) { drawFigures(body.figures); if (status) { status.textContent = ""; } })
-        .catch(function (e) { if (status) { status.textContent = "Charts could not be loaded (" + e.message + ")."; } });
-      return;
-    }
-    var data = jsonBlock("page-figures");
-    if (data) { drawFigures(data.figures || data); }
-  }
-
   function ready() {
     bindSliders(document);
     bindFetchForms(document);
     bindUploads(document);
-    loadCharts();
   }
 
   if (document.readyState === "loading") {
