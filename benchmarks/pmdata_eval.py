@@ -154,6 +154,7 @@ def pmdata_root() -> Path:
 def _import_one(ctx: Context, clock: _Clock, root: Path, pid: str, *, recompute: bool) -> Participant:
     system = Actor.system()
     athlete = create_athlete(ctx, system, name=pid, tz=TZ)
+    clock.now = datetime.now(UTC)  # import as a user would today (days after the athlete's tomorrow are refused)
     import_paths(ctx, system, athlete.id, [root / pid], recompute=False)
     with ctx.engine.connect() as conn:
         last_obs = conn.execute(

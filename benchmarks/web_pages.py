@@ -147,7 +147,7 @@ def serve(python: str, src: Path | None, home: Path) -> Iterator[str]:
     env = dict(os.environ, LYDIARD_HOME=str(home), LYDIARD_SECRET_KEY=SECRET)
     if src is not None:
         env["PYTHONPATH"] = str(src)
-    proc = subprocess.Popen([python, "-m", "uvicorn", "--factory", "lydiard.interfaces.http.app:create_app_from_env",
+    proc = subprocess.Popen([python, "-m", "uvicorn", "--factory", "lydiard.interfaces.app:create_app_from_env",
                              "--host", "127.0.0.1", "--port", str(port), "--no-access-log", "--log-level", "warning"],
                             env=env)
     url = f"http://127.0.0.1:{port}"

@@ -7,12 +7,9 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+from shared_paths import REPO, shared_dir
 
-
-def shared_dir() -> Path:
-    """The read-only shared folder (corpus, PMData); ``LYDIARD_SHARED`` overrides."""
-    return Path(os.environ.get("LYDIARD_SHARED", REPO.parent / "shared"))
+__all__ = ["REPO", "shared_dir"]
 
 
 @pytest.fixture(scope="session")

@@ -44,7 +44,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import lydiard.ingest.fit as fit_module
-from conftest import shared_dir
 from lydiard.domain.activity import Activity
 from lydiard.domain.columns import LAP_COLUMNS, SAMPLE_COLUMNS, Col
 from lydiard.errors import (
@@ -56,6 +55,7 @@ from lydiard.errors import (
     UnsupportedFormatError,
 )
 from lydiard.ingest.fit import ErrorPolicy, decode_fit, fit_crc16, read_fit
+from shared_paths import shared_dir
 
 T0_UNIX = 1_700_000_000
 T0 = datetime.fromtimestamp(T0_UNIX, tz=UTC)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lydiard.services.planning import _MEASURES, _plausible_interval
+from lydiard.services.plan_forecasts import _MEASURES, _plausible_interval
 
 
 @pytest.mark.parametrize(("perf", "shown"), [

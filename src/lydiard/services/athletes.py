@@ -19,7 +19,6 @@ from lydiard.services import audit, pipeline
 from lydiard.services.access import (
     Actor,
     check_athlete,
-    check_owner,
     visible_athlete_row,
     visible_athletes_clause,
 )
@@ -168,9 +167,9 @@ def update_profile(
         k: v for k, v in dict(name=name, sex=sex, birth_year=birth_year, tz=tz, hrv_guided=hrv_guided,
                               baseline_config=baseline_config).items() if v is not None
     }
-    with pipeline.writing(ctx, actor, athlete_id) as w:
-        if values.keys() & {"name", "sex", "birth_year", "tz"}:
-            check_owner(w.conn, actor, athlete_id)  # the profile is the athlete's: a linked coach may not change it
+    # the profile is the athlete's: a linked coach may not change it (HRV guidance and baselines they may)
+    with pipeline.writing(ctx, actor, athlete_id,
+                          owner_only=bool(values.keys() & {"name", "sex", "birth_year", "tz"})) as w:
         if values:
             before = w.athlete
             changed = [k for k, v in values.items() if getattr(before, k) != v]

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from lydiard.domain.daily import CHECKIN_ITEMS, CHECKIN_SOURCE, PLAUSIBLE_RANGES, DailyObservation
 from lydiard.errors import InvalidInputError, NotFoundError
 from lydiard.services import audit, pipeline
-from lydiard.services.access import Actor, check_athlete, check_owner
+from lydiard.services.access import Actor, check_athlete
 from lydiard.services.context import Context
 from lydiard.services.importing import upsert_observation
 from lydiard.storage.engine import translate_db_errors
@@ -77,8 +77,8 @@ def submit_checkin(
     c = Checkin(day=day, energy=energy, mood=mood, motivation=motivation, soreness=soreness,
                 sleep_quality=sleep_quality, stress=stress, sleep_h=sleep_h, readiness=readiness,
                 illness=illness, injury=injury, travel=travel, note=note.strip() if note else None)
-    with pipeline.writing(ctx, actor, athlete_id) as w:
-        check_owner(w.conn, actor, athlete_id)  # a check-in is the athlete's own report: no coach writes it
+    # a check-in is the athlete's own report: no coach writes it
+    with pipeline.writing(ctx, actor, athlete_id, owner_only=True) as w:
         validate_checkin(c, today=w.today)
         obs = DailyObservation(day=day, source=SOURCE, **{f: getattr(c, f) for f in _FIELDS})
         upsert_observation(w.conn, athlete_id, obs, now=ctx.clock())

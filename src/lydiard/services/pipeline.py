@@ -30,7 +30,7 @@ from datetime import date
 from sqlalchemy import Connection
 
 from lydiard.errors import LydiardError
-from lydiard.services.access import Actor, check_athlete
+from lydiard.services.access import Actor, check_athlete, check_owner
 from lydiard.services.athlete_store import AthleteInfo, load_athlete
 from lydiard.services.context import Context
 from lydiard.services.metrics import RecomputeResult, local_today, lock_athlete, recompute_on
@@ -121,17 +121,21 @@ class Write:
 
 
 @contextlib.contextmanager
-def writing(ctx: Context, actor: Actor, athlete_id: str) -> Iterator[Write]:
+def writing(ctx: Context, actor: Actor, athlete_id: str, *, owner_only: bool = False) -> Iterator[Write]:
     """One write of an athlete's data and everything derived from it, in one transaction.
 
-    Checks that ``actor`` may write the athlete (once), takes the athlete's lock, reads the
+    Checks that ``actor`` may write the athlete (once; with ``owner_only``, that ``actor`` *is*
+    the athlete: a linked coach may not write the athlete's own reports), takes the athlete's lock, reads the
     athlete, and yields a :class:`Write`; the writer stores its change on ``w.conn`` and
     reports it with ``w.changed(...)``. On leaving, the pipeline's stages run on the same
     connection before the commit (the write and its consequences commit together), then the
     Trends document is refreshed. ``w.outcome`` says what was done.
     """
     with translate_db_errors(), ctx.engine.begin() as conn:
-        check_athlete(conn, actor, athlete_id, write=True)
+        if owner_only:
+            check_owner(conn, actor, athlete_id)
+        else:
+            check_athlete(conn, actor, athlete_id, write=True)
         lock_athlete(conn, athlete_id)
         w = Write(conn=conn, ctx=ctx, athlete=load_athlete(conn, athlete_id))
         yield w

@@ -160,7 +160,8 @@ def test_rate_limit_per_address(world: Any, app: Any, ctx: Any) -> None:
 
 def test_forwarded_for_only_from_trusted_proxies(world: Any, ctx: Any) -> None:
     from fastapi.testclient import TestClient
-    from lydiard.interfaces.http.app import create_app
+
+    from lydiard.interfaces.app import create_app
 
     p = world.user("finn", athlete=False)
     limit = ctx.settings.login_attempts_per_15min

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from lydiard.interfaces.http.app import create_app
+from lydiard.interfaces.app import create_app
 
 PASSWORD = "correct horse battery staple 42"
 SURROGATE_JSON = '"bad \\ud800 text"'

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from lydiard.errors import WorkStoppedError
-from lydiard.interfaces.http.app import create_app
+from lydiard.interfaces.app import create_app
 from lydiard.interfaces.http.work import request_budget
 from lydiard.services import importing
 from lydiard.services.access import Actor

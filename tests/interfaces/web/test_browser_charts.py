@@ -73,9 +73,9 @@ class Server:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     _require_chromium()
     import uvicorn
-    from lydiard.interfaces.http.app import create_app
 
     from lydiard.config import Settings
+    from lydiard.interfaces.app import create_app
     from lydiard.services import importing, planning
     from lydiard.services.access import Actor
     from lydiard.services.context import open_context
