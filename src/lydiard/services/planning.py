@@ -1217,3 +1217,34 @@ def read_day_plan(conn: Connection, athlete_id: str, *, day: date) -> DayPlan:
         .order_by(plan_changes.c.created_at.desc())).all()
     changes = [c for c in (_change_view(r) for r in rows) if any(d.day == day for d in c.diffs)]
     return DayPlan(day=day, sessions=sessions, changes=changes)
+
+
+@dataclass(frozen=True, slots=True)
+class PlanStatus:
+    """What the Today page says about plan changes: the one waiting, the last decision, and who decides."""
+
+    pending: PlanChangeView | None = None
+    last_decision: PlanChangeView | None = None  #: the newest approved/rejected/accepted/overridden change
+    decider: str = "none"  #: "coach" (the viewer approves/rejects), "athlete" (accept/override), "wait", "none"
+
+
+_DECIDED = ("approved", "rejected", "accepted", "overridden")
+
+
+def read_plan_status(conn: Connection, actor: Actor, athlete: AthleteInfo) -> PlanStatus:
+    """:class:`PlanStatus` on the caller's connection (callers have checked access); two indexed reads,
+    plus the coach link when a change is waiting."""
+    pending_row = _pending_row(conn, athlete.id)
+    last_row = conn.execute(select(plan_changes).where(
+        plan_changes.c.athlete_id == athlete.id, plan_changes.c.status.in_(_DECIDED))
+        .order_by(plan_changes.c.decided_at.desc(), plan_changes.c.id).limit(1)).first()
+    decider = "none"
+    if pending_row is not None:
+        if _is_coach(conn, actor, athlete) and not actor.is_system:
+            decider = "coach"
+        elif is_coach_managed(conn, athlete):
+            decider = "wait"
+        elif actor.user_id is not None and actor.user_id == athlete.user_id:
+            decider = "athlete"
+    return PlanStatus(pending=_change_view(pending_row) if pending_row is not None else None,
+                      last_decision=_change_view(last_row) if last_row is not None else None, decider=decider)

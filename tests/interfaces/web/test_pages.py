@@ -65,7 +65,11 @@ def test_today_shows_stage_recommendation_and_range_bars(app_client: TestClient,
     advice = re.search(r'data-testid="advice">([^<]+)<', html)
     assert advice and len(advice.group(1).strip()) > 10
     assert 'class="rangebar"' in html, "markers are drawn against their normal range"
-    assert "You have not checked in today" in html
+    assert "No check-in for this day yet" in html
+    assert "Your data and how you feel agree" not in html, "no agreement is claimed before a check-in"
+    assert html.count('class="rangebar"') == html.count('data-marker="') - html.count('class="nobar"')
+    for internal in ("Cv ln rmssd", "Acwr ewma", "Energy z", "ln_rmssd_7d</", "(normal -1.0"):
+        assert internal not in html
 
 
 def test_checkin_form_post_changes_today(app_client: TestClient, seeded: Any, login: Callable[..., str]) -> None:

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import logging
-import math
 import threading
 import time
 from collections import OrderedDict
@@ -28,8 +27,8 @@ from lydiard.errors import (
 )
 from lydiard.interfaces.http.auth import login_response, logout
 from lydiard.interfaces.http.deps import ActorDep, CtxDep, UserActorDep
-from lydiard.interfaces.web import figures
-from lydiard.interfaces.web.render import Renderer, fmt
+from lydiard.interfaces.web import figures, today_view
+from lydiard.interfaces.web.render import Renderer
 from lydiard.services import activities as activity_svc
 from lydiard.services import athletes as athlete_svc
 from lydiard.services import checkin as checkin_svc
@@ -48,12 +47,12 @@ CHECKIN_QUESTIONS: tuple[dict[str, str], ...] = (
     {"name": "sleep_quality", "label": "Sleep quality", "low": "terrible", "high": "great"},
     {"name": "stress", "label": "Stress", "low": "very stressed", "high": "relaxed"},
 )
-MARKER_LABELS: dict[str, str] = {
-    "ln_rmssd": "HRV (ln rMSSD)", "ln_rmssd_7d": "HRV, 7-day mean", "hrv": "HRV (ln rMSSD)",
-    "hrv_cv": "HRV variability (CV)", "ln_rmssd_cv": "HRV variability (CV)", "rhr": "Resting HR",
-    "rhr_7d": "Resting HR, 7-day", "rhr_bpm": "Resting HR", "sleep": "Sleep", "sleep_h": "Sleep",
-    "wellness": "How you feel", "wellness_z": "How you feel (check-in)", "performance": "Performance",
-    "load": "Training load", "tsb": "Form (TSB)", "acwr": "Load spike (ACWR)",
+#: How long after a coach's decision Today still shows it (days).
+LAST_DECISION_SHOWN_DAYS = 7
+CHECKIN_SAVED = "Check-in saved: here is your day with it."
+TODAY_FLASH = {
+    "approved": "Change approved: the plan is updated.",
+    "rejected": "Change rejected: the plan stays as it was.",
 }
 SETTINGS_WINDOWS: tuple[tuple[str, str, int, int, int], ...] = (
     ("window_days", "Current window (days)", 3, 14, 7),
@@ -157,63 +156,6 @@ def _wants_json(request: Request) -> bool:
     return "application/json" in accept and "text/html" not in accept
 
 
-def _range_bar(value: float | None, low: float | None, high: float | None) -> dict[str, float] | None:
-    """Positions (in a 0-200 SVG box) of the normal band and the value dot."""
-    if value is None or low is None or high is None or high < low:
-        return None
-    lo, hi = min(low, value), max(high, value)
-    pad = max((hi - lo) * 0.15, abs(hi) * 0.02, 1e-6)
-    lo, hi = lo - pad, hi + pad
-
-    def x(v: float) -> float:
-        return round(4 + 192 * (v - lo) / (hi - lo), 1)
-
-    return {"x0": x(low), "w": max(2.0, round(x(high) - x(low), 1)), "cx": x(value)}
-
-
-def _f(v: Any) -> float | None:
-    if isinstance(v, bool) or v is None:
-        return None
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(f) or math.isinf(f) else f
-
-
-def marker_rows(evidence: dict[str, Any]) -> list[dict[str, Any]]:
-    """The evidence of a day view as rows for the Today page (one per marker with a value)."""
-    markers = evidence.get("markers")
-    source: dict[str, Any] = markers if isinstance(markers, dict) else evidence
-    rows = []
-    for key, ev in source.items():
-        if not isinstance(ev, dict) or "value" not in ev:
-            continue
-        value, low, high = _f(ev.get("value")), _f(ev.get("low")), _f(ev.get("high"))
-        digits = 2 if value is not None and abs(value) < 10 else 1
-        out = value is not None and ((low is not None and value < low) or (high is not None and value > high))
-        rows.append({
-            "key": key, "label": MARKER_LABELS.get(key, key.replace("_", " ").capitalize()),
-            "value_text": fmt(value, digits) if value is not None else str(ev.get("value") or "–"),
-            "low_text": fmt(low, digits), "high_text": fmt(high, digits), "bar": _range_bar(value, low, high),
-            "out": out, "days_out": ev.get("days_out_of_range") or 0,
-            "threshold": ev.get("threshold"), "source": ev.get("source"),
-        })
-    return rows
-
-
-def criteria_lines(rec: dict[str, Any]) -> list[str]:
-    lines = []
-    for c in rec.get("return_criteria") or []:
-        if isinstance(c, dict):
-            marker = MARKER_LABELS.get(str(c.get("marker")), str(c.get("marker", "")).replace("_", " "))
-            days = c.get("days")
-            lines.append(f"{marker}: {c.get('criterion', '')}" + (f" for {days} day(s)" if days else ""))
-        else:
-            lines.append(str(c))
-    return lines
-
-
 def plan_for_day(ctx: Context, actor: Actor, athlete_id: str, day: date) -> dict[str, Any]:
     """The day's planned sessions and the proposed changes touching that day (planning service)."""
     return day_plan_rows(planning.day_plan(ctx, actor, athlete_id, day=day))
@@ -285,17 +227,28 @@ def build_router(renderer: Renderer, cache: PageCache) -> APIRouter:
 
     @router.get("/athletes/{athlete_id}/today")
     def today_page(request: Request, ctx: CtxDep, actor: ActorDep, athlete_id: str,
-                   day: str | None = None) -> Response:
+                   day: str | None = None, saved: str | None = None, done: str | None = None) -> Response:
         if actor.user_id is None and not actor.is_system:
             raise AuthenticationError("log in first")
         page = readiness.today_page(ctx, actor, athlete_id, day=_parse_day(day))
         view = page.view
+        markers = today_view.marker_rows(view.evidence) if view else []
+        status = page.plan_status
+        pending = status.pending
+        last = status.last_decision
+        recent = last is not None and last.decided_at is not None and (
+            pending is None and 0 <= (page.day - last.decided_at.date()).days <= LAST_DECISION_SHOWN_DAYS)
+        flash = TODAY_FLASH.get(done or "") or (CHECKIN_SAVED if saved else None)
         return renderer.page(
             request, "today.html", athlete=page.athlete, nav="today", view=view, missing_reason=page.missing_reason,
-            is_today=page.day == page.today, checked_in=page.checked_in,
-            markers=marker_rows(view.evidence) if view else [],
-            criteria=criteria_lines(view.recommendation) if view else [],
-            plan=day_plan_rows(page.plan),
+            is_today=page.day == page.today, checked_in=page.checked_in, markers=markers,
+            ans=today_view.answer(view, markers, checked_in=page.checked_in) if view else None,
+            plan=day_plan_rows(page.plan), plan_status=status,
+            pending_why=today_view.change_why(pending) if pending else "",
+            pending_lines=[d.describe for d in pending.diffs] if pending else [],
+            last_decision=last if recent else None,
+            last_decision_text=today_view.decision_text(last) if last is not None and recent else "",
+            flash=flash, flash_kind="ok",
         )
 
     @router.get("/athletes/{athlete_id}/checkin")
@@ -623,4 +576,4 @@ def login_redirect(request: Request) -> RedirectResponse:
     return RedirectResponse(f"/login?next={quote(target, safe='/')}", status_code=303)
 
 
-__all__ = ["PageCache", "build_router", "login_redirect", "marker_rows"]
+__all__ = ["PageCache", "build_router", "login_redirect"]

@@ -143,7 +143,7 @@ def build_router(renderer: Renderer) -> APIRouter:
         return render(request, ctx, actor, athlete_id, start=first, flash=FLASH.get(done or ""))
 
     def decide(request: Request, ctx: Context, actor: Actor, athlete_id: str, change_id: str, decision: str,
-               note: str) -> Response:
+               note: str, back: str = "") -> Response:
         text = note.strip() or None
         try:
             if decision == "approve":
@@ -157,14 +157,16 @@ def build_router(renderer: Renderer) -> APIRouter:
         except InvalidInputError as exc:
             return render(request, ctx, actor, athlete_id, start=None, flash=str(exc), flash_kind="error",
                           status_code=422)
-        return RedirectResponse(f"/athletes/{athlete_id}/plan?done={c.status}", status_code=303)
+        page = "today" if back == "today" else "plan"  # where the decision was made (a fixed choice)
+        return RedirectResponse(f"/athletes/{athlete_id}/{page}?done={c.status}", status_code=303)
 
     # One route per decision (no free path segment): approve/reject for coaches,
     # accept/override for self-coached athletes; the service enforces who may do which.
     def make_handler(decision: str) -> Any:
         def handler(request: Request, ctx: CtxDep, actor: UserActorDep, athlete_id: str, change_id: str,
-                    note: Annotated[str, Form(max_length=2000)] = "") -> Response:
-            return decide(request, ctx, actor, athlete_id, change_id, decision, note)
+                    note: Annotated[str, Form(max_length=2000)] = "",
+                    back: Annotated[str, Form(max_length=10)] = "") -> Response:
+            return decide(request, ctx, actor, athlete_id, change_id, decision, note, back)
 
         return handler
 
