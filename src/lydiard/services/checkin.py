@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from lydiard.domain.daily import CHECKIN_ITEMS, DailyObservation
+from lydiard.domain.daily import CHECKIN_ITEMS, PLAUSIBLE_RANGES, DailyObservation
 from lydiard.errors import InvalidInputError, NotFoundError
 from lydiard.services import audit
 from lydiard.services.access import Actor, check_athlete
@@ -28,7 +28,11 @@ MAX_DAYS_AHEAD = 1
 
 @dataclass(frozen=True, slots=True)
 class Checkin:
-    """One day's check-in; items are 1-5 (5 = best), readiness 0-10, ``None`` = not answered."""
+    """One day's check-in; items are 1-5 (5 = best), readiness 0-10, ``None`` = not answered.
+
+    ``rmssd_ms`` and ``rhr_bpm`` are a morning HRV reading (rMSSD, ms) and resting heart rate
+    (bpm) typed in by hand, e.g. from a phone app without an export; stored as a morning reading.
+    """
 
     day: date
     energy: float | None = None
@@ -43,6 +47,8 @@ class Checkin:
     injury: bool | None = None
     travel: bool | None = None
     note: str | None = None
+    rmssd_ms: float | None = None
+    rhr_bpm: float | None = None
     updated_at: datetime | None = None
 
 
@@ -63,6 +69,11 @@ def validate_checkin(c: Checkin, *, today: date) -> None:
         raise InvalidInputError("readiness must be between 0 and 10", field="readiness")
     if c.sleep_h is not None and not (0 <= c.sleep_h <= 24):
         raise InvalidInputError("sleep_h must be between 0 and 24 hours", field="sleep_h")
+    for name, what, unit in (("rmssd_ms", "morning HRV (rMSSD)", "ms"), ("rhr_bpm", "resting heart rate", "bpm")):
+        v = getattr(c, name)
+        lo, hi = PLAUSIBLE_RANGES[name]
+        if v is not None and not (lo <= v <= hi):
+            raise InvalidInputError(f"{what} must be between {lo:g} and {hi:g} {unit}", field=name)
     if c.note is not None and len(c.note) > MAX_NOTE_CHARS:
         raise InvalidInputError(f"the note must have at most {MAX_NOTE_CHARS} characters", field="note")
     if c.note is not None and "\x00" in c.note:
@@ -75,16 +86,19 @@ def submit_checkin(
     soreness: float | None = None, sleep_quality: float | None = None, stress: float | None = None,
     sleep_h: float | None = None, readiness: float | None = None, note: str | None = None,
     illness: bool | None = None, injury: bool | None = None, travel: bool | None = None,
+    rmssd_ms: float | None = None, rhr_bpm: float | None = None,
 ) -> Checkin:
     """Store (or update) the check-in for ``day`` and recompute the athlete's days from ``day`` on."""
     c = Checkin(day=day, energy=energy, mood=mood, motivation=motivation, soreness=soreness,
                 sleep_quality=sleep_quality, stress=stress, sleep_h=sleep_h, readiness=readiness,
-                illness=illness, injury=injury, travel=travel, note=note.strip() if note else None)
+                illness=illness, injury=injury, travel=travel, note=note.strip() if note else None,
+                rmssd_ms=rmssd_ms, rhr_bpm=rhr_bpm)
     with translate_db_errors(), ctx.engine.begin() as conn:
         check_athlete(conn, actor, athlete_id, write=True)
         athlete = load_athlete(conn, athlete_id)
         validate_checkin(c, today=local_today(ctx, athlete.tz))
-        obs = DailyObservation(day=day, source=SOURCE, **{f: getattr(c, f) for f in _FIELDS})
+        obs = DailyObservation(day=day, source=SOURCE, hrv_kind="morning" if c.rmssd_ms is not None else None,
+                               **{f: getattr(c, f) for f in _FIELDS})
         upsert_observation(conn, athlete_id, obs, now=ctx.clock())
         audit.record(conn, actor, athlete_id=athlete_id, action="checkin.submit", at=ctx.clock(),
                      day=day.isoformat())

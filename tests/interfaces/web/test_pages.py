@@ -79,11 +79,14 @@ def test_checkin_form_post_changes_today(app_client: TestClient, seeded: Any, lo
             "sleep_quality": "1", "stress": "2", "readiness": "2", "sleep_h": "5.5", "note": "rough night",
             "illness": "1"}
     r = app_client.post(f"/athletes/{aid}/checkin", data=form, follow_redirects=False)
-    assert r.status_code == 303 and r.headers["location"] == f"/athletes/{aid}/today"
-    html = app_client.get(f"/athletes/{aid}/today").text
+    assert r.status_code == 303 and r.headers["location"] == f"/athletes/{aid}/today?saved=1"
+    html = app_client.get(r.headers["location"]).text
+    assert "Check-in saved" in html, "the redirect after POST lands on Today with a confirmation"
     assert 'data-testid="checked-in"' in html
-    assert "You have not checked in today" not in html
+    assert "No check-in for this day yet" not in html
     assert "Rest" in html, "an illness check-in turns today's advice into rest"
+    assert "Illness reported: rest" in html, "the headline says what the advice is about"
+    assert "Check-in saved" not in app_client.get(f"/athletes/{aid}/today").text
     again = app_client.get(f"/athletes/{aid}/checkin").text
     assert 'id="energy-1" name="energy" value="1" checked' in again, "the stored answers are shown for editing"
     assert "rough night" in again
@@ -94,11 +97,52 @@ def test_checkin_json_submit_and_validation(app_client: TestClient, seeded: Any,
     aid = seeded.athlete_id
     headers = {"accept": "application/json", "X-CSRF-Token": csrf}
     r = app_client.post(f"/athletes/{aid}/checkin", data={"energy": "4", "readiness": "8"}, headers=headers)
-    assert r.status_code == 200 and r.json()["redirect"] == f"/athletes/{aid}/today"
+    assert r.status_code == 200 and r.json()["redirect"] == f"/athletes/{aid}/today?saved=1"
     r = app_client.post(f"/athletes/{aid}/checkin", data={"energy": "9"}, headers=headers)
     assert r.status_code == 422 and "energy" in r.json()["detail"]
     r = app_client.post(f"/athletes/{aid}/checkin", data={"csrf_token": csrf, "energy": "9"})
-    assert r.status_code == 422 and "between 1 and 5" in r.text and "Morning check-in" in r.text
+    assert r.status_code == 422 and "between 1 and 5" in r.text and "Save check-in" in r.text
+    r = app_client.post(f"/athletes/{aid}/checkin", data={"csrf_token": csrf, "rhr_bpm": "fast"})
+    assert r.status_code == 422 and "Resting HR must be a number" in r.text
+    r = app_client.post(f"/athletes/{aid}/checkin", data={"csrf_token": csrf, "rmssd_ms": "900"})
+    assert r.status_code == 422 and "morning HRV (rMSSD) must be between 1 and 500 ms" in r.text
+
+
+def test_checkin_takes_a_hand_typed_morning_hrv_and_resting_hr(
+        app_client: TestClient, seeded: Any, ctx: Any, login: Callable[..., str]) -> None:
+    from lydiard.services import checkin as checkin_svc
+    from lydiard.services.access import Actor
+    from lydiard.services.metrics import local_today
+
+    csrf = login(app_client)
+    aid = seeded.athlete_id
+    r = app_client.post(f"/athletes/{aid}/checkin", data={"csrf_token": csrf, "energy": "4", "rmssd_ms": "62.5",
+                                                          "rhr_bpm": "48"}, follow_redirects=False)
+    assert r.status_code == 303
+    stored = checkin_svc.get_checkin(ctx, Actor.system(), aid, day=local_today(ctx, "Europe/Oslo"))
+    assert (stored.rmssd_ms, stored.rhr_bpm, stored.energy) == (62.5, 48.0, 4.0)
+    again = app_client.get(f"/athletes/{aid}/checkin").text
+    assert 'value="62.5"' in again and 'value="48"' in again
+
+
+def test_coach_is_warned_before_replacing_the_athletes_checkin(
+        app_client: TestClient, seeded: Any, login: Callable[..., str]) -> None:
+    aid = seeded.athlete_id
+    csrf = login(app_client)
+    assert app_client.post(f"/athletes/{aid}/checkin", data={"csrf_token": csrf, "mood": "5"},
+                           follow_redirects=False).status_code == 303
+    app_client.cookies.clear()
+    csrf = login(app_client, "coach@example.org")
+    page = app_client.get(f"/athletes/{aid}/checkin").text
+    assert 'data-testid="overwrite-warning"' in page and "Ada Athlete already has a check-in" in page
+    r = app_client.post(f"/athletes/{aid}/checkin", data={"csrf_token": csrf, "mood": "1"})
+    assert r.status_code == 409 and "already checked in" in r.text
+    mine = app_client.get(f"/athletes/{aid}/checkin").text
+    assert 'id="mood-5" name="mood" value="5" checked' in mine, "nothing stored was lost"
+    r = app_client.post(f"/athletes/{aid}/checkin", data={"csrf_token": csrf, "mood": "1", "overwrite": "1"},
+                        follow_redirects=False)
+    assert r.status_code == 303
+    assert 'id="mood-1" name="mood" value="1" checked' in app_client.get(f"/athletes/{aid}/checkin").text
 
 
 def test_checkin_for_an_earlier_day(app_client: TestClient, seeded: Any, login: Callable[..., str], clock) -> None:  # type: ignore[no-untyped-def]
@@ -108,7 +152,7 @@ def test_checkin_for_an_earlier_day(app_client: TestClient, seeded: Any, login: 
     assert 'name="day" value="2025-06-20"' in page.text
     r = app_client.post(f"/athletes/{aid}/checkin", data={"csrf_token": csrf, "day": "2025-06-20", "mood": "5"},
                         follow_redirects=False)
-    assert r.headers["location"] == f"/athletes/{aid}/today?day=2025-06-20"
+    assert r.headers["location"] == f"/athletes/{aid}/today?saved=1&day=2025-06-20"
     assert 'id="mood-5" name="mood" value="5" checked' in app_client.get(f"/athletes/{aid}/checkin?day=2025-06-20").text
 
 

@@ -21,6 +21,7 @@ from starlette.datastructures import UploadFile
 
 from lydiard.errors import (
     AuthenticationError,
+    ConflictError,
     InvalidInputError,
     NotFoundError,
     RateLimitedError,
@@ -42,8 +43,8 @@ log = logging.getLogger(__name__)
 CHECKIN_QUESTIONS: tuple[dict[str, str], ...] = (
     {"name": "energy", "label": "Energy", "low": "exhausted", "high": "fresh"},
     {"name": "mood", "label": "Mood", "low": "awful", "high": "great"},
-    {"name": "motivation", "label": "Motivation to train", "low": "none", "high": "eager"},
-    {"name": "soreness", "label": "Muscle soreness", "low": "very sore", "high": "none"},
+    {"name": "motivation", "label": "Motivation", "low": "none", "high": "eager"},
+    {"name": "soreness", "label": "Soreness", "low": "very sore", "high": "none"},
     {"name": "sleep_quality", "label": "Sleep quality", "low": "terrible", "high": "great"},
     {"name": "stress", "label": "Stress", "low": "very stressed", "high": "relaxed"},
 )
@@ -53,6 +54,10 @@ CHECKIN_SAVED = "Check-in saved: here is your day with it."
 TODAY_FLASH = {
     "approved": "Change approved: the plan is updated.",
     "rejected": "Change rejected: the plan stays as it was.",
+}
+CHECKIN_FIELD_NAMES: dict[str, str] = {
+    **{q["name"]: q["label"] for q in CHECKIN_QUESTIONS}, "readiness": "Ready to train", "sleep_h": "Sleep",
+    "rmssd_ms": "Morning HRV", "rhr_bpm": "Resting HR",
 }
 SETTINGS_WINDOWS: tuple[tuple[str, str, int, int, int], ...] = (
     ("window_days", "Current window (days)", 3, 14, 7),
@@ -251,20 +256,40 @@ def build_router(renderer: Renderer, cache: PageCache) -> APIRouter:
             flash=flash, flash_kind="ok",
         )
 
+    def existing_checkin(ctx: Context, actor: Actor, athlete_id: str, day: date) -> checkin_svc.Checkin | None:
+        try:
+            return checkin_svc.get_checkin(ctx, actor, athlete_id, day=day)
+        except NotFoundError:
+            return None
+
+    def overwrite_warning(athlete: athlete_svc.AthleteInfo, actor: Actor,
+                          existing: checkin_svc.Checkin | None) -> str | None:
+        """Said to a coach before their check-in replaces one already stored for the day."""
+        if existing is None or athlete.user_id is None or athlete.user_id == actor.user_id:
+            return None
+        when = f" (saved {existing.updated_at:%a %d %b %H:%M} UTC)" if existing.updated_at else ""
+        return (f"{athlete.name} already has a check-in for this day{when}. "
+                "Saving replaces those answers with yours.")
+
+    def checkin_form(request: Request, ctx: Context, actor: Actor, athlete_id: str, the_day: date, today: date,
+                     values: dict[str, Any], *, error: str | None = None, status_code: int = 200) -> Response:
+        athlete = athlete_for(ctx, actor, athlete_id)
+        warning = overwrite_warning(athlete, actor, existing_checkin(ctx, actor, athlete_id, the_day))
+        return renderer.page(request, "checkin.html", status_code=status_code, athlete=athlete, nav="checkin",
+                             day=the_day, today=today, items=CHECKIN_QUESTIONS, values=values, error=error,
+                             overwrite_warning=warning)
+
     @router.get("/athletes/{athlete_id}/checkin")
     def checkin_page(request: Request, ctx: CtxDep, actor: ActorDep, athlete_id: str,
                      day: str | None = None) -> Response:
-        athlete = athlete_for(ctx, actor, athlete_id)
+        athlete_for(ctx, actor, athlete_id)
         today = trends.athlete_today(ctx, actor, athlete_id)
         the_day = _parse_day(day) or today
-        try:
-            values = asdict(checkin_svc.get_checkin(ctx, actor, athlete_id, day=the_day))
-        except NotFoundError:
-            values = {}
+        found = existing_checkin(ctx, actor, athlete_id, the_day)
+        values = asdict(found) if found is not None else {}
         values = {k: (int(v) if isinstance(v, float) and v.is_integer() and k != "sleep_h" else v)
                   for k, v in values.items()}
-        return renderer.page(request, "checkin.html", athlete=athlete, nav="checkin", day=the_day, today=today,
-                             items=CHECKIN_QUESTIONS, values=values, error=None)
+        return checkin_form(request, ctx, actor, athlete_id, the_day, today, values)
 
     @router.post("/athletes/{athlete_id}/checkin")
     async def checkin_post(request: Request, ctx: CtxDep, actor: UserActorDep, athlete_id: str) -> Response:
@@ -281,7 +306,8 @@ def build_router(renderer: Renderer, cache: PageCache) -> APIRouter:
             try:
                 return float(v.replace(",", "."))
             except ValueError as exc:
-                raise InvalidInputError(f"{name} must be a number", field=name) from exc
+                raise InvalidInputError(f"{CHECKIN_FIELD_NAMES.get(name, name)} must be a number",
+                                        field=name) from exc
 
         today = await run_in_threadpool(trends.athlete_today, ctx, actor, athlete_id)
         try:
@@ -289,24 +315,32 @@ def build_router(renderer: Renderer, cache: PageCache) -> APIRouter:
             kwargs: dict[str, Any] = {q["name"]: number(q["name"]) for q in CHECKIN_QUESTIONS}
             kwargs.update(readiness=number("readiness"), sleep_h=number("sleep_h"), note=text("note"),
                           illness=text("illness") is not None, injury=text("injury") is not None,
-                          travel=text("travel") is not None)
+                          travel=text("travel") is not None, rmssd_ms=number("rmssd_ms"), rhr_bpm=number("rhr_bpm"))
 
             def submit() -> None:
+                athlete = athlete_for(ctx, actor, athlete_id)
+                existing = existing_checkin(ctx, actor, athlete_id, the_day)
+                if overwrite_warning(athlete, actor, existing) and text("overwrite") is None:
+                    raise ConflictError(f"{athlete.name} already checked in for this day: tick \"Replace "
+                                        f"{athlete.name}'s answers\" to save yours instead",
+                                        day=the_day.isoformat())
                 checkin_svc.submit_checkin(ctx, actor, athlete_id, day=the_day, **kwargs)
 
             await run_in_threadpool(submit)
-        except InvalidInputError as exc:
+        except (InvalidInputError, ConflictError) as exc:
             if _wants_json(request):
                 raise
-            athlete = await run_in_threadpool(athlete_for, ctx, actor, athlete_id)
             values: dict[str, Any] = {}
             for k in form:
                 v = form.get(k)
                 values[k] = int(v) if isinstance(v, str) and v.isdigit() else v
-            return renderer.page(request, "checkin.html", status_code=422, athlete=athlete, nav="checkin",
-                                 day=_safe_day(text("day"), today), today=today, items=CHECKIN_QUESTIONS,
-                                 values=values, error=str(exc))
-        target = f"/athletes/{athlete_id}/today" + ("" if the_day == today else f"?day={the_day.isoformat()}")
+            message = str(exc)
+            day_shown = _safe_day(text("day"), today)
+            code = 409 if isinstance(exc, ConflictError) else 422
+            return await run_in_threadpool(lambda: checkin_form(
+                request, ctx, actor, athlete_id, day_shown, today, values, error=message, status_code=code))
+        target = (f"/athletes/{athlete_id}/today?saved=1"
+                  + ("" if the_day == today else f"&day={the_day.isoformat()}"))
         if _wants_json(request):
             return JSONResponse({"ok": True, "day": the_day.isoformat(), "redirect": target})
         return RedirectResponse(target, status_code=303)
