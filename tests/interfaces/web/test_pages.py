@@ -210,19 +210,38 @@ def test_plotly_is_served_from_the_installed_package(app_client: TestClient) -> 
 def test_settings_threshold_history_and_units(app_client: TestClient, seeded: Any, login: Callable[..., str]) -> None:
     csrf = login(app_client)
     aid = seeded.athlete_id
-    r = app_client.post(f"/athletes/{aid}/settings/threshold",
+    url = f"/athletes/{aid}/settings"
+    r = app_client.post(f"{url}/threshold", follow_redirects=False,
                         data={"csrf_token": csrf, "kind": "hr_max_bpm", "value": "188", "valid_from": "2025-05-01"})
-    assert r.status_code == 200 and "metrics updated" in r.text
-    assert re.search(r"Max HR \(bpm\)</td><td>2025-05-01</td><td class=\"num\">188.0", r.text)
-    r = app_client.post(f"/athletes/{aid}/settings/threshold",
+    assert r.status_code == 303 and r.headers["location"] == f"{url}?done=threshold", "redirect after POST"
+    html = app_client.get(r.headers["location"]).text
+    assert "Threshold saved" in html
+    assert re.search(r"Max heart rate</td><td>01 May 2025</td><td class=\"num\">188 bpm<", html), "whole units"
+    r = app_client.post(f"{url}/threshold", follow_redirects=False,
+                        data={"csrf_token": csrf, "kind": "threshold_speed_mps", "value": "4:10",
+                              "valid_from": "2025-05-01"})
+    assert r.status_code == 303
+    html = app_client.get(url).text
+    assert re.search(r"Threshold pace</td><td>01 May 2025</td><td class=\"num\">4:10 /km<", html), "pace, not m/s"
+    r = app_client.post(f"{url}/threshold",
                         data={"csrf_token": csrf, "kind": "hr_max_bpm", "value": "999", "valid_from": "2025-05-01"})
-    assert r.status_code == 422 and "between" in r.text
-    r = app_client.post(f"/athletes/{aid}/settings/profile",
+    assert r.status_code == 422 and "Max heart rate must be between 100 and 240 bpm." in r.text
+    assert "hr_max_bpm must" not in r.text, "no internal names in errors"
+    assert 'value="999"' in r.text, "what was typed is kept"
+    r = app_client.post(f"{url}/threshold",
+                        data={"csrf_token": csrf, "kind": "threshold_speed_mps", "value": "4:75",
+                              "valid_from": "2025-05-01"})
+    assert r.status_code == 422 and "minutes:seconds per km" in r.text
+    r = app_client.post(f"{url}/profile", follow_redirects=False,
                         data={"csrf_token": csrf, "name": "Ada L.", "tz": "Europe/Oslo", "units": "imperial"})
-    assert r.status_code == 200 and "Profile saved" in r.text and 'value="imperial" checked' in r.text
-    r = app_client.post(f"/athletes/{aid}/settings/baselines",
+    assert r.status_code == 303
+    html = app_client.get(r.headers["location"]).text
+    assert "Profile saved" in html and 'value="imperial" checked' in html
+    assert "/mi<" in html and "per mile" in html, "pace follows the account's units"
+    r = app_client.post(f"{url}/baselines", follow_redirects=False,
                         data={"csrf_token": csrf, "hrv_baseline_days": "45", "window_days": "7"})
-    assert r.status_code == 200 and 'id="hrv_baseline_days-out">45<' in r.text
+    assert r.status_code == 303
+    assert 'id="hrv_baseline_days-out">45<' in app_client.get(url).text
 
 
 def test_import_page_uploads_and_lists_results(app_client: TestClient, seeded: Any, login: Callable[..., str],

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections import OrderedDict
@@ -29,7 +30,7 @@ from lydiard.errors import (
 from lydiard.interfaces.http.auth import login_response, logout
 from lydiard.interfaces.http.deps import ActorDep, CtxDep, UserActorDep
 from lydiard.interfaces.web import figures, today_view
-from lydiard.interfaces.web.render import Renderer
+from lydiard.interfaces.web.render import Renderer, pace_text, parse_pace
 from lydiard.services import activities as activity_svc
 from lydiard.services import athletes as athlete_svc
 from lydiard.services import checkin as checkin_svc
@@ -37,6 +38,7 @@ from lydiard.services import coaching, importing, planning, readiness, trends
 from lydiard.services import users as user_svc
 from lydiard.services.access import Actor
 from lydiard.services.context import Context
+from lydiard.services.marker_words import z_words
 
 log = logging.getLogger(__name__)
 
@@ -67,8 +69,18 @@ SETTINGS_WINDOWS: tuple[tuple[str, str, int, int, int], ...] = (
     ("wellness_baseline_days", "Check-in baseline window (days)", 14, 90, 28),
 )
 THRESHOLD_LABELS: dict[str, str] = {
-    "hr_rest_bpm": "Resting HR (bpm)", "hr_max_bpm": "Max HR (bpm)", "lthr_bpm": "Threshold HR (bpm)",
-    "ftp_w": "FTP (W)", "threshold_speed_mps": "Threshold speed (m/s)",
+    "hr_rest_bpm": "Resting heart rate (bpm)", "hr_max_bpm": "Max heart rate (bpm)",
+    "lthr_bpm": "Threshold heart rate (bpm)", "ftp_w": "FTP (W)", "threshold_speed_mps": "Threshold pace (min:ss)",
+}
+#: Plain names (no unit) and units of the thresholds, for values and error messages.
+THRESHOLD_NAMES: dict[str, tuple[str, str]] = {
+    "hr_rest_bpm": ("Resting heart rate", "bpm"), "hr_max_bpm": ("Max heart rate", "bpm"),
+    "lthr_bpm": ("Threshold heart rate", "bpm"), "ftp_w": ("FTP", "W"), "threshold_speed_mps": ("Threshold pace", ""),
+}
+SETTINGS_DONE: dict[str, str] = {
+    "profile": "Profile saved.",
+    "threshold": "Threshold saved; your metrics were recalculated from the day it applies.",
+    "baselines": "Baseline windows saved.",
 }
 TRENDS_CHARTS: tuple[tuple[str, str, str], ...] = (
     ("pmc", "Fitness, fatigue and form", "tall"),
@@ -430,9 +442,8 @@ def build_router(renderer: Renderer, cache: PageCache) -> APIRouter:
     # ------------------------------------------------------------------ settings
 
     def _settings_page(request: Request, ctx: Context, actor: Actor, athlete_id: str, *, flash: str | None = None,
-                       error: str | None = None, status_code: int = 200, units: str | None = None) -> Response:
+                       error: str | None = None, status_code: int = 200, form: dict[str, str] | None = None) -> Response:
         athlete = athlete_for(ctx, actor, athlete_id)
-        extra: dict[str, Any] = {"units": units} if units else {}
         history = athlete_svc.list_thresholds(ctx, actor, athlete_id)
         by_kind: dict[str, list[athlete_svc.ThresholdValue]] = {}
         for t in history:
@@ -442,14 +453,19 @@ def build_router(renderer: Renderer, cache: PageCache) -> APIRouter:
                    for n, lbl, lo, hi, default in SETTINGS_WINDOWS]
         return renderer.page(
             request, "settings.html", status_code=status_code, athlete=athlete, nav="settings",
-            thresholds=by_kind, threshold_labels=THRESHOLD_LABELS, windows=windows,
+            thresholds=by_kind, threshold_labels=THRESHOLD_LABELS, threshold_names=THRESHOLD_NAMES, windows=windows,
             hrv_kind=config.get("hrv_kind") or "", today=trends.athlete_today(ctx, actor, athlete_id),
-            flash=flash or error, flash_kind="error" if error else "ok", timezones=_timezones(), **extra,
+            flash=flash or error, flash_kind="error" if error else "ok", timezones=_timezones(), form=form or {},
         )
 
+    def _settings_done(athlete_id: str, what: str) -> Response:
+        """Redirect after a successful POST (a reload does not submit the form again)."""
+        return RedirectResponse(f"/athletes/{athlete_id}/settings?done={what}", status_code=303)
+
     @router.get("/athletes/{athlete_id}/settings")
-    def settings_page(request: Request, ctx: CtxDep, actor: ActorDep, athlete_id: str) -> Response:
-        return _settings_page(request, ctx, actor, athlete_id)
+    def settings_page(request: Request, ctx: CtxDep, actor: ActorDep, athlete_id: str,
+                      done: str | None = None) -> Response:
+        return _settings_page(request, ctx, actor, athlete_id, flash=SETTINGS_DONE.get(done or ""))
 
     @router.post("/athletes/{athlete_id}/settings/profile")
     def settings_profile(request: Request, ctx: CtxDep, actor: UserActorDep, athlete_id: str,
@@ -459,28 +475,27 @@ def build_router(renderer: Renderer, cache: PageCache) -> APIRouter:
         try:
             year = int(birth_year) if birth_year.strip() else None
         except ValueError:
-            return _settings_page(request, ctx, actor, athlete_id, error="birth year must be a number",
+            return _settings_page(request, ctx, actor, athlete_id, error="The birth year must be a number, e.g. 1990.",
                                   status_code=422)
         try:
             athlete_svc.update_profile(ctx, actor, athlete_id, name=name, tz=tz, sex=sex or None, birth_year=year)
-            account = user_svc.update_account(ctx, actor, units=units) if units else None
+            if units:
+                user_svc.update_account(ctx, actor, units=units)
         except InvalidInputError as exc:
-            return _settings_page(request, ctx, actor, athlete_id, error=str(exc), status_code=422)
-        return _settings_page(request, ctx, actor, athlete_id, flash="Profile saved.",
-                              units=account.units if account is not None else None)
+            return _settings_page(request, ctx, actor, athlete_id, error=_human(str(exc)), status_code=422)
+        return _settings_done(athlete_id, "profile")
 
     @router.post("/athletes/{athlete_id}/settings/threshold")
     def settings_threshold(request: Request, ctx: CtxDep, actor: UserActorDep, athlete_id: str,
                            kind: Annotated[str, Form()], value: Annotated[str, Form()],
                            valid_from: Annotated[str, Form()]) -> Response:
+        user = user_svc.get_user(ctx, actor, actor.user_id) if actor.user_id else None
+        units = user.units if user is not None else "metric"
         try:
             day = _parse_day(valid_from, field="valid_from")
             if day is None:
-                raise InvalidInputError("choose the day the value is valid from", field="valid_from")
-            try:
-                number = float(value.replace(",", "."))
-            except ValueError as exc:
-                raise InvalidInputError("the value must be a number", field="value") from exc
+                raise InvalidInputError("Choose the day the value is valid from.", field="valid_from")
+            number = _threshold_value(kind, value, units)
             athlete_svc.set_threshold(ctx, actor, athlete_id, kind=kind, value=number, valid_from=day)
             from lydiard.services.metrics import recompute_athlete
             from lydiard.services.reprocess import rescore_sessions
@@ -488,9 +503,9 @@ def build_router(renderer: Renderer, cache: PageCache) -> APIRouter:
             rescore_sessions(ctx, actor, athlete_id, since=day)
             recompute_athlete(ctx, actor, athlete_id, since=day)
         except InvalidInputError as exc:
-            return _settings_page(request, ctx, actor, athlete_id, error=str(exc), status_code=422)
-        return _settings_page(request, ctx, actor, athlete_id,
-                              flash=f"{THRESHOLD_LABELS.get(kind, kind)} = {number:g} from {day}; metrics updated.")
+            return _settings_page(request, ctx, actor, athlete_id, error=_human(str(exc)), status_code=422,
+                                  form={"kind": kind, "value": value, "valid_from": valid_from})
+        return _settings_done(athlete_id, "threshold")
 
     @router.post("/athletes/{athlete_id}/settings/baselines")
     async def settings_baselines(request: Request, ctx: CtxDep, actor: UserActorDep, athlete_id: str) -> Response:
@@ -520,8 +535,7 @@ def build_router(renderer: Renderer, cache: PageCache) -> APIRouter:
             message = str(exc)
             return await run_in_threadpool(lambda: _settings_page(request, ctx, actor, athlete_id, error=message,
                                                                   status_code=422))
-        return await run_in_threadpool(lambda: _settings_page(request, ctx, actor, athlete_id,
-                                                              flash="Baseline windows saved."))
+        return _settings_done(athlete_id, "baselines")
 
     # ------------------------------------------------------------------ coach
 
@@ -534,7 +548,9 @@ def build_router(renderer: Renderer, cache: PageCache) -> APIRouter:
         def build() -> str:  # read after the stamp: the list is at least as new as its key
             entries = coaching.roster(ctx, actor)
             lines = trends.sparklines(ctx, actor, [e.athlete_id for e in entries])
-            rows = [{"e": e, "spark": _spark_svg(lines.get(e.athlete_id))} for e in entries]
+            rows = [{"e": e, "spark": _spark_svg(lines.get(e.athlete_id)),
+                     "attention": bool(e.proposed_changes) or (e.stage or "normal") not in ("normal", "calibrating")}
+                    for e in entries]
             return renderer.fragment("_roster_list.html", rows=rows)
 
         roster_list = cache.get_or_build(("roster", stamp.key), build)
@@ -549,6 +565,45 @@ def build_router(renderer: Renderer, cache: PageCache) -> APIRouter:
         return RedirectResponse(f"/athletes/{a.id}/today", status_code=303)
 
     return router
+
+
+def _threshold_value(kind: str, text: str, units: str) -> float:
+    """A threshold typed on the settings page in its display unit (a pace as m:ss per km or mile),
+    in its stored unit, checked against the service's range with a message in plain words."""
+    name, unit = THRESHOLD_NAMES.get(kind, (kind, ""))
+    if kind not in athlete_svc.THRESHOLD_RANGES:
+        raise InvalidInputError("Choose a threshold from the list.", field="kind")
+    lo, hi = athlete_svc.THRESHOLD_RANGES[kind]
+    per = "mile" if units == "imperial" else "km"
+    if kind == "threshold_speed_mps":
+        try:
+            value = parse_pace(text, units)
+        except ValueError as exc:
+            raise InvalidInputError(f"Type the threshold pace as minutes:seconds per {per}, e.g. 4:15.",
+                                    field="value") from exc
+        if not lo <= value <= hi:
+            raise InvalidInputError(f"{name} must be between {pace_text(hi, units)} and {pace_text(lo, units)} "
+                                    f"per {per}.", field="value")
+        return value
+    try:
+        value = float(text.replace(",", "."))
+    except ValueError as exc:
+        raise InvalidInputError(f"{name} must be a number of {unit}, e.g. {lo + (hi - lo) / 3:.0f}.",
+                                field="value") from exc
+    if not lo <= value <= hi:
+        raise InvalidInputError(f"{name} must be between {lo:.0f} and {hi:.0f} {unit}.", field="value")
+    return value
+
+
+def _human(message: str) -> str:
+    """A service message for people: internal field names replaced by plain ones, a capital and a stop."""
+    for key, (name, _unit) in THRESHOLD_NAMES.items():
+        message = message.replace(key, name)
+    for key, label, *_ in SETTINGS_WINDOWS:
+        message = message.replace(key, label)
+    message = message.replace("birth_year", "birth year")
+    message = message[:1].upper() + message[1:]
+    return message if message.endswith((".", "!", "?")) else message + "."
 
 
 def _import_one(ctx: Context, actor: Actor, athlete_id: str, name: str, data: bytes) -> importing.ImportReport:
@@ -596,7 +651,19 @@ def _spark_svg(line: trends.Sparkline | None) -> dict[str, Any] | None:
     if line.band is not None:
         top, bottom = y(line.band[1]), y(line.band[0])
         band = {"y": top, "h": max(1.0, round(bottom - top, 1))}
-    return {"label": line.label, "segments": segments, "band": band, "last": present[-1]}
+    label, unit_text = _SPARK_LABELS.get(line.label, (line.label, f"{present[-1]:.2f}"))
+    last = present[-1]
+    last_text = (f"{math.exp(last):.0f} ms" if unit_text == "ms" else z_words(last) if unit_text == "z"
+                 else f"{last:.0f}")
+    return {"label": label, "segments": segments, "band": band, "last": last, "last_text": last_text}
+
+
+#: The roster sparkline's series in plain words (service label -> caption, how the last value reads).
+_SPARK_LABELS: dict[str, tuple[str, str]] = {
+    "ln rMSSD, 7-day mean": ("HRV, 7-day average, last 4 weeks", "ms"),
+    "check-in score (z)": ("How they feel (check-ins), last 4 weeks", "z"),
+    "form (TSB)": ("Form (TSB), last 4 weeks", "au"),
+}
 
 
 def _timezones() -> list[str]:
