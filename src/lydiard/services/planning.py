@@ -60,7 +60,7 @@ from lydiard.errors import (
     NotFoundError,
     PermissionDeniedError,
 )
-from lydiard.services import audit
+from lydiard.services import audit, marker_words
 from lydiard.services.access import Actor, check_athlete
 from lydiard.services.athletes import AthleteInfo, load_athlete
 from lydiard.services.context import Context, new_id
@@ -795,16 +795,9 @@ def _evidence_lines(evidence: Mapping[str, Any]) -> list[str]:
         days_out = ev.get("days_out_of_range") or 0
         if not isinstance(days_out, int | float) or days_out <= 0:
             continue
-        value, low, high = _num(ev.get("value")), _num(ev.get("low")), _num(ev.get("high"))
-        if low is not None and high is not None:
-            rng = f"normal {low:g}–{high:g}"
-        elif low is not None:
-            rng = f"floor {low:g}"
-        elif high is not None:
-            rng = f"ceiling {high:g}"
-        else:
-            rng = "no range"
-        lines.append(f"{name.replace('_', ' ')} {value:g} ({rng}), out of range {int(days_out)} day(s)")
+        words = marker_words.describe(str(name), ev.get("value"), ev.get("low"), ev.get("high"))
+        rng = f" ({words.normal})" if words.normal else ""
+        lines.append(f"{words.label}: {words.value}{rng}, {words.status} for {int(days_out)} day(s)")
     return lines
 
 

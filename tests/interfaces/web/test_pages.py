@@ -285,6 +285,10 @@ def test_roster_ranks_by_need_with_sparklines(app_client: TestClient, seeded: An
     needs = [float(n) for _, n in order]
     assert needs == sorted(needs, reverse=True), "most in need first"
     assert html.count('<svg class="spark"') == 3
+    assert html.count("<figcaption>") == 3 and "ln rMSSD" not in html, "each sparkline says what it shows"
+    stages = re.findall(r'class="badge stage-([a-z_]+)"', html)
+    flagged = sum(1 for st in stages if st not in ("normal", "calibrating"))
+    assert html.count('class="attention"') >= flagged, "athletes in a fatigue stage are marked"
     assert app_client.get(f"/athletes/{seeded.managed_ids['illness']}/today").status_code == 200
 
 

@@ -660,9 +660,9 @@ def _spark_svg(line: trends.Sparkline | None) -> dict[str, Any] | None:
 
 #: The roster sparkline's series in plain words (service label -> caption, how the last value reads).
 _SPARK_LABELS: dict[str, tuple[str, str]] = {
-    "ln rMSSD, 7-day mean": ("HRV, 7-day average, last 4 weeks", "ms"),
-    "check-in score (z)": ("How they feel (check-ins), last 4 weeks", "z"),
-    "form (TSB)": ("Form (TSB), last 4 weeks", "au"),
+    "ln rMSSD, 7-day mean": ("HRV, 7-day average, last 6 weeks", "ms"),
+    "check-in score (z)": ("How they feel (check-ins), last 6 weeks", "z"),
+    "form (TSB)": ("Form (TSB), last 6 weeks", "au"),
 }
 
 

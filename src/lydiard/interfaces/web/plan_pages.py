@@ -15,6 +15,7 @@ from fastapi.responses import RedirectResponse, Response
 from lydiard.errors import AuthenticationError, InvalidInputError, UnsafeInputError
 from lydiard.interfaces.http.deps import ActorDep, CtxDep, UserActorDep
 from lydiard.interfaces.web.render import Renderer
+from lydiard.interfaces.web.today_view import change_why
 from lydiard.services import athletes as athlete_svc
 from lydiard.services import planning, trends
 from lydiard.services.access import Actor
@@ -128,6 +129,7 @@ def build_router(renderer: Renderer) -> APIRouter:
             next_start=(monday + timedelta(days=7 * WEEKS_SHOWN)).isoformat(),
             can_coach=view.coach_managed and not is_own, can_self=not view.coach_managed,
             waiting_for_coach=view.coach_managed and is_own, figures=figures, fc=view.forecast,
+            pending_why=change_why(pending) if pending else "",
             flash=flash, flash_kind=flash_kind,
         )
 
