@@ -195,7 +195,7 @@ def test_checkin_submits_with_fetch_and_today_changes(live_server: LiveServer, b
     posts: list[str] = []
     w.page.on("request", lambda r: posts.append(r.headers.get("accept", "")) if r.method == "POST" else None)
     w.page.click("#checkin-form button[type=submit]")
-    w.page.wait_for_url(f"**/athletes/{aid}/today", timeout=60_000)
+    w.page.wait_for_url(f"**/athletes/{aid}/today?saved=1", timeout=60_000)
     w.page.wait_for_load_state("networkidle")
     assert posts and "application/json" in posts[0], "the check-in went through fetch"
     after = w.page.inner_text("[data-testid=advice]")
