@@ -190,6 +190,7 @@ def test_checkin_submits_with_fetch_and_today_changes(live_server: LiveServer, b
     w.page.click("label[for=readiness-1]")
     w.page.fill("#sleep_h", "4.5")
     w.page.check("input[name=illness]")
+    w.page.click("[data-testid=checkin-more] summary")  # the note sits in the optional part
     w.page.fill("#note", "fever since last night")
     _shot(w, "checkin-filled")
     posts: list[str] = []
