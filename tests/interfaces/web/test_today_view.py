@@ -75,3 +75,26 @@ def test_one_sided_range_bar_runs_to_the_edge() -> None:
     assert bar is not None and bar["x0"] == 0.0 and bar["cx"] < bar["x0"] + bar["w"]
     bar = today_view.range_bar(2.0, 1.0, None)
     assert bar is not None and round(bar["x0"] + bar["w"]) == 200
+
+
+def test_the_last_back_off_result_is_shown_when_the_engine_gives_it() -> None:
+    from dataclasses import replace
+
+    rec = recommendation_for(0, days=0, volume_pct=0)
+    view = replace(_view("normal", rec, EVIDENCE),
+                   progress={"text": "The 4-day back-off brought your HRV back into range.", "days": 4})
+    ans = today_view.answer(view, today_view.marker_rows(view.evidence), checked_in=True)
+    assert ans.progress == "The 4-day back-off brought your HRV back into range."
+    assert today_view.answer(_view("normal", rec, EVIDENCE), [], checked_in=True).progress is None
+
+
+def test_calibrating_says_what_it_still_needs() -> None:
+    rec = recommendation_for(0, days=0, volume_pct=0)
+    ev = {**EVIDENCE, "calibration": {"ln rMSSD": {"days_needed": 14, "days_remaining": 5,
+                                                   "missing": "5 more day(s) of readings"}}}
+    view = _view("calibrating", rec, ev)
+    ans = today_view.answer(view, today_view.marker_rows(view.evidence), checked_in=False)
+    assert ans.headline == "Learning your normal ranges"
+    assert ans.advice == "Train as planned while Lydiard learns your normal ranges."
+    assert "5 more day(s) of readings" in ans.summary
+    assert ans.agree is not None and "not counted" in ans.agree
