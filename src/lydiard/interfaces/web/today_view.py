@@ -102,7 +102,8 @@ def _join(names: list[str]) -> str:
     names = [n[0].lower() + n[1:] if not n.startswith("HRV") else n for n in names]
     if len(names) <= 1:
         return "".join(names)
-    return ", ".join(names[:-1]) + " and " + names[-1]
+    sep = "; " if any("," in n for n in names) else ", "  # "HRV, 7-day average" holds a comma itself
+    return sep.join(names[:-1]) + " and " + names[-1]
 
 
 def answer(view: DayView, rows: list[MarkerRow], *, checked_in: bool) -> Answer:
