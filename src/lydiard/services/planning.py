@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 
 from lydiard.domain.load.banister import BanisterModel
 from lydiard.domain.plan import forecast as fc
@@ -1217,20 +1217,37 @@ class PlanStatus:
     """What the Today page says about plan changes: the one waiting, the last decision, and who decides."""
 
     pending: PlanChangeView | None = None
-    last_decision: PlanChangeView | None = None  #: the newest approved/rejected/accepted/overridden change
+    #: the newest approved/rejected/accepted/overridden change, when decided in the last ``RECENT_DECISION_DAYS``
+    last_decision: PlanChangeView | None = None
     decider: str = "none"  #: "coach" (the viewer approves/rejects), "athlete" (accept/override), "wait", "none"
 
 
-_DECIDED = ("approved", "rejected", "accepted", "overridden")
+#: How long a decision on a plan change stays on the Today page (days).
+RECENT_DECISION_DAYS = 7
+DECIDED_STATUSES = ("approved", "rejected", "accepted", "overridden")
+_PENDING = (select(plan_changes).where(plan_changes.c.athlete_id == bindparam("aid"),
+                                       plan_changes.c.status == "proposed")
+            .order_by(plan_changes.c.created_at.desc(), plan_changes.c.id).limit(1))
+_LAST_DECIDED = (select(plan_changes).where(plan_changes.c.athlete_id == bindparam("aid"),
+                                            plan_changes.c.status.in_(DECIDED_STATUSES))
+                 .order_by(plan_changes.c.decided_at.desc(), plan_changes.c.id).limit(1))
+#: The time of the athlete's last decision on a plan change (a scalar subquery for one-row fact reads).
+LAST_DECIDED_AT = (select(func.max(plan_changes.c.decided_at))
+                   .where(plan_changes.c.athlete_id == bindparam("aid"), plan_changes.c.status.in_(DECIDED_STATUSES))
+                   .scalar_subquery())
 
 
-def read_plan_status(conn: Connection, actor: Actor, athlete: AthleteInfo) -> PlanStatus:
-    """:class:`PlanStatus` on the caller's connection (callers have checked access); two indexed reads,
-    plus the coach link when a change is waiting."""
-    pending_row = _pending_row(conn, athlete.id)
-    last_row = conn.execute(select(plan_changes).where(
-        plan_changes.c.athlete_id == athlete.id, plan_changes.c.status.in_(_DECIDED))
-        .order_by(plan_changes.c.decided_at.desc(), plan_changes.c.id).limit(1)).first()
+def read_plan_status(conn: Connection, actor: Actor, athlete: AthleteInfo, *, day: date, proposed: bool = True,
+                     last_decided_at: datetime | None = None) -> PlanStatus:
+    """:class:`PlanStatus` on the caller's connection (callers have checked access).
+
+    ``proposed`` (whether a change waits) and ``last_decided_at`` (:data:`LAST_DECIDED_AT`) come from
+    the caller's one-row fact read, so a day with nothing to show costs no statement here.
+    """
+    pending_row = conn.execute(_PENDING, {"aid": athlete.id}).first() if proposed else None
+    last_row = None
+    if last_decided_at is not None and 0 <= (day - last_decided_at.date()).days <= RECENT_DECISION_DAYS:
+        last_row = conn.execute(_LAST_DECIDED, {"aid": athlete.id}).first()
     decider = "none"
     if pending_row is not None:
         if _is_coach(conn, actor, athlete) and not actor.is_system:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, exists, func, select
@@ -15,7 +15,13 @@ from lydiard.services.athletes import AthleteInfo, visible_athlete
 from lydiard.services.checkin import SOURCE as CHECKIN_SOURCE
 from lydiard.services.context import Context
 from lydiard.services.metrics import local_today
-from lydiard.services.planning import DayPlan, PlanStatus, read_day_plan, read_plan_status
+from lydiard.services.planning import (
+    LAST_DECIDED_AT,
+    DayPlan,
+    PlanStatus,
+    read_day_plan,
+    read_plan_status,
+)
 from lydiard.services.summaries import ensure_summaries
 from lydiard.storage.engine import translate_db_errors
 from lydiard.storage.tables import (
@@ -115,7 +121,9 @@ def today_page(ctx: Context, actor: Actor, athlete_id: str, *, day: date | None 
             head = (facts.last_day, facts.stage, facts.stage_days) if facts.last_day is not None else None
             view = _view(athlete_id, row, _stage_days(ctx, conn, athlete_id, day=day, stage=row.stage, head=head))
         plan = read_day_plan(conn, athlete_id, day=day) if facts.planned or facts.proposed else DayPlan(day=day)
-        plan_status = read_plan_status(conn, actor, athlete)
+        decided_at = facts.last_decided_at if isinstance(facts.last_decided_at, datetime) else None
+        plan_status = read_plan_status(conn, actor, athlete, day=day, proposed=bool(facts.proposed),
+                                       last_decided_at=decided_at)
     audit.record_view(ctx.engine, actor, athlete_id=athlete_id, action="view.today", at=ctx.clock(),
                       day=day.isoformat())
     return TodayPage(athlete=athlete, today=today, day=day, view=view,
@@ -145,6 +153,7 @@ _DAY_FACTS = select(
                    planned_sessions.c.day == bindparam("day")).label("planned"),
     exists().where(plan_changes.c.athlete_id == bindparam("aid"),
                    plan_changes.c.status == "proposed").label("proposed"),
+    LAST_DECIDED_AT.label("last_decided_at"),
 )
 
 

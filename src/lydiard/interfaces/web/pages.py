@@ -50,8 +50,6 @@ CHECKIN_QUESTIONS: tuple[dict[str, str], ...] = (
     {"name": "sleep_quality", "label": "Sleep quality", "low": "terrible", "high": "great"},
     {"name": "stress", "label": "Stress", "low": "very stressed", "high": "relaxed"},
 )
-#: How long after a coach's decision Today still shows it (days).
-LAST_DECISION_SHOWN_DAYS = 7
 CHECKIN_SAVED = "Check-in saved: here is your day with it."
 TODAY_FLASH = {
     "approved": "Change approved: the plan is updated.",
@@ -252,9 +250,7 @@ def build_router(renderer: Renderer, cache: PageCache) -> APIRouter:
         markers = today_view.marker_rows(view.evidence) if view else []
         status = page.plan_status
         pending = status.pending
-        last = status.last_decision
-        recent = last is not None and last.decided_at is not None and (
-            pending is None and 0 <= (page.day - last.decided_at.date()).days <= LAST_DECISION_SHOWN_DAYS)
+        last = status.last_decision if pending is None else None  # the waiting change comes first
         flash = TODAY_FLASH.get(done or "") or (CHECKIN_SAVED if saved else None)
         return renderer.page(
             request, "today.html", athlete=page.athlete, nav="today", view=view, missing_reason=page.missing_reason,
@@ -263,8 +259,7 @@ def build_router(renderer: Renderer, cache: PageCache) -> APIRouter:
             plan=day_plan_rows(page.plan), plan_status=status,
             pending_why=today_view.change_why(pending) if pending else "",
             pending_lines=[d.describe for d in pending.diffs] if pending else [],
-            last_decision=last if recent else None,
-            last_decision_text=today_view.decision_text(last) if last is not None and recent else "",
+            last_decision=last, last_decision_text=today_view.decision_text(last) if last is not None else "",
             flash=flash, flash_kind="ok",
         )
 
