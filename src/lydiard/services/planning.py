@@ -1224,16 +1224,17 @@ class PlanStatus:
 
 #: How long a decision on a plan change stays on the Today page (days).
 RECENT_DECISION_DAYS = 7
-DECIDED_STATUSES = ("approved", "rejected", "accepted", "overridden")
+#: Decisions a person made (not "superseded", which the system sets).
+_DECISIONS_SHOWN = ("approved", "rejected", "accepted", "overridden")
 _PENDING = (select(plan_changes).where(plan_changes.c.athlete_id == bindparam("aid"),
                                        plan_changes.c.status == "proposed")
             .order_by(plan_changes.c.created_at.desc(), plan_changes.c.id).limit(1))
 _LAST_DECIDED = (select(plan_changes).where(plan_changes.c.athlete_id == bindparam("aid"),
-                                            plan_changes.c.status.in_(DECIDED_STATUSES))
+                                            plan_changes.c.status.in_(_DECISIONS_SHOWN))
                  .order_by(plan_changes.c.decided_at.desc(), plan_changes.c.id).limit(1))
 #: The time of the athlete's last decision on a plan change (a scalar subquery for one-row fact reads).
 LAST_DECIDED_AT = (select(func.max(plan_changes.c.decided_at))
-                   .where(plan_changes.c.athlete_id == bindparam("aid"), plan_changes.c.status.in_(DECIDED_STATUSES))
+                   .where(plan_changes.c.athlete_id == bindparam("aid"), plan_changes.c.status.in_(_DECISIONS_SHOWN))
                    .scalar_subquery())
 
 
