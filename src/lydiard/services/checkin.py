@@ -28,7 +28,11 @@ MAX_DAYS_AHEAD = 1
 
 @dataclass(frozen=True, slots=True)
 class Checkin:
-    """One day's check-in; items are 1-5 (5 = best), readiness 0-10, ``None`` = not answered."""
+    """One day's check-in; items are 1-5 (5 = best), readiness 0-10, ``None`` = not answered.
+
+    ``rmssd_ms`` and ``rhr_bpm`` are a morning HRV reading (rMSSD, ms) and resting heart rate
+    (bpm) typed in by hand, e.g. from a phone app without an export; stored as a morning reading.
+    """
 
     day: date
     energy: float | None = None
@@ -43,6 +47,8 @@ class Checkin:
     injury: bool | None = None
     travel: bool | None = None
     note: str | None = None
+    rmssd_ms: float | None = None
+    rhr_bpm: float | None = None
     updated_at: datetime | None = None
 
 
@@ -60,6 +66,11 @@ def validate_checkin(c: Checkin, *, today: date) -> None:
         lo, hi = PLAUSIBLE_RANGES[item]
         if v is not None and not (lo <= v <= hi):
             raise InvalidInputError(f"{item} must be between {lo:g} and {hi:g}{_RANGE_NOTES.get(item, '')}", field=item)
+    for name, what, unit in (("rmssd_ms", "morning HRV (rMSSD)", "ms"), ("rhr_bpm", "resting heart rate", "bpm")):
+        v = getattr(c, name)
+        lo, hi = PLAUSIBLE_RANGES[name]
+        if v is not None and not (lo <= v <= hi):
+            raise InvalidInputError(f"{what} must be between {lo:g} and {hi:g} {unit}", field=name)
     if c.note is not None and len(c.note) > MAX_NOTE_CHARS:
         raise InvalidInputError(f"the note must have at most {MAX_NOTE_CHARS} characters", field="note")
     if c.note is not None and "\x00" in c.note:
@@ -72,15 +83,18 @@ def submit_checkin(
     soreness: float | None = None, sleep_quality: float | None = None, stress: float | None = None,
     sleep_h: float | None = None, readiness: float | None = None, note: str | None = None,
     illness: bool | None = None, injury: bool | None = None, travel: bool | None = None,
+    rmssd_ms: float | None = None, rhr_bpm: float | None = None,
 ) -> Checkin:
     """Store (or update) the check-in for ``day``; the pipeline recomputes the athlete's days from ``day`` on."""
     c = Checkin(day=day, energy=energy, mood=mood, motivation=motivation, soreness=soreness,
                 sleep_quality=sleep_quality, stress=stress, sleep_h=sleep_h, readiness=readiness,
-                illness=illness, injury=injury, travel=travel, note=note.strip() if note else None)
+                illness=illness, injury=injury, travel=travel, note=note.strip() if note else None,
+                rmssd_ms=rmssd_ms, rhr_bpm=rhr_bpm)
     # a check-in is the athlete's own report: no coach writes it
     with pipeline.writing(ctx, actor, athlete_id, owner_only=True) as w:
         validate_checkin(c, today=w.today)
-        obs = DailyObservation(day=day, source=SOURCE, **{f: getattr(c, f) for f in _FIELDS})
+        obs = DailyObservation(day=day, source=SOURCE, hrv_kind="morning" if c.rmssd_ms is not None else None,
+                               **{f: getattr(c, f) for f in _FIELDS})
         upsert_observation(w.conn, athlete_id, obs, now=ctx.clock())
         audit.record(w.conn, actor, athlete_id=athlete_id, action="checkin.submit", at=ctx.clock(),
                      day=day.isoformat())

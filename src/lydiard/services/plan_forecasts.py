@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from datetime import date, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, func, select
 
 from lydiard.domain.load.banister import BanisterModel
 from lydiard.domain.plan import forecast as fc
@@ -26,12 +27,13 @@ from lydiard.errors import (
     InvalidInputError,
 )
 from lydiard.services.access import Actor, check_athlete
-from lydiard.services.athlete_store import load_athlete
+from lydiard.services.athlete_store import AthleteInfo, load_athlete
 from lydiard.services.context import Context
 from lydiard.services.plan_store import (
     BEST_EFFORT_DURATION_S,
     BEST_EFFORT_FRACTION,
     MIN_PERFORMANCE_TESTS,
+    _is_coach,
     _pending_row,
     _rows,
     _today,
@@ -230,3 +232,52 @@ def read_day_plan(conn: Connection, athlete_id: str, *, day: date) -> DayPlan:
         .order_by(plan_changes.c.created_at.desc())).all()
     changes = [c for c in (_change_view(r) for r in rows) if any(d.day == day for d in c.diffs)]
     return DayPlan(day=day, sessions=sessions, changes=changes)
+
+
+@dataclass(frozen=True, slots=True)
+class PlanStatus:
+    """What the Today page says about plan changes: the one waiting, the last decision, and who decides."""
+
+    pending: PlanChangeView | None = None
+    #: the newest approved/rejected/accepted/overridden change, when decided in the last ``RECENT_DECISION_DAYS``
+    last_decision: PlanChangeView | None = None
+    decider: str = "none"  #: "coach" (the viewer approves/rejects), "athlete" (accept/override), "wait", "none"
+
+
+#: How long a decision on a plan change stays on the Today page (days).
+RECENT_DECISION_DAYS = 7
+#: Decisions a person made (not "superseded", which the system sets).
+_DECISIONS_SHOWN = ("approved", "rejected", "accepted", "overridden")
+_PENDING = (select(plan_changes).where(plan_changes.c.athlete_id == bindparam("aid"),
+                                       plan_changes.c.status == "proposed")
+            .order_by(plan_changes.c.created_at.desc(), plan_changes.c.id).limit(1))
+_LAST_DECIDED = (select(plan_changes).where(plan_changes.c.athlete_id == bindparam("aid"),
+                                            plan_changes.c.status.in_(_DECISIONS_SHOWN))
+                 .order_by(plan_changes.c.decided_at.desc(), plan_changes.c.id).limit(1))
+#: The time of the athlete's last decision on a plan change (a scalar subquery for one-row fact reads).
+LAST_DECIDED_AT = (select(func.max(plan_changes.c.decided_at))
+                   .where(plan_changes.c.athlete_id == bindparam("aid"), plan_changes.c.status.in_(_DECISIONS_SHOWN))
+                   .scalar_subquery())
+
+
+def read_plan_status(conn: Connection, actor: Actor, athlete: AthleteInfo, *, day: date, proposed: bool = True,
+                     last_decided_at: datetime | None = None) -> PlanStatus:
+    """:class:`PlanStatus` on the caller's connection (callers have checked access).
+
+    ``proposed`` (whether a change waits) and ``last_decided_at`` (:data:`LAST_DECIDED_AT`) come from
+    the caller's one-row fact read, so a day with nothing to show costs no statement here.
+    """
+    pending_row = conn.execute(_PENDING, {"aid": athlete.id}).first() if proposed else None
+    last_row = None
+    if last_decided_at is not None and 0 <= (day - last_decided_at.date()).days <= RECENT_DECISION_DAYS:
+        last_row = conn.execute(_LAST_DECIDED, {"aid": athlete.id}).first()
+    decider = "none"
+    if pending_row is not None:
+        if _is_coach(conn, actor, athlete) and not actor.is_system:
+            decider = "coach"
+        elif is_coach_managed(conn, athlete):
+            decider = "wait"
+        elif actor.user_id is not None and actor.user_id == athlete.user_id:
+            decider = "athlete"
+    return PlanStatus(pending=_change_view(pending_row) if pending_row is not None else None,
+                      last_decision=_change_view(last_row) if last_row is not None else None, decider=decider)

@@ -17,7 +17,7 @@ from lydiard.domain.plan.adapt import (
     DayAssessment,
     adapt_plan,
 )
-from lydiard.services import audit
+from lydiard.services import audit, marker_words
 from lydiard.services.access import Actor, check_athlete
 from lydiard.services.athlete_store import AthleteInfo, load_athlete
 from lydiard.services.context import Context, new_id
@@ -30,7 +30,7 @@ from lydiard.services.plan_store import (
     _supersede_pending,
     _today,
 )
-from lydiard.services.plan_views import PlanChangeView, _change_view, _diff_json, _num, _view
+from lydiard.services.plan_views import PlanChangeView, _change_view, _diff_json, _view
 from lydiard.storage.engine import translate_db_errors
 from lydiard.storage.tables import (
     daily_metrics,
@@ -52,16 +52,9 @@ def _evidence_lines(evidence: Mapping[str, Any]) -> list[str]:
         days_out = ev.get("days_out_of_range") or 0
         if not isinstance(days_out, int | float) or days_out <= 0:
             continue
-        value, low, high = _num(ev.get("value")), _num(ev.get("low")), _num(ev.get("high"))
-        if low is not None and high is not None:
-            rng = f"normal {low:g}–{high:g}"
-        elif low is not None:
-            rng = f"floor {low:g}"
-        elif high is not None:
-            rng = f"ceiling {high:g}"
-        else:
-            rng = "no range"
-        lines.append(f"{name.replace('_', ' ')} {value:g} ({rng}), out of range {int(days_out)} day(s)")
+        words = marker_words.describe(str(name), ev.get("value"), ev.get("low"), ev.get("high"))
+        rng = f" ({words.normal})" if words.normal else ""
+        lines.append(f"{words.label}: {words.value}{rng}, {words.status} for {int(days_out)} day(s)")
     return lines
 
 

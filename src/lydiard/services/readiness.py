@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, exists, func, select
@@ -15,7 +15,12 @@ from lydiard.services.access import Actor, check_athlete
 from lydiard.services.athlete_store import AthleteInfo, visible_athlete
 from lydiard.services.context import Context
 from lydiard.services.metrics import local_today
-from lydiard.services.plan_forecasts import read_day_plan
+from lydiard.services.plan_forecasts import (
+    LAST_DECIDED_AT,
+    PlanStatus,
+    read_day_plan,
+    read_plan_status,
+)
 from lydiard.services.plan_views import DayPlan
 from lydiard.services.summaries import ensure_summaries
 from lydiard.storage.engine import translate_db_errors
@@ -53,6 +58,8 @@ class DayView:
     recommendation: dict[str, Any]
     evidence: dict[str, Any]
     numbers: dict[str, float | None] = field(default_factory=dict)  #: ctl, atl, tsb, acwr, monotony...
+    #: what the last back-off achieved (``text`` in plain words, plus numbers), when the engine says
+    progress: dict[str, Any] | None = None
 
     @property
     def headline(self) -> str:
@@ -91,6 +98,7 @@ class TodayPage:
     missing_reason: str
     checked_in: bool
     plan: DayPlan  #: the day's planned sessions and the proposed changes touching it
+    plan_status: PlanStatus = field(default_factory=PlanStatus)  #: the change waiting, the last decision
 
 
 def today_page(ctx: Context, actor: Actor, athlete_id: str, *, day: date | None = None) -> TodayPage:
@@ -113,11 +121,14 @@ def today_page(ctx: Context, actor: Actor, athlete_id: str, *, day: date | None 
             head = (facts.last_day, facts.stage, facts.stage_days) if facts.last_day is not None else None
             view = _view(athlete_id, row, _stage_days(ctx, conn, athlete_id, day=day, stage=row.stage, head=head))
         plan = read_day_plan(conn, athlete_id, day=day) if facts.planned or facts.proposed else DayPlan(day=day)
+        decided_at = facts.last_decided_at if isinstance(facts.last_decided_at, datetime) else None
+        plan_status = read_plan_status(conn, actor, athlete, day=day, proposed=bool(facts.proposed),
+                                       last_decided_at=decided_at)
     audit.record_view(ctx.engine, actor, athlete_id=athlete_id, action="view.today", at=ctx.clock(),
                       day=day.isoformat())
     return TodayPage(athlete=athlete, today=today, day=day, view=view,
                      missing_reason="" if view is not None else _missing(day), checked_in=bool(facts.checked_in),
-                     plan=plan)
+                     plan=plan, plan_status=plan_status)
 
 
 def _missing(day: date) -> str:
@@ -142,6 +153,7 @@ _DAY_FACTS = select(
                    planned_sessions.c.day == bindparam("day")).label("planned"),
     exists().where(plan_changes.c.athlete_id == bindparam("aid"),
                    plan_changes.c.status == "proposed").label("proposed"),
+    LAST_DECIDED_AT.label("last_decided_at"),
 )
 
 
@@ -186,6 +198,7 @@ def _view(athlete_id: str, today: Any, stage_days: int) -> DayView:
         stage_days=stage_days, confidence=float(today.confidence), risk_score=today.risk_score,
         data_feel_agree=today.data_feel_agree, recommendation=detail.get("recommendation") or {},
         evidence=detail.get("evidence") or {},
+        progress=detail.get("progress") if isinstance(detail.get("progress"), dict) else None,
         numbers={k: getattr(today, k) for k in ("load_au", "ctl", "atl", "tsb", "ramp", "acwr", "monotony", "strain",
                                                  "ln_rmssd_7d", "ln_rmssd_low", "ln_rmssd_high", "rhr_7d", "rhr_base",
                                                  "wellness_z")},

@@ -190,12 +190,13 @@ def test_checkin_submits_with_fetch_and_today_changes(live_server: LiveServer, b
     w.page.click("label[for=readiness-1]")
     w.page.fill("#sleep_h", "4.5")
     w.page.check("input[name=illness]")
+    w.page.click("[data-testid=checkin-more] summary")  # the note sits in the optional part
     w.page.fill("#note", "fever since last night")
     _shot(w, "checkin-filled")
     posts: list[str] = []
     w.page.on("request", lambda r: posts.append(r.headers.get("accept", "")) if r.method == "POST" else None)
     w.page.click("#checkin-form button[type=submit]")
-    w.page.wait_for_url(f"**/athletes/{aid}/today", timeout=60_000)
+    w.page.wait_for_url(f"**/athletes/{aid}/today?saved=1", timeout=60_000)
     w.page.wait_for_load_state("networkidle")
     assert posts and "application/json" in posts[0], "the check-in went through fetch"
     after = w.page.inner_text("[data-testid=advice]")

@@ -66,7 +66,11 @@ def test_today_shows_stage_recommendation_and_range_bars(app_client: TestClient,
     advice = re.search(r'data-testid="advice">([^<]+)<', html)
     assert advice and len(advice.group(1).strip()) > 10
     assert 'class="rangebar"' in html, "markers are drawn against their normal range"
-    assert "You have not checked in today" in html
+    assert "No check-in for this day yet" in html
+    assert "Your data and how you feel agree" not in html, "no agreement is claimed before a check-in"
+    assert html.count('class="rangebar"') == html.count('data-marker="') - html.count('class="nobar"')
+    for internal in ("Cv ln rmssd", "Acwr ewma", "Energy z", "ln_rmssd_7d</", "(normal -1.0"):
+        assert internal not in html
 
 
 def test_checkin_form_post_changes_today(app_client: TestClient, seeded: Any, login: Callable[..., str]) -> None:
@@ -76,11 +80,14 @@ def test_checkin_form_post_changes_today(app_client: TestClient, seeded: Any, lo
             "sleep_quality": "1", "stress": "2", "readiness": "2", "sleep_h": "5.5", "note": "rough night",
             "illness": "1"}
     r = app_client.post(f"/athletes/{aid}/checkin", data=form, follow_redirects=False)
-    assert r.status_code == 303 and r.headers["location"] == f"/athletes/{aid}/today"
-    html = app_client.get(f"/athletes/{aid}/today").text
+    assert r.status_code == 303 and r.headers["location"] == f"/athletes/{aid}/today?saved=1"
+    html = app_client.get(r.headers["location"]).text
+    assert "Check-in saved" in html, "the redirect after POST lands on Today with a confirmation"
     assert 'data-testid="checked-in"' in html
-    assert "You have not checked in today" not in html
+    assert "No check-in for this day yet" not in html
     assert "Rest" in html, "an illness check-in turns today's advice into rest"
+    assert "Illness reported: rest" in html, "the headline says what the advice is about"
+    assert "Check-in saved" not in app_client.get(f"/athletes/{aid}/today").text
     again = app_client.get(f"/athletes/{aid}/checkin").text
     assert 'id="energy-1" name="energy" value="1" checked' in again, "the stored answers are shown for editing"
     assert "rough night" in again
@@ -91,11 +98,52 @@ def test_checkin_json_submit_and_validation(app_client: TestClient, seeded: Any,
     aid = seeded.athlete_id
     headers = {"accept": "application/json", "X-CSRF-Token": csrf}
     r = app_client.post(f"/athletes/{aid}/checkin", data={"energy": "4", "readiness": "8"}, headers=headers)
-    assert r.status_code == 200 and r.json()["redirect"] == f"/athletes/{aid}/today"
+    assert r.status_code == 200 and r.json()["redirect"] == f"/athletes/{aid}/today?saved=1"
     r = app_client.post(f"/athletes/{aid}/checkin", data={"energy": "9"}, headers=headers)
     assert r.status_code == 422 and "energy" in r.json()["detail"]
     r = app_client.post(f"/athletes/{aid}/checkin", data={"csrf_token": csrf, "energy": "9"})
-    assert r.status_code == 422 and "between 1 and 5" in r.text and "Morning check-in" in r.text
+    assert r.status_code == 422 and "between 1 and 5" in r.text and "Save check-in" in r.text
+    r = app_client.post(f"/athletes/{aid}/checkin", data={"csrf_token": csrf, "rhr_bpm": "fast"})
+    assert r.status_code == 422 and "Resting HR must be a number" in r.text
+    r = app_client.post(f"/athletes/{aid}/checkin", data={"csrf_token": csrf, "rmssd_ms": "900"})
+    assert r.status_code == 422 and "morning HRV (rMSSD) must be between 1 and 500 ms" in r.text
+
+
+def test_checkin_takes_a_hand_typed_morning_hrv_and_resting_hr(
+        app_client: TestClient, seeded: Any, ctx: Any, login: Callable[..., str]) -> None:
+    from lydiard.services import checkin as checkin_svc
+    from lydiard.services.access import Actor
+    from lydiard.services.metrics import local_today
+
+    csrf = login(app_client)
+    aid = seeded.athlete_id
+    r = app_client.post(f"/athletes/{aid}/checkin", data={"csrf_token": csrf, "energy": "4", "rmssd_ms": "62.5",
+                                                          "rhr_bpm": "48"}, follow_redirects=False)
+    assert r.status_code == 303
+    stored = checkin_svc.get_checkin(ctx, Actor.system(), aid, day=local_today(ctx, "Europe/Oslo"))
+    assert (stored.rmssd_ms, stored.rhr_bpm, stored.energy) == (62.5, 48.0, 4.0)
+    again = app_client.get(f"/athletes/{aid}/checkin").text
+    assert 'value="62.5"' in again and 'value="48"' in again
+
+
+def test_coach_is_warned_before_replacing_the_athletes_checkin(
+        app_client: TestClient, seeded: Any, login: Callable[..., str]) -> None:
+    aid = seeded.athlete_id
+    csrf = login(app_client)
+    assert app_client.post(f"/athletes/{aid}/checkin", data={"csrf_token": csrf, "mood": "5"},
+                           follow_redirects=False).status_code == 303
+    app_client.cookies.clear()
+    csrf = login(app_client, "coach@example.org")
+    page = app_client.get(f"/athletes/{aid}/checkin").text
+    assert 'data-testid="overwrite-warning"' in page and "Ada Athlete already has a check-in" in page
+    r = app_client.post(f"/athletes/{aid}/checkin", data={"csrf_token": csrf, "mood": "1"})
+    assert r.status_code == 409 and "already checked in" in r.text
+    mine = app_client.get(f"/athletes/{aid}/checkin").text
+    assert 'id="mood-5" name="mood" value="5" checked' in mine, "nothing stored was lost"
+    r = app_client.post(f"/athletes/{aid}/checkin", data={"csrf_token": csrf, "mood": "1", "overwrite": "1"},
+                        follow_redirects=False)
+    assert r.status_code == 303
+    assert 'id="mood-1" name="mood" value="1" checked' in app_client.get(f"/athletes/{aid}/checkin").text
 
 
 def test_checkin_for_an_earlier_day(app_client: TestClient, seeded: Any, login: Callable[..., str], clock) -> None:  # type: ignore[no-untyped-def]
@@ -105,7 +153,7 @@ def test_checkin_for_an_earlier_day(app_client: TestClient, seeded: Any, login: 
     assert 'name="day" value="2025-06-20"' in page.text
     r = app_client.post(f"/athletes/{aid}/checkin", data={"csrf_token": csrf, "day": "2025-06-20", "mood": "5"},
                         follow_redirects=False)
-    assert r.headers["location"] == f"/athletes/{aid}/today?day=2025-06-20"
+    assert r.headers["location"] == f"/athletes/{aid}/today?saved=1&day=2025-06-20"
     assert 'id="mood-5" name="mood" value="5" checked' in app_client.get(f"/athletes/{aid}/checkin?day=2025-06-20").text
 
 
@@ -193,19 +241,38 @@ def test_trends_page_has_captions_and_tables_without_script(app_client: TestClie
 def test_settings_threshold_history_and_units(app_client: TestClient, seeded: Any, login: Callable[..., str]) -> None:
     csrf = login(app_client)
     aid = seeded.athlete_id
-    r = app_client.post(f"/athletes/{aid}/settings/threshold",
+    url = f"/athletes/{aid}/settings"
+    r = app_client.post(f"{url}/threshold", follow_redirects=False,
                         data={"csrf_token": csrf, "kind": "hr_max_bpm", "value": "188", "valid_from": "2025-05-01"})
-    assert r.status_code == 200 and "metrics updated" in r.text
-    assert re.search(r"Max HR \(bpm\)</td><td>2025-05-01</td><td class=\"num\">188.0", r.text)
-    r = app_client.post(f"/athletes/{aid}/settings/threshold",
+    assert r.status_code == 303 and r.headers["location"] == f"{url}?done=threshold", "redirect after POST"
+    html = app_client.get(r.headers["location"]).text
+    assert "Threshold saved" in html
+    assert re.search(r"Max heart rate</td><td>01 May 2025</td><td class=\"num\">188 bpm<", html), "whole units"
+    r = app_client.post(f"{url}/threshold", follow_redirects=False,
+                        data={"csrf_token": csrf, "kind": "threshold_speed_mps", "value": "4:10",
+                              "valid_from": "2025-05-01"})
+    assert r.status_code == 303
+    html = app_client.get(url).text
+    assert re.search(r"Threshold pace</td><td>01 May 2025</td><td class=\"num\">4:10 /km<", html), "pace, not m/s"
+    r = app_client.post(f"{url}/threshold",
                         data={"csrf_token": csrf, "kind": "hr_max_bpm", "value": "999", "valid_from": "2025-05-01"})
-    assert r.status_code == 422 and "between" in r.text
-    r = app_client.post(f"/athletes/{aid}/settings/profile",
+    assert r.status_code == 422 and "Max heart rate must be between 100 and 240 bpm." in r.text
+    assert "hr_max_bpm must" not in r.text, "no internal names in errors"
+    assert 'value="999"' in r.text, "what was typed is kept"
+    r = app_client.post(f"{url}/threshold",
+                        data={"csrf_token": csrf, "kind": "threshold_speed_mps", "value": "4:75",
+                              "valid_from": "2025-05-01"})
+    assert r.status_code == 422 and "minutes:seconds per km" in r.text
+    r = app_client.post(f"{url}/profile", follow_redirects=False,
                         data={"csrf_token": csrf, "name": "Ada L.", "tz": "Europe/Oslo", "units": "imperial"})
-    assert r.status_code == 200 and "Profile saved" in r.text and 'value="imperial" checked' in r.text
-    r = app_client.post(f"/athletes/{aid}/settings/baselines",
+    assert r.status_code == 303
+    html = app_client.get(r.headers["location"]).text
+    assert "Profile saved" in html and 'value="imperial" checked' in html
+    assert "/mi<" in html and "per mile" in html, "pace follows the account's units"
+    r = app_client.post(f"{url}/baselines", follow_redirects=False,
                         data={"csrf_token": csrf, "hrv_baseline_days": "45", "window_days": "7"})
-    assert r.status_code == 200 and 'id="hrv_baseline_days-out">45<' in r.text
+    assert r.status_code == 303
+    assert 'id="hrv_baseline_days-out">45<' in app_client.get(url).text
 
 
 def test_import_page_uploads_and_lists_results(app_client: TestClient, seeded: Any, login: Callable[..., str],
@@ -252,6 +319,10 @@ def test_roster_ranks_by_need_with_sparklines(app_client: TestClient, seeded: An
     needs = [float(n) for _, n in order]
     assert needs == sorted(needs, reverse=True), "most in need first"
     assert html.count('<svg class="spark"') == 3
+    assert html.count("<figcaption>") == 3 and "ln rMSSD" not in html, "each sparkline says what it shows"
+    stages = re.findall(r'class="badge stage-([a-z_]+)"', html)
+    flagged = sum(1 for st in stages if st not in ("normal", "calibrating"))
+    assert html.count('class="attention"') >= flagged, "athletes in a fatigue stage are marked"
     assert app_client.get(f"/athletes/{seeded.managed_ids['illness']}/today").status_code == 200
 
 

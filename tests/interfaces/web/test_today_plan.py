@@ -47,21 +47,26 @@ def test_today_shows_the_planned_session_and_the_proposed_change(
     session = re.search(r'data-testid="planned-session">(.*?)</p>', html, re.S)
     assert session is not None
     assert "Intervals" in session.group(1) and "75 min" in session.group(1) and "threshold" in session.group(1)
-    assert 'data-testid="proposed-change"' not in html
+    assert 'data-testid="pending-change"' not in html
 
     deep_fatigue_today(ctx, aid)
     change = planning.propose_adaptation(ctx, SYSTEM, aid)
     assert change is not None and any(d.day == today for d in change.diffs)
     html = app_client.get(url).text
-    assert 'data-testid="proposed-change"' in html
-    block = html[html.index('data-testid="proposed-change"'):]
-    assert "Deep fatigue" in block and "→" in block, "the change's evidence and today's session diff are shown"
+    assert 'data-testid="pending-change"' in html
+    block = html[html.index('data-testid="pending-change"'):]
+    assert "deep fatigue" in block and "→" in block, "the change's reason and today's session diff are shown"
+    assert "Back off for four days." in block, "the why is in plain words"
+    assert f'href="/athletes/{aid}/plan#change-h"' in block
     # The headline follows the rewritten row (its stage differs from the summary's: no stale run length).
     assert "Deep fatigue: day 1" in html
 
-    # A decided change disappears from Today.
-    planning.reject_change(ctx, SYSTEM, aid, change_id=change.id)
-    assert 'data-testid="proposed-change"' not in app_client.get(url).text
+    # A decided change leaves Today's review card; its decision and note are shown instead.
+    planning.reject_change(ctx, SYSTEM, aid, change_id=change.id, note="race on Sunday, keep the sharpening")
+    html = app_client.get(url).text
+    assert 'data-testid="pending-change"' not in html
+    decision = html[html.index('data-testid="last-decision"'):]
+    assert "rejected" in decision and "race on Sunday, keep the sharpening" in decision
 
 
 def test_trends_fitness_chart_has_a_planned_future_when_a_plan_exists(

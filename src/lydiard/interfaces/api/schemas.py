@@ -162,6 +162,8 @@ class CheckinIn(BaseModel):
     injury: bool | None = None
     travel: bool | None = None
     note: str | None = None
+    rmssd_ms: float | None = None  #: a morning HRV reading typed in by hand (rMSSD, ms)
+    rhr_bpm: float | None = None  #: resting heart rate typed in by hand (bpm)
 
 
 class CheckinOut(Out):
@@ -178,6 +180,8 @@ class CheckinOut(Out):
     injury: bool | None
     travel: bool | None
     note: str | None
+    rmssd_ms: float | None = None
+    rhr_bpm: float | None = None
     updated_at: datetime | None
 
 

@@ -23,6 +23,7 @@ from starlette.datastructures import UploadFile
 
 from lydiard.errors import (
     AuthenticationError,
+    ConflictError,
     InvalidInputError,
     NotFoundError,
     RateLimitedError,
@@ -30,8 +31,8 @@ from lydiard.errors import (
 from lydiard.interfaces.http.auth import login_response, logout
 from lydiard.interfaces.http.deps import ActorDep, CtxDep, UserActorDep
 from lydiard.interfaces.http.work import request_budget
-from lydiard.interfaces.web import activity_view, figures
-from lydiard.interfaces.web.render import Renderer, fmt
+from lydiard.interfaces.web import activity_view, figures, today_view
+from lydiard.interfaces.web.render import Renderer, pace_text, parse_pace
 from lydiard.services import activities as activity_svc
 from lydiard.services import athletes as athlete_svc
 from lydiard.services import checkin as checkin_svc
@@ -39,23 +40,26 @@ from lydiard.services import coaching, importing, planning, readiness, trends
 from lydiard.services import users as user_svc
 from lydiard.services.access import Actor
 from lydiard.services.context import Context
+from lydiard.services.marker_words import z_words
 
 log = logging.getLogger(__name__)
 
 CHECKIN_QUESTIONS: tuple[dict[str, str], ...] = (
     {"name": "energy", "label": "Energy", "low": "exhausted", "high": "fresh"},
     {"name": "mood", "label": "Mood", "low": "awful", "high": "great"},
-    {"name": "motivation", "label": "Motivation to train", "low": "none", "high": "eager"},
-    {"name": "soreness", "label": "Muscle soreness", "low": "very sore", "high": "none"},
+    {"name": "motivation", "label": "Motivation", "low": "none", "high": "eager"},
+    {"name": "soreness", "label": "Soreness", "low": "very sore", "high": "none"},
     {"name": "sleep_quality", "label": "Sleep quality", "low": "terrible", "high": "great"},
     {"name": "stress", "label": "Stress", "low": "very stressed", "high": "relaxed"},
 )
-MARKER_LABELS: dict[str, str] = {
-    "ln_rmssd": "HRV (ln rMSSD)", "ln_rmssd_7d": "HRV, 7-day mean", "hrv": "HRV (ln rMSSD)",
-    "hrv_cv": "HRV variability (CV)", "ln_rmssd_cv": "HRV variability (CV)", "rhr": "Resting HR",
-    "rhr_7d": "Resting HR, 7-day", "rhr_bpm": "Resting HR", "sleep": "Sleep", "sleep_h": "Sleep",
-    "wellness": "How you feel", "wellness_z": "How you feel (check-in)", "performance": "Performance",
-    "load": "Training load", "tsb": "Form (TSB)", "acwr": "Load spike (ACWR)",
+CHECKIN_SAVED = "Check-in saved: here is your day with it."
+TODAY_FLASH = {
+    "approved": "Change approved: the plan is updated.",
+    "rejected": "Change rejected: the plan stays as it was.",
+}
+CHECKIN_FIELD_NAMES: dict[str, str] = {
+    **{q["name"]: q["label"] for q in CHECKIN_QUESTIONS}, "readiness": "Ready to train", "sleep_h": "Sleep",
+    "rmssd_ms": "Morning HRV", "rhr_bpm": "Resting HR",
 }
 SETTINGS_WINDOWS: tuple[tuple[str, str, int, int, int], ...] = (
     ("window_days", "Current window (days)", 3, 14, 7),
@@ -65,8 +69,18 @@ SETTINGS_WINDOWS: tuple[tuple[str, str, int, int, int], ...] = (
     ("wellness_baseline_days", "Check-in baseline window (days)", 14, 90, 28),
 )
 THRESHOLD_LABELS: dict[str, str] = {
-    "hr_rest_bpm": "Resting HR (bpm)", "hr_max_bpm": "Max HR (bpm)", "lthr_bpm": "Threshold HR (bpm)",
-    "ftp_w": "FTP (W)", "threshold_speed_mps": "Threshold speed (m/s)",
+    "hr_rest_bpm": "Resting heart rate (bpm)", "hr_max_bpm": "Max heart rate (bpm)",
+    "lthr_bpm": "Threshold heart rate (bpm)", "ftp_w": "FTP (W)", "threshold_speed_mps": "Threshold pace (min:ss)",
+}
+#: Plain names (no unit) and units of the thresholds, for values and error messages.
+THRESHOLD_NAMES: dict[str, tuple[str, str]] = {
+    "hr_rest_bpm": ("Resting heart rate", "bpm"), "hr_max_bpm": ("Max heart rate", "bpm"),
+    "lthr_bpm": ("Threshold heart rate", "bpm"), "ftp_w": ("FTP", "W"), "threshold_speed_mps": ("Threshold pace", ""),
+}
+SETTINGS_DONE: dict[str, str] = {
+    "profile": "Profile saved.",
+    "threshold": "Threshold saved; your metrics were recalculated from the day it applies.",
+    "baselines": "Baseline windows saved.",
 }
 
 
@@ -150,63 +164,6 @@ def _wants_json(request: Request) -> bool:
     return "application/json" in accept and "text/html" not in accept
 
 
-def _range_bar(value: float | None, low: float | None, high: float | None) -> dict[str, float] | None:
-    """Positions (in a 0-200 SVG box) of the normal band and the value dot."""
-    if value is None or low is None or high is None or high < low:
-        return None
-    lo, hi = min(low, value), max(high, value)
-    pad = max((hi - lo) * 0.15, abs(hi) * 0.02, 1e-6)
-    lo, hi = lo - pad, hi + pad
-
-    def x(v: float) -> float:
-        return round(4 + 192 * (v - lo) / (hi - lo), 1)
-
-    return {"x0": x(low), "w": max(2.0, round(x(high) - x(low), 1)), "cx": x(value)}
-
-
-def _f(v: Any) -> float | None:
-    if isinstance(v, bool) or v is None:
-        return None
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(f) or math.isinf(f) else f
-
-
-def marker_rows(evidence: dict[str, Any]) -> list[dict[str, Any]]:
-    """The evidence of a day view as rows for the Today page (one per marker with a value)."""
-    markers = evidence.get("markers")
-    source: dict[str, Any] = markers if isinstance(markers, dict) else evidence
-    rows = []
-    for key, ev in source.items():
-        if not isinstance(ev, dict) or "value" not in ev:
-            continue
-        value, low, high = _f(ev.get("value")), _f(ev.get("low")), _f(ev.get("high"))
-        digits = 2 if value is not None and abs(value) < 10 else 1
-        out = value is not None and ((low is not None and value < low) or (high is not None and value > high))
-        rows.append({
-            "key": key, "label": MARKER_LABELS.get(key, key.replace("_", " ").capitalize()),
-            "value_text": fmt(value, digits) if value is not None else str(ev.get("value") or "–"),
-            "low_text": fmt(low, digits), "high_text": fmt(high, digits), "bar": _range_bar(value, low, high),
-            "out": out, "days_out": ev.get("days_out_of_range") or 0,
-            "threshold": ev.get("threshold"), "source": ev.get("source"),
-        })
-    return rows
-
-
-def criteria_lines(rec: dict[str, Any]) -> list[str]:
-    lines = []
-    for c in rec.get("return_criteria") or []:
-        if isinstance(c, dict):
-            marker = MARKER_LABELS.get(str(c.get("marker")), str(c.get("marker", "")).replace("_", " "))
-            days = c.get("days")
-            lines.append(f"{marker}: {c.get('criterion', '')}" + (f" for {days} day(s)" if days else ""))
-        else:
-            lines.append(str(c))
-    return lines
-
-
 def plan_for_day(ctx: Context, actor: Actor, athlete_id: str, day: date) -> dict[str, Any]:
     """The day's planned sessions and the proposed changes touching that day (planning service)."""
     return day_plan_rows(planning.day_plan(ctx, actor, athlete_id, day=day))
@@ -278,33 +235,61 @@ def build_router(renderer: Renderer, cache: PageCache) -> APIRouter:
 
     @router.get("/athletes/{athlete_id}/today")
     def today_page(request: Request, ctx: CtxDep, actor: ActorDep, athlete_id: str,
-                   day: str | None = None) -> Response:
+                   day: str | None = None, saved: str | None = None, done: str | None = None) -> Response:
         if actor.user_id is None and not actor.is_system:
             raise AuthenticationError("log in first")
         page = readiness.today_page(ctx, actor, athlete_id, day=_parse_day(day))
         view = page.view
+        markers = today_view.marker_rows(view.evidence) if view else []
+        status = page.plan_status
+        pending = status.pending
+        last = status.last_decision if pending is None else None  # the waiting change comes first
+        flash = TODAY_FLASH.get(done or "") or (CHECKIN_SAVED if saved else None)
         return renderer.page(
             request, "today.html", athlete=page.athlete, nav="today", view=view, missing_reason=page.missing_reason,
-            is_today=page.day == page.today, checked_in=page.checked_in,
-            markers=marker_rows(view.evidence) if view else [],
-            criteria=criteria_lines(view.recommendation) if view else [],
-            plan=day_plan_rows(page.plan),
+            is_today=page.day == page.today, checked_in=page.checked_in, markers=markers,
+            ans=today_view.answer(view, markers, checked_in=page.checked_in) if view else None,
+            plan=day_plan_rows(page.plan), plan_status=status,
+            pending_why=today_view.change_why(pending) if pending else "",
+            pending_lines=[d.describe for d in pending.diffs] if pending else [],
+            last_decision=last, last_decision_text=today_view.decision_text(last) if last is not None else "",
+            flash=flash, flash_kind="ok",
         )
+
+    def existing_checkin(ctx: Context, actor: Actor, athlete_id: str, day: date) -> checkin_svc.Checkin | None:
+        try:
+            return checkin_svc.get_checkin(ctx, actor, athlete_id, day=day)
+        except NotFoundError:
+            return None
+
+    def overwrite_warning(athlete: athlete_svc.AthleteInfo, actor: Actor,
+                          existing: checkin_svc.Checkin | None) -> str | None:
+        """Said to a coach before their check-in replaces one already stored for the day."""
+        if existing is None or athlete.user_id is None or athlete.user_id == actor.user_id:
+            return None
+        when = f" (saved {existing.updated_at:%a %d %b %H:%M} UTC)" if existing.updated_at else ""
+        return (f"{athlete.name} already has a check-in for this day{when}. "
+                "Saving replaces those answers with yours.")
+
+    def checkin_form(request: Request, ctx: Context, actor: Actor, athlete_id: str, the_day: date, today: date,
+                     values: dict[str, Any], *, error: str | None = None, status_code: int = 200) -> Response:
+        athlete = athlete_for(ctx, actor, athlete_id)
+        warning = overwrite_warning(athlete, actor, existing_checkin(ctx, actor, athlete_id, the_day))
+        return renderer.page(request, "checkin.html", status_code=status_code, athlete=athlete, nav="checkin",
+                             day=the_day, today=today, items=CHECKIN_QUESTIONS, values=values, error=error,
+                             overwrite_warning=warning)
 
     @router.get("/athletes/{athlete_id}/checkin")
     def checkin_page(request: Request, ctx: CtxDep, actor: ActorDep, athlete_id: str,
                      day: str | None = None) -> Response:
-        athlete = athlete_for(ctx, actor, athlete_id)
+        athlete_for(ctx, actor, athlete_id)
         today = trends.athlete_today(ctx, actor, athlete_id)
         the_day = _parse_day(day) or today
-        try:
-            values = asdict(checkin_svc.get_checkin(ctx, actor, athlete_id, day=the_day))
-        except NotFoundError:
-            values = {}
+        found = existing_checkin(ctx, actor, athlete_id, the_day)
+        values = asdict(found) if found is not None else {}
         values = {k: (int(v) if isinstance(v, float) and v.is_integer() and k != "sleep_h" else v)
                   for k, v in values.items()}
-        return renderer.page(request, "checkin.html", athlete=athlete, nav="checkin", day=the_day, today=today,
-                             items=CHECKIN_QUESTIONS, values=values, error=None)
+        return checkin_form(request, ctx, actor, athlete_id, the_day, today, values)
 
     @router.post("/athletes/{athlete_id}/checkin")
     async def checkin_post(request: Request, ctx: CtxDep, actor: UserActorDep, athlete_id: str) -> Response:
@@ -321,7 +306,8 @@ def build_router(renderer: Renderer, cache: PageCache) -> APIRouter:
             try:
                 return float(v.replace(",", "."))
             except ValueError as exc:
-                raise InvalidInputError(f"{name} must be a number", field=name) from exc
+                raise InvalidInputError(f"{CHECKIN_FIELD_NAMES.get(name, name)} must be a number",
+                                        field=name) from exc
 
         today = await run_in_threadpool(trends.athlete_today, ctx, actor, athlete_id)
         try:
@@ -329,24 +315,32 @@ def build_router(renderer: Renderer, cache: PageCache) -> APIRouter:
             kwargs: dict[str, Any] = {q["name"]: number(q["name"]) for q in CHECKIN_QUESTIONS}
             kwargs.update(readiness=number("readiness"), sleep_h=number("sleep_h"), note=text("note"),
                           illness=text("illness") is not None, injury=text("injury") is not None,
-                          travel=text("travel") is not None)
+                          travel=text("travel") is not None, rmssd_ms=number("rmssd_ms"), rhr_bpm=number("rhr_bpm"))
 
             def submit() -> None:
+                athlete = athlete_for(ctx, actor, athlete_id)
+                existing = existing_checkin(ctx, actor, athlete_id, the_day)
+                if overwrite_warning(athlete, actor, existing) and text("overwrite") is None:
+                    raise ConflictError(f"{athlete.name} already checked in for this day: tick \"Replace "
+                                        f"{athlete.name}'s answers\" to save yours instead",
+                                        day=the_day.isoformat())
                 checkin_svc.submit_checkin(ctx, actor, athlete_id, day=the_day, **kwargs)
 
             await run_in_threadpool(submit)
-        except InvalidInputError as exc:
+        except (InvalidInputError, ConflictError) as exc:
             if _wants_json(request):
                 raise
-            athlete = await run_in_threadpool(athlete_for, ctx, actor, athlete_id)
             values: dict[str, Any] = {}
             for k in form:
                 v = form.get(k)
                 values[k] = int(v) if isinstance(v, str) and v.isdigit() else v
-            return renderer.page(request, "checkin.html", status_code=422, athlete=athlete, nav="checkin",
-                                 day=_safe_day(text("day"), today), today=today, items=CHECKIN_QUESTIONS,
-                                 values=values, error=str(exc))
-        target = f"/athletes/{athlete_id}/today" + ("" if the_day == today else f"?day={the_day.isoformat()}")
+            message = str(exc)
+            day_shown = _safe_day(text("day"), today)
+            code = 409 if isinstance(exc, ConflictError) else 422
+            return await run_in_threadpool(lambda: checkin_form(
+                request, ctx, actor, athlete_id, day_shown, today, values, error=message, status_code=code))
+        target = (f"/athletes/{athlete_id}/today?saved=1"
+                  + ("" if the_day == today else f"&day={the_day.isoformat()}"))
         if _wants_json(request):
             return JSONResponse({"ok": True, "day": the_day.isoformat(), "redirect": target})
         return RedirectResponse(target, status_code=303)
@@ -454,9 +448,8 @@ def build_router(renderer: Renderer, cache: PageCache) -> APIRouter:
     # ------------------------------------------------------------------ settings
 
     def _settings_page(request: Request, ctx: Context, actor: Actor, athlete_id: str, *, flash: str | None = None,
-                       error: str | None = None, status_code: int = 200, units: str | None = None) -> Response:
+                       error: str | None = None, status_code: int = 200, form: dict[str, str] | None = None) -> Response:
         athlete = athlete_for(ctx, actor, athlete_id)
-        extra: dict[str, Any] = {"units": units} if units else {}
         history = athlete_svc.list_thresholds(ctx, actor, athlete_id)
         by_kind: dict[str, list[athlete_svc.ThresholdValue]] = {}
         for t in history:
@@ -466,14 +459,19 @@ def build_router(renderer: Renderer, cache: PageCache) -> APIRouter:
                    for n, lbl, lo, hi, default in SETTINGS_WINDOWS]
         return renderer.page(
             request, "settings.html", status_code=status_code, athlete=athlete, nav="settings",
-            thresholds=by_kind, threshold_labels=THRESHOLD_LABELS, windows=windows,
+            thresholds=by_kind, threshold_labels=THRESHOLD_LABELS, threshold_names=THRESHOLD_NAMES, windows=windows,
             hrv_kind=config.get("hrv_kind") or "", today=trends.athlete_today(ctx, actor, athlete_id),
-            flash=flash or error, flash_kind="error" if error else "ok", timezones=_timezones(), **extra,
+            flash=flash or error, flash_kind="error" if error else "ok", timezones=_timezones(), form=form or {},
         )
 
+    def _settings_done(athlete_id: str, what: str) -> Response:
+        """Redirect after a successful POST (a reload does not submit the form again)."""
+        return RedirectResponse(f"/athletes/{athlete_id}/settings?done={what}", status_code=303)
+
     @router.get("/athletes/{athlete_id}/settings")
-    def settings_page(request: Request, ctx: CtxDep, actor: ActorDep, athlete_id: str) -> Response:
-        return _settings_page(request, ctx, actor, athlete_id)
+    def settings_page(request: Request, ctx: CtxDep, actor: ActorDep, athlete_id: str,
+                      done: str | None = None) -> Response:
+        return _settings_page(request, ctx, actor, athlete_id, flash=SETTINGS_DONE.get(done or ""))
 
     @router.post("/athletes/{athlete_id}/settings/profile")
     def settings_profile(request: Request, ctx: CtxDep, actor: UserActorDep, athlete_id: str,
@@ -483,33 +481,32 @@ def build_router(renderer: Renderer, cache: PageCache) -> APIRouter:
         try:
             year = int(birth_year) if birth_year.strip() else None
         except ValueError:
-            return _settings_page(request, ctx, actor, athlete_id, error="birth year must be a number",
+            return _settings_page(request, ctx, actor, athlete_id, error="The birth year must be a number, e.g. 1990.",
                                   status_code=422)
         try:
             athlete_svc.update_profile(ctx, actor, athlete_id, name=name, tz=tz, sex=sex or None, birth_year=year)
-            account = user_svc.update_account(ctx, actor, units=units) if units else None
+            if units:
+                user_svc.update_account(ctx, actor, units=units)
         except InvalidInputError as exc:
-            return _settings_page(request, ctx, actor, athlete_id, error=str(exc), status_code=422)
-        return _settings_page(request, ctx, actor, athlete_id, flash="Profile saved.",
-                              units=account.units if account is not None else None)
+            return _settings_page(request, ctx, actor, athlete_id, error=_human(str(exc)), status_code=422)
+        return _settings_done(athlete_id, "profile")
 
     @router.post("/athletes/{athlete_id}/settings/threshold")
     def settings_threshold(request: Request, ctx: CtxDep, actor: UserActorDep, athlete_id: str,
                            kind: Annotated[str, Form()], value: Annotated[str, Form()],
                            valid_from: Annotated[str, Form()]) -> Response:
+        user = user_svc.get_user(ctx, actor, actor.user_id) if actor.user_id else None
+        units = user.units if user is not None else "metric"
         try:
             day = _parse_day(valid_from, field="valid_from")
             if day is None:
-                raise InvalidInputError("choose the day the value is valid from", field="valid_from")
-            try:
-                number = float(value.replace(",", "."))
-            except ValueError as exc:
-                raise InvalidInputError("the value must be a number", field="value") from exc
+                raise InvalidInputError("Choose the day the value is valid from.", field="valid_from")
+            number = _threshold_value(kind, value, units)
             athlete_svc.set_threshold(ctx, actor, athlete_id, kind=kind, value=number, valid_from=day)
         except InvalidInputError as exc:
-            return _settings_page(request, ctx, actor, athlete_id, error=str(exc), status_code=422)
-        return _settings_page(request, ctx, actor, athlete_id,
-                              flash=f"{THRESHOLD_LABELS.get(kind, kind)} = {number:g} from {day}; metrics updated.")
+            return _settings_page(request, ctx, actor, athlete_id, error=_human(str(exc)), status_code=422,
+                                  form={"kind": kind, "value": value, "valid_from": valid_from})
+        return _settings_done(athlete_id, "threshold")
 
     @router.post("/athletes/{athlete_id}/settings/baselines")
     async def settings_baselines(request: Request, ctx: CtxDep, actor: UserActorDep, athlete_id: str) -> Response:
@@ -539,8 +536,7 @@ def build_router(renderer: Renderer, cache: PageCache) -> APIRouter:
             message = str(exc)
             return await run_in_threadpool(lambda: _settings_page(request, ctx, actor, athlete_id, error=message,
                                                                   status_code=422))
-        return await run_in_threadpool(lambda: _settings_page(request, ctx, actor, athlete_id,
-                                                              flash="Baseline windows saved."))
+        return _settings_done(athlete_id, "baselines")
 
     # ------------------------------------------------------------------ coach
 
@@ -553,7 +549,9 @@ def build_router(renderer: Renderer, cache: PageCache) -> APIRouter:
         def build() -> str:  # read after the stamp: the list is at least as new as its key
             entries = coaching.roster(ctx, actor)
             lines = trends.sparklines(ctx, actor, [e.athlete_id for e in entries])
-            rows = [{"e": e, "spark": _spark_svg(lines.get(e.athlete_id))} for e in entries]
+            rows = [{"e": e, "spark": _spark_svg(lines.get(e.athlete_id)),
+                     "attention": bool(e.proposed_changes) or (e.stage or "normal") not in ("normal", "calibrating")}
+                    for e in entries]
             return renderer.fragment("_roster_list.html", rows=rows)
 
         roster_list = cache.get_or_build(("roster", stamp.key), build)
@@ -568,6 +566,45 @@ def build_router(renderer: Renderer, cache: PageCache) -> APIRouter:
         return RedirectResponse(f"/athletes/{a.id}/today", status_code=303)
 
     return router
+
+
+def _threshold_value(kind: str, text: str, units: str) -> float:
+    """A threshold typed on the settings page in its display unit (a pace as m:ss per km or mile),
+    in its stored unit, checked against the service's range with a message in plain words."""
+    name, unit = THRESHOLD_NAMES.get(kind, (kind, ""))
+    if kind not in athlete_svc.THRESHOLD_RANGES:
+        raise InvalidInputError("Choose a threshold from the list.", field="kind")
+    lo, hi = athlete_svc.THRESHOLD_RANGES[kind]
+    per = "mile" if units == "imperial" else "km"
+    if kind == "threshold_speed_mps":
+        try:
+            value = parse_pace(text, units)
+        except ValueError as exc:
+            raise InvalidInputError(f"Type the threshold pace as minutes:seconds per {per}, e.g. 4:15.",
+                                    field="value") from exc
+        if not lo <= value <= hi:
+            raise InvalidInputError(f"{name} must be between {pace_text(hi, units)} and {pace_text(lo, units)} "
+                                    f"per {per}.", field="value")
+        return value
+    try:
+        value = float(text.replace(",", "."))
+    except ValueError as exc:
+        raise InvalidInputError(f"{name} must be a number of {unit}, e.g. {lo + (hi - lo) / 3:.0f}.",
+                                field="value") from exc
+    if not lo <= value <= hi:
+        raise InvalidInputError(f"{name} must be between {lo:.0f} and {hi:.0f} {unit}.", field="value")
+    return value
+
+
+def _human(message: str) -> str:
+    """A service message for people: internal field names replaced by plain ones, a capital and a stop."""
+    for key, (name, _unit) in THRESHOLD_NAMES.items():
+        message = message.replace(key, name)
+    for key, label, *_ in SETTINGS_WINDOWS:
+        message = message.replace(key, label)
+    message = message.replace("birth_year", "birth year")
+    message = message[:1].upper() + message[1:]
+    return message if message.endswith((".", "!", "?")) else message + "."
 
 
 def _import_one(ctx: Context, actor: Actor, athlete_id: str, name: str, data: bytes,
@@ -616,7 +653,19 @@ def _spark_svg(line: trends.Sparkline | None) -> dict[str, Any] | None:
     if line.band is not None:
         top, bottom = y(line.band[1]), y(line.band[0])
         band = {"y": top, "h": max(1.0, round(bottom - top, 1))}
-    return {"label": line.label, "segments": segments, "band": band, "last": present[-1]}
+    label, unit_text = _SPARK_LABELS.get(line.label, (line.label, f"{present[-1]:.2f}"))
+    last = present[-1]
+    last_text = (f"{math.exp(last):.0f} ms" if unit_text == "ms" else z_words(last) if unit_text == "z"
+                 else f"{last:.0f}")
+    return {"label": label, "segments": segments, "band": band, "last": last, "last_text": last_text}
+
+
+#: The roster sparkline's series in plain words (service label -> caption, how the last value reads).
+_SPARK_LABELS: dict[str, tuple[str, str]] = {
+    "ln rMSSD, 7-day mean": ("HRV, 7-day average, last 6 weeks", "ms"),
+    "check-in score (z)": ("How they feel (check-ins), last 6 weeks", "z"),
+    "form (TSB)": ("Form (TSB), last 6 weeks", "au"),
+}
 
 
 def _timezones() -> list[str]:
@@ -630,4 +679,4 @@ def login_redirect(request: Request) -> RedirectResponse:
     return RedirectResponse(f"/login?next={quote(target, safe='/')}", status_code=303)
 
 
-__all__ = ["PageCache", "build_router", "login_redirect", "marker_rows"]
+__all__ = ["PageCache", "build_router", "login_redirect"]

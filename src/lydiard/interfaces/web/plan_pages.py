@@ -16,6 +16,7 @@ from lydiard.errors import AuthenticationError, InvalidInputError, UnsafeInputEr
 from lydiard.interfaces.http.deps import ActorDep, CtxDep, UserActorDep
 from lydiard.interfaces.web import figures
 from lydiard.interfaces.web.render import Renderer
+from lydiard.interfaces.web.today_view import change_why
 from lydiard.services import athletes as athlete_svc
 from lydiard.services import planning, trends
 from lydiard.services.access import Actor
@@ -105,7 +106,7 @@ def build_router(renderer: Renderer) -> APIRouter:
             next_start=(monday + timedelta(days=7 * WEEKS_SHOWN)).isoformat(),
             can_coach=view.coach_managed and not is_own, can_self=not view.coach_managed,
             waiting_for_coach=view.coach_managed and is_own, chart_page=chart_page, charts_js=chart_page is not None,
-            fc=view.forecast,
+            fc=view.forecast, pending_why=change_why(pending) if pending else "",
             flash=flash, flash_kind=flash_kind,
         )
 
@@ -121,7 +122,7 @@ def build_router(renderer: Renderer) -> APIRouter:
         return render(request, ctx, actor, athlete_id, start=first, flash=FLASH.get(done or ""))
 
     def decide(request: Request, ctx: Context, actor: Actor, athlete_id: str, change_id: str, decision: str,
-               note: str) -> Response:
+               note: str, back: str = "") -> Response:
         text = note.strip() or None
         try:
             if decision == "approve":
@@ -135,14 +136,16 @@ def build_router(renderer: Renderer) -> APIRouter:
         except InvalidInputError as exc:
             return render(request, ctx, actor, athlete_id, start=None, flash=str(exc), flash_kind="error",
                           status_code=422)
-        return RedirectResponse(f"/athletes/{athlete_id}/plan?done={c.status}", status_code=303)
+        page = "today" if back == "today" else "plan"  # where the decision was made (a fixed choice)
+        return RedirectResponse(f"/athletes/{athlete_id}/{page}?done={c.status}", status_code=303)
 
     # One route per decision (no free path segment): approve/reject for coaches,
     # accept/override for self-coached athletes; the service enforces who may do which.
     def make_handler(decision: str) -> Any:
         def handler(request: Request, ctx: CtxDep, actor: UserActorDep, athlete_id: str, change_id: str,
-                    note: Annotated[str, Form(max_length=2000)] = "") -> Response:
-            return decide(request, ctx, actor, athlete_id, change_id, decision, note)
+                    note: Annotated[str, Form(max_length=2000)] = "",
+                    back: Annotated[str, Form(max_length=10)] = "") -> Response:
+            return decide(request, ctx, actor, athlete_id, change_id, decision, note, back)
 
         return handler
 

@@ -78,6 +78,33 @@ def fmt_pace(distance_m: Any, duration_s: Any, units: str = "metric") -> str:
     return f"{m}:{s:02d} /{'mi' if units == 'imperial' else 'km'}"
 
 
+def pace_text(speed_mps: Any, units: str = "metric") -> str:
+    """A speed (m/s) as a pace "m:ss" per km (per mile for ``imperial``), without the unit."""
+    f = _num(speed_mps)
+    if not f or f <= 0:
+        return "–"
+    per = 1000.0 * (KM_PER_MI if units == "imperial" else 1.0)
+    m, s = divmod(round(per / f), 60)
+    return f"{m}:{s:02d}"
+
+
+def parse_pace(text: str, units: str = "metric") -> float:
+    """A pace typed as "m:ss" (or whole minutes, "4.5" = 4:30) per km (per mile for ``imperial``)
+    as a speed in m/s. Raises ``ValueError`` on anything else."""
+    t = text.strip().replace(",", ".")
+    if ":" in t:
+        mins, _, secs = t.partition(":")
+        if not mins.isdigit() or not secs.isdigit() or len(secs) != 2 or int(secs) >= 60:
+            raise ValueError(text)
+        total = int(mins) * 60 + int(secs)
+    else:
+        total = round(float(t) * 60)
+    if total <= 0:
+        raise ValueError(text)
+    per = 1000.0 * (KM_PER_MI if units == "imperial" else 1.0)
+    return per / total
+
+
 def fmt_day(d: Any) -> str:
     if isinstance(d, datetime):
         return d.strftime("%a %d %b %Y %H:%M")
@@ -98,7 +125,7 @@ def make_env() -> Environment:
                       trim_blocks=True, lstrip_blocks=True, auto_reload=False)
     env.filters.update(fmt=fmt, distance=fmt_distance, elevation=fmt_elevation, duration=fmt_duration,
                        day=fmt_day, json_block=json_block)
-    env.globals.update(pace=fmt_pace, csrf_field=CSRF_FIELD, csrf_header=CSRF_HEADER)
+    env.globals.update(pace=fmt_pace, pace_text=pace_text, csrf_field=CSRF_FIELD, csrf_header=CSRF_HEADER)
     return env
 
 
