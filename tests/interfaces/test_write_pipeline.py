@@ -124,7 +124,7 @@ def test_threshold_change_through_api_web_and_cli_stores_identical_results(
         csrf = _login(client)
         r = client.post(f"/athletes/{ATHLETE_ID}/settings/threshold", headers={"X-CSRF-Token": csrf},
                         data={"kind": "lthr_bpm", "value": "158", "valid_from": CHANGE_FROM.isoformat()})
-        assert r.status_code == 200 and "metrics updated" in r.text, r.text
+        assert r.status_code == 200 and "metrics were recalculated" in r.text, r.text
 
     settings, ctx = stores["cli"]
     monkeypatch.setenv("LYDIARD_HOME", str(settings.home))

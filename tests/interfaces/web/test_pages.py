@@ -126,7 +126,7 @@ def test_checkin_takes_a_hand_typed_morning_hrv_and_resting_hr(
     assert 'value="62.5"' in again and 'value="48"' in again
 
 
-def test_coach_is_warned_before_replacing_the_athletes_checkin(
+def test_a_coach_reads_the_athletes_checkin_and_cannot_replace_it(
         app_client: TestClient, seeded: Any, login: Callable[..., str]) -> None:
     aid = seeded.athlete_id
     csrf = login(app_client)
@@ -135,15 +135,13 @@ def test_coach_is_warned_before_replacing_the_athletes_checkin(
     app_client.cookies.clear()
     csrf = login(app_client, "coach@example.org")
     page = app_client.get(f"/athletes/{aid}/checkin").text
-    assert 'data-testid="overwrite-warning"' in page and "Ada Athlete already has a check-in" in page
+    assert 'data-testid="coach-notice"' in page and "only Ada Athlete can record or change it" in page
+    assert '<fieldset class="read-only" disabled>' in page and "Save check-in" not in page
+    assert 'id="mood-5" name="mood" value="5" checked' in page, "the coach reads the athlete's answers"
     r = app_client.post(f"/athletes/{aid}/checkin", data={"csrf_token": csrf, "mood": "1"})
-    assert r.status_code == 409 and "already checked in" in r.text
+    assert r.status_code == 403
     mine = app_client.get(f"/athletes/{aid}/checkin").text
     assert 'id="mood-5" name="mood" value="5" checked' in mine, "nothing stored was lost"
-    r = app_client.post(f"/athletes/{aid}/checkin", data={"csrf_token": csrf, "mood": "1", "overwrite": "1"},
-                        follow_redirects=False)
-    assert r.status_code == 303
-    assert 'id="mood-1" name="mood" value="1" checked' in app_client.get(f"/athletes/{aid}/checkin").text
 
 
 def test_checkin_for_an_earlier_day(app_client: TestClient, seeded: Any, login: Callable[..., str], clock) -> None:  # type: ignore[no-untyped-def]

@@ -23,7 +23,6 @@ from starlette.datastructures import UploadFile
 
 from lydiard.errors import (
     AuthenticationError,
-    ConflictError,
     InvalidInputError,
     NotFoundError,
     RateLimitedError,
@@ -262,22 +261,20 @@ def build_router(renderer: Renderer, cache: PageCache) -> APIRouter:
         except NotFoundError:
             return None
 
-    def overwrite_warning(athlete: athlete_svc.AthleteInfo, actor: Actor,
-                          existing: checkin_svc.Checkin | None) -> str | None:
-        """Said to a coach before their check-in replaces one already stored for the day."""
-        if existing is None or athlete.user_id is None or athlete.user_id == actor.user_id:
+    def coach_notice(athlete: athlete_svc.AthleteInfo, actor: Actor) -> str | None:
+        """Said to a linked coach on an athlete's check-in: it is the athlete's own report, which
+        the coach reads but cannot change (the check-in service refuses a coach's write)."""
+        if athlete.user_id is None or actor.is_system or athlete.user_id == actor.user_id:
             return None
-        when = f" (saved {existing.updated_at:%a %d %b %H:%M} UTC)" if existing.updated_at else ""
-        return (f"{athlete.name} already has a check-in for this day{when}. "
-                "Saving replaces those answers with yours.")
+        return (f"A check-in is {athlete.name}'s own report of how they feel: as their coach you can read it "
+                f"here, but only {athlete.name} can record or change it.")
 
     def checkin_form(request: Request, ctx: Context, actor: Actor, athlete_id: str, the_day: date, today: date,
                      values: dict[str, Any], *, error: str | None = None, status_code: int = 200) -> Response:
         athlete = athlete_for(ctx, actor, athlete_id)
-        warning = overwrite_warning(athlete, actor, existing_checkin(ctx, actor, athlete_id, the_day))
         return renderer.page(request, "checkin.html", status_code=status_code, athlete=athlete, nav="checkin",
                              day=the_day, today=today, items=CHECKIN_QUESTIONS, values=values, error=error,
-                             overwrite_warning=warning)
+                             coach_notice=coach_notice(athlete, actor))
 
     @router.get("/athletes/{athlete_id}/checkin")
     def checkin_page(request: Request, ctx: CtxDep, actor: ActorDep, athlete_id: str,
@@ -317,17 +314,9 @@ def build_router(renderer: Renderer, cache: PageCache) -> APIRouter:
                           illness=text("illness") is not None, injury=text("injury") is not None,
                           travel=text("travel") is not None, rmssd_ms=number("rmssd_ms"), rhr_bpm=number("rhr_bpm"))
 
-            def submit() -> None:
-                athlete = athlete_for(ctx, actor, athlete_id)
-                existing = existing_checkin(ctx, actor, athlete_id, the_day)
-                if overwrite_warning(athlete, actor, existing) and text("overwrite") is None:
-                    raise ConflictError(f"{athlete.name} already checked in for this day: tick \"Replace "
-                                        f"{athlete.name}'s answers\" to save yours instead",
-                                        day=the_day.isoformat())
-                checkin_svc.submit_checkin(ctx, actor, athlete_id, day=the_day, **kwargs)
-
-            await run_in_threadpool(submit)
-        except (InvalidInputError, ConflictError) as exc:
+            await run_in_threadpool(lambda: checkin_svc.submit_checkin(ctx, actor, athlete_id, day=the_day,
+                                                                       **kwargs))
+        except InvalidInputError as exc:
             if _wants_json(request):
                 raise
             values: dict[str, Any] = {}
@@ -336,9 +325,8 @@ def build_router(renderer: Renderer, cache: PageCache) -> APIRouter:
                 values[k] = int(v) if isinstance(v, str) and v.isdigit() else v
             message = str(exc)
             day_shown = _safe_day(text("day"), today)
-            code = 409 if isinstance(exc, ConflictError) else 422
             return await run_in_threadpool(lambda: checkin_form(
-                request, ctx, actor, athlete_id, day_shown, today, values, error=message, status_code=code))
+                request, ctx, actor, athlete_id, day_shown, today, values, error=message, status_code=422))
         target = (f"/athletes/{athlete_id}/today?saved=1"
                   + ("" if the_day == today else f"&day={the_day.isoformat()}"))
         if _wants_json(request):
