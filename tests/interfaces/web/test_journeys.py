@@ -95,9 +95,9 @@ def _seed(ctx: Any) -> tuple[Any, str]:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     _require_chromium()
     import uvicorn
-    from lydiard.interfaces.http.app import create_app
 
     from lydiard.config import Settings
+    from lydiard.interfaces.app import create_app
     from lydiard.services.context import open_context
 
     home = tmp_path_factory.mktemp("journeys")

@@ -324,7 +324,7 @@ def build_router(renderer: Renderer, cache: PageCache) -> APIRouter:
                     raise ConflictError(f"{athlete.name} already checked in for this day: tick \"Replace "
                                         f"{athlete.name}'s answers\" to save yours instead",
                                         day=the_day.isoformat())
-                checkin_svc.submit_checkin(ctx, actor, athlete_id, day=the_day, **kwargs)
+                checkin_svc.submit_checkin(ctx, actor, athlete_id, day=the_day, replace=True, **kwargs)
 
             await run_in_threadpool(submit)
         except (InvalidInputError, ConflictError) as exc:
