@@ -6,7 +6,7 @@ from dataclasses import dataclass, fields
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from lydiard.domain.daily import CHECKIN_ITEMS, CHECKIN_SOURCE, PLAUSIBLE_RANGES, DailyObservation
 from lydiard.errors import InvalidInputError, NotFoundError
@@ -83,9 +83,14 @@ def submit_checkin(
     soreness: float | None = None, sleep_quality: float | None = None, stress: float | None = None,
     sleep_h: float | None = None, readiness: float | None = None, note: str | None = None,
     illness: bool | None = None, injury: bool | None = None, travel: bool | None = None,
-    rmssd_ms: float | None = None, rhr_bpm: float | None = None,
+    rmssd_ms: float | None = None, rhr_bpm: float | None = None, replace: bool = False,
 ) -> Checkin:
-    """Store (or update) the check-in for ``day``; the pipeline recomputes the athlete's days from ``day`` on."""
+    """Store (or update) the check-in for ``day``; the pipeline recomputes the athlete's days from ``day`` on.
+
+    By default an answer left out (None) keeps the one stored for the day (a partial update,
+    e.g. ``lydiard checkin --energy 3``). ``replace=True``: the day's check-in becomes exactly
+    these answers, so a question cleared in the form is cleared in the store.
+    """
     c = Checkin(day=day, energy=energy, mood=mood, motivation=motivation, soreness=soreness,
                 sleep_quality=sleep_quality, stress=stress, sleep_h=sleep_h, readiness=readiness,
                 illness=illness, injury=injury, travel=travel, note=note.strip() if note else None,
@@ -95,6 +100,10 @@ def submit_checkin(
         validate_checkin(c, today=w.today)
         obs = DailyObservation(day=day, source=SOURCE, hrv_kind="morning" if c.rmssd_ms is not None else None,
                                **{f: getattr(c, f) for f in _FIELDS})
+        if replace:
+            w.conn.execute(delete(daily_observations).where(
+                daily_observations.c.athlete_id == athlete_id, daily_observations.c.day == day,
+                daily_observations.c.source == SOURCE))
         upsert_observation(w.conn, athlete_id, obs, now=ctx.clock())
         audit.record(w.conn, actor, athlete_id=athlete_id, action="checkin.submit", at=ctx.clock(),
                      day=day.isoformat())

@@ -18,12 +18,14 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from sqlalchemy import func, insert, select
 
@@ -35,6 +37,7 @@ from lydiard.domain.daily import (
     SessionLog,
 )
 from lydiard.domain.load.srpe import SRPE_AU_PER_TSS
+from lydiard.domain.recovery import REC_CODES, STAGE_NAMES, stage_matrix
 from lydiard.domain.simulate import simulate_athlete, simulate_cohort
 from lydiard.services import batch_io, pipeline
 from lydiard.services import users as user_svc
@@ -45,6 +48,7 @@ from lydiard.services.importing import import_paths, import_upload, store_daily_
 from lydiard.services.metrics import (
     OBS_FIELDS,
     compute_daily,
+    frame_matrix_inputs,
     local_today,
     logged_session_loads,
     write_daily_metrics,
@@ -55,6 +59,7 @@ from lydiard.storage.engine import translate_db_errors
 from lydiard.storage.tables import (
     athletes,
     coach_links,
+    daily_metrics,
     daily_observations,
     session_logs,
     users,
@@ -92,6 +97,18 @@ STORY: tuple[tuple[str, str, int, str], ...] = (
 )
 #: Days (up to today) whose sessions are simulated workout files imported through the importer.
 ACTIVITY_DAYS = 21
+#: Days of history a story athlete has before its moment may be shown (baselines calibrated).
+MIN_HISTORY_DAYS = 60
+#: Recommendations that show an ill athlete (the engine's advice on an illness day).
+ILL_RECOMMENDATIONS = frozenset(("rest", "stop_see_doctor"))
+#: Days simulated beyond the shown history, so the moment can fall late enough.
+EXTRA_DAYS = 150
+#: Seeds tried (``seed``, ``seed + 101``, ...) before a story athlete falls back to its last days.
+SEED_ATTEMPTS = 6
+#: Histories staged in one engine call while searching a moment.
+WINDOW_CHUNK = 40
+#: Histories imported for a story athlete before the store's stage is accepted as it is.
+STORED_ATTEMPTS = 3
 #: Days (up to today) with a check-in.
 CHECKIN_DAYS = 14
 #: Seconds between the samples of a simulated workout file (a watch's "smart recording").
@@ -217,6 +234,16 @@ def daily_frame(imp: DailyImport, *, start: date, end: date) -> pd.DataFrame:
         else:
             frame[col] = pd.to_numeric(pd.Series(values, index=index, dtype=object), errors="coerce").astype(float)
     # the session signals as the stored path derives them (services.signals), from the logged sessions
+    load = frame["load_au"].to_numpy(dtype=np.float64)[None, :]
+    sessions = _sessions_table(imp, start)
+    for col, matrix in signal_matrices(sessions, shape=load.shape, load_au=load, planned_race=None).items():
+        frame[col] = matrix[0]
+    return frame
+
+
+def _sessions_table(imp: DailyImport, start: date) -> pd.DataFrame:
+    """The logged sessions of ``imp`` as :func:`~lydiard.services.signals.sessions_table` gives
+    them to the signals (athlete row 0, day columns counted from ``start``)."""
     logs = pd.DataFrame({
         "a": np.zeros(len(imp.sessions)),
         "c": np.array([(sl.day - start).days for sl in imp.sessions], dtype=np.float64),
@@ -226,11 +253,7 @@ def daily_frame(imp: DailyImport, *, start: date, end: date) -> pd.DataFrame:
     })
     log_load = (logged_session_loads(logs["sport"], logs["duration_s"], logs["rpe"]) if len(logs)
                 else np.zeros(0))
-    load = frame["load_au"].to_numpy(dtype=np.float64)[None, :]
-    sessions = sessions_table(pd.DataFrame(columns=["a", "c", "sport"]), logs, log_load_au=log_load)
-    for col, matrix in signal_matrices(sessions, shape=load.shape, load_au=load, planned_race=None).items():
-        frame[col] = matrix[0]
-    return frame
+    return sessions_table(pd.DataFrame(columns=["a", "c", "sport"]), logs, log_load_au=log_load)
 
 
 def _write_simulated_metrics(ctx: Context, athlete_id: str, imp: DailyImport, *, days: int) -> None:
@@ -240,54 +263,124 @@ def _write_simulated_metrics(ctx: Context, athlete_id: str, imp: DailyImport, *,
     write_daily_metrics(ctx, athlete_id, compute_daily(frame), since=None)
 
 
-def _moment(sim_days: pd.DataFrame, stages: list[str], moment: str) -> int:
-    """The index of the day a story athlete is shown on (see :data:`STORY`); the last day if none fits."""
-    n = len(stages)
-    ill = sim_days["illness"].to_numpy(dtype=bool) if "illness" in sim_days else np.zeros(n, dtype=bool)
-    race = sim_days["race"].to_numpy(dtype=bool) if "race" in sim_days else np.zeros(n, dtype=bool)
-    candidates: list[int] = []
-    for i in range(60, n):  # at least two months of history: baselines are calibrated
-        if (moment == "deep_fatigue" and all(st == "deep_fatigue" for st in stages[i - 2:i + 1])) or (moment == "ill" and ill[i] and ill[i - 1]) or (moment == "after_race" and race[i - 1] and not race[i]) or (moment == "recovered" and all(st == "normal" for st in stages[i - 6:i + 1])
-              and any(st == "deep_fatigue" for st in stages[max(0, i - 70):i - 14])):
-            candidates.append(i)
-    return candidates[-1] if candidates else n - 1
+def _fits(moment: str, stages: list[str], recs: list[str], ill: npt.NDArray[np.bool_],
+          race: npt.NDArray[np.bool_]) -> bool:
+    """Whether the last day of a history shows ``moment`` (see :data:`STORY`).
+
+    ``stages`` and ``recs`` are the engine's stage and recommendation per day of that history;
+    ``ill`` and ``race`` the simulation's illness and race days.
+    """
+    i = len(stages) - 1
+    if i < MIN_HISTORY_DAYS:  # baselines are calibrated
+        return False
+    if moment == "deep_fatigue":
+        return all(st == "deep_fatigue" for st in stages[i - 2:])
+    if moment == "ill":
+        return bool(ill[i] and ill[i - 1]) and recs[i] in ILL_RECOMMENDATIONS
+    if moment == "after_race":  # the day after a race: a crash expected, not a fatigue to treat
+        return bool(race[i - 1] and not race[i]) and stages[i] in ("surface_fatigue", "normal")
+    if moment == "recovered":
+        return (all(st == "normal" for st in stages[i - 6:])
+                and any(st == "deep_fatigue" for st in stages[max(0, i - 70):i - 14]))
+    raise ValueError(f"unknown story moment {moment!r}")
 
 
-def _stages(frame: pd.DataFrame) -> list[str]:
-    first = frame["day"].iloc[0]
-    imp = simulated_import(frame)
-    return [str(x) for x in compute_daily(daily_frame(imp, start=first, end=frame["day"].iloc[-1]))["stage"].tolist()]
+def _window_stages(imp: DailyImport, first: date, ends: list[int], days: int) -> tuple[list[list[str]], list[list[str]]]:
+    """The stored path's stage and recommendation per day of each history of ``days`` days
+    ending on day ``ends[k]`` (days counted from ``first``), in one engine call.
+
+    Each history is what the store holds once it is imported, with its own start: the
+    daily inputs of :func:`daily_frame` (as :func:`~lydiard.services.metrics.frame_matrix_inputs`
+    gives them to the engine) cut to the history, and the session signals (race rule,
+    markers) derived again from the sessions of the history alone, as the store derives
+    them. Rows of :func:`~lydiard.domain.recovery.stage_matrix` are independent athletes.
+    """
+    starts = [e - days + 1 for e in ends]
+    whole = frame_matrix_inputs(daily_frame(imp, start=first, end=first + timedelta(days=max(ends))))
+    sessions = _sessions_table(imp, first)
+    parts = []
+    for k, s0 in enumerate(starts):
+        part = sessions[(sessions["c"] >= s0) & (sessions["c"] < s0 + days)].copy()
+        part["a"] = float(k)
+        part["c"] = part["c"] - s0
+        parts.append(part)
+    inputs = {name: np.vstack([m[0, s0:s0 + days] for s0 in starts]) for name, m in whole.items()}
+    signals = signal_matrices(pd.concat(parts, ignore_index=True), shape=(len(ends), days),
+                              load_au=inputs["load_au"], planned_race=None)
+    for name, matrix in signals.items():
+        if name in inputs:
+            inputs[name] = np.asarray(matrix, dtype=np.float64)
+    result = stage_matrix(inputs)
+    stages = [[STAGE_NAMES[int(c)] for c in row] for row in result["stage"]]
+    recs = [[REC_CODES[int(c)] for c in row] for row in result["rec_code"]]
+    return stages, recs
+
+
+def _story_frames(scenario: str, seed: int, moment: str, *, days: int, today: date) -> Iterator[pd.DataFrame]:
+    """``days`` simulated days of a story athlete ending at its moment, dated to end ``today``;
+    the best candidate first, then others (for :func:`_story_athlete` to try when the store
+    disagrees).
+
+    Simulations a little longer than ``days`` are searched for a day on which a history of
+    ``days`` days ending there shows the moment *as the store will compute it* (the history
+    starts with the cut: baselines and signals are computed from the cut, not from the
+    longer simulation; :func:`_window_stages`). Days whose moment fits on the whole
+    simulation are tried first, then every day, then the next seed. Ends with the last
+    ``days`` days of the first simulation (logged) when no seed shows the moment.
+    """
+    first = date(2000, 1, 3)
+    fallback: pd.DataFrame | None = None
+    for attempt_seed in (seed, *(seed + 101 * k for k in range(1, SEED_ATTEMPTS))):
+        sim = simulate_athlete(attempt_seed, days + EXTRA_DAYS, scenario, start=first)
+        sim_days = sim.days
+        if fallback is None:
+            fallback = sim_days.iloc[len(sim_days) - days:]
+        n = len(sim_days)
+        ill = sim_days["illness"].to_numpy(dtype=bool) if "illness" in sim_days else np.zeros(n, dtype=bool)
+        race = sim_days["race"].to_numpy(dtype=bool) if "race" in sim_days else np.zeros(n, dtype=bool)
+        imp = simulated_import(sim_days)
+        whole, whole_recs = _window_stages(imp, first, [n - 1], n)
+        fits_whole = [j for j in range(n) if _fits(moment, whole[0][:j + 1], whole_recs[0][:j + 1],
+                                                  ill[:j + 1], race[:j + 1])]
+        likely = sorted({e for j in fits_whole for e in range(j - 3, j + 4) if days - 1 <= e < n}, reverse=True)
+        rest = [e for e in range(n - 1, days - 2, -1) if e not in set(likely)]
+        for group in (likely, rest):
+            for k in range(0, len(group), WINDOW_CHUNK):
+                ends = group[k:k + WINDOW_CHUNK]
+                stages, recs = _window_stages(imp, first, ends, days)
+                for e, st, rc in zip(ends, stages, recs, strict=True):
+                    s0 = e - days + 1
+                    if _fits(moment, st, rc, ill[s0:e + 1], race[s0:e + 1]):
+                        yield _dated(sim_days.iloc[s0:e + 1], today)
+    log.warning("demo: no %s moment found for %s (seed %d); showing its last %d days", moment, scenario, seed, days)
+    assert fallback is not None
+    yield _dated(fallback, today)
 
 
 def _story_frame(scenario: str, seed: int, moment: str, *, days: int, today: date) -> pd.DataFrame:
-    """``days`` simulated days of a story athlete ending at its moment, dated to end ``today``.
+    """The first of :func:`_story_frames`."""
+    return next(_story_frames(scenario, seed, moment, days=days, today=today))
 
-    The simulation runs a little longer than ``days`` until the moment falls late enough to
-    keep ``days`` days before it; the stage is checked again on the kept days (the early
-    days shape the baselines). Falls back to the first simulation's moment.
-    """
-    first = date(2000, 1, 3)
-    found: pd.DataFrame | None = None
-    fallback: pd.DataFrame | None = None
-    for attempt_seed in (seed, seed + 101, seed + 202):
-        for extra in (0, 30, 60, 90, 120):
-            sim = simulate_athlete(attempt_seed, days + extra, scenario, start=first)
-            at = _moment(sim.days, _stages(sim.days), moment)
-            if fallback is None:
-                fallback = sim.days.iloc[max(0, at + 1 - days): at + 1]
-            if at + 1 < days:
-                continue
-            cut = sim.days.iloc[at + 1 - days: at + 1].reset_index(drop=True)
-            if _moment(cut, _stages(cut), moment) == days - 1:
-                found = cut
-                break
-        if found is not None:
-            break
-    chosen = found if found is not None else fallback
-    assert chosen is not None
-    frame = chosen.reset_index(drop=True).copy()
-    frame["day"] = [today - timedelta(days=len(frame) - 1 - i) for i in range(len(frame))]
-    return frame
+
+def _stored_fits(ctx: Context, athlete_id: str, frame: pd.DataFrame, moment: str) -> bool:
+    """Whether the stage and recommendation the store computed for the imported ``frame`` show ``moment``."""
+    with translate_db_errors(), ctx.engine.connect() as conn:
+        rows = conn.execute(select(daily_metrics.c.day, daily_metrics.c.stage, daily_metrics.c.recommendation_code)
+                            .where(daily_metrics.c.athlete_id == athlete_id).order_by(daily_metrics.c.day)).all()
+    by_day = {r.day: r for r in rows}
+    days = list(frame["day"])
+    stages = [str(by_day[d].stage) if d in by_day else "" for d in days]
+    recs = [str(by_day[d].recommendation_code) if d in by_day else "" for d in days]
+    n = len(frame)
+    ill = frame["illness"].to_numpy(dtype=bool) if "illness" in frame else np.zeros(n, dtype=bool)
+    race = frame["race"].to_numpy(dtype=bool) if "race" in frame else np.zeros(n, dtype=bool)
+    return _fits(moment, stages, recs, ill, race)
+
+
+def _dated(frame: pd.DataFrame, today: date) -> pd.DataFrame:
+    out = frame.reset_index(drop=True).copy()
+    out["day"] = [today - timedelta(days=len(out) - 1 - i) for i in range(len(out))]
+    return out
 
 
 def _recent_sessions(imp: DailyImport, *, since: date, tz: str) -> DailyImport:
@@ -356,13 +449,39 @@ def simulated_workout(session: SessionLog, *, hr_rest_bpm: float, hr_max_bpm: fl
 
 def _story_athlete(ctx: Context, *, scenario: str, name: str, seed: int, moment: str, days: int,
                    user_id: str | None = None, managed_by: str | None = None) -> str:
-    """Create one story athlete: daily data, check-ins, simulated workout files (through the importer)."""
+    """Create one story athlete: daily data, check-ins, simulated workout files (through the importer).
+
+    The history is chosen so that the store shows its moment (:func:`_story_frames`); once
+    imported, the stored stages are checked, and should the store disagree (a signal of the
+    workout files the search cannot see), the athlete is deleted and the next candidate
+    history imported, up to :data:`STORED_ATTEMPTS` times (then kept, with a warning).
+    """
+    from lydiard.services.privacy import delete_athlete
+
+    today = local_today(ctx, DEMO_TZ)
+    frames = _story_frames(scenario, seed, moment, days=days, today=today)
+    kept: str | None = None
+    for _, frame in zip(range(STORED_ATTEMPTS), frames):  # noqa: B905 (frames may be longer)
+        if kept is not None:
+            log.info("demo: %s does not show %s as stored; trying another history", name, moment)
+            delete_athlete(ctx, Actor.system(), kept)
+        kept = _store_story_athlete(ctx, frame, scenario=scenario, name=name, seed=seed, user_id=user_id,
+                                    managed_by=managed_by)
+        if _stored_fits(ctx, kept, frame, moment):
+            return kept
+    log.warning("demo: %s does not show %s as stored; kept as is", name, moment)
+    assert kept is not None
+    return kept
+
+
+def _store_story_athlete(ctx: Context, frame: pd.DataFrame, *, scenario: str, name: str, seed: int,
+                         user_id: str | None, managed_by: str | None) -> str:
+    """Import one story athlete's history ``frame`` (dated to end today) through the real paths."""
     import io
     import zipfile
 
     system = Actor.system()
     today = local_today(ctx, DEMO_TZ)
-    frame = _story_frame(scenario, seed, moment, days=days, today=today)
     start = frame["day"].iloc[0]
     a = create_athlete(ctx, system, name=name, sex="f" if seed % 2 else "m", birth_year=1985 + seed % 15,
                        tz=DEMO_TZ, user_id=user_id, managed_by_user_id=managed_by)

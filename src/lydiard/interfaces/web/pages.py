@@ -315,7 +315,7 @@ def build_router(renderer: Renderer, cache: PageCache) -> APIRouter:
                           travel=text("travel") is not None, rmssd_ms=number("rmssd_ms"), rhr_bpm=number("rhr_bpm"))
 
             await run_in_threadpool(lambda: checkin_svc.submit_checkin(ctx, actor, athlete_id, day=the_day,
-                                                                       **kwargs))
+                                                                       replace=True, **kwargs))
         except InvalidInputError as exc:
             if _wants_json(request):
                 raise
