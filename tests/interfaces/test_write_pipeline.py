@@ -173,3 +173,57 @@ def test_threshold_set_and_delete_through_the_api_rescore_and_recompute(tmp_path
         assert r.status_code == 404
     ctx.close()
 
+
+
+BASELINES = {"window_days": 5, "hrv_baseline_days": 21, "hrv_kind": "morning"}
+
+
+def _with_hrv_history(home: Path) -> tuple[Settings, Context]:
+    """The seeded athlete with 90 days of simulated morning HRV, resting HR and sleep, recomputed."""
+    from lydiard.domain.daily import DailyImport
+    from lydiard.domain.simulate import simulate_athlete
+    from lydiard.services.demo import simulated_import
+    from lydiard.services.importing import store_daily_import
+
+    settings, ctx = _seed(home)
+    sim = simulate_athlete(7, 90, "overreaching", start=TODAY - timedelta(days=89))
+    obs = simulated_import(sim.days).observations  # the readings only: the sessions are the seeded ones
+    store_daily_import(ctx, SYSTEM, ATHLETE_ID, DailyImport(observations=obs), source="hrv4training",
+                       item="sim")
+    pipeline.after_change(ctx, SYSTEM, ATHLETE_ID, pipeline.Change.data(since=None))
+    return settings, ctx
+
+
+def test_baseline_settings_through_api_web_and_service_store_identical_results(tmp_path: Path) -> None:
+    """Issue 14: the baseline settings changed through the API, the web Settings page (which sends
+    every window) and the service recompute the same days identically. The CLI has no such setting."""
+    stores = {name: _with_hrv_history(tmp_path / name) for name in ("api", "web", "service")}
+    before = _dump(stores["api"][1])
+    assert before == _dump(stores["web"][1]) == _dump(stores["service"][1]), "the seeding is deterministic"
+
+    settings, ctx = stores["api"]
+    with TestClient(create_app(settings, context=ctx)) as client:
+        csrf = _login(client)
+        r = client.patch(f"/api/v1/athletes/{ATHLETE_ID}", headers={"X-CSRF-Token": csrf},
+                         json={"baseline_config": BASELINES})
+        assert r.status_code == 200 and r.json()["baseline_config"] == BASELINES, r.text
+        r = client.patch(f"/api/v1/athletes/{ATHLETE_ID}", headers={"X-CSRF-Token": csrf},
+                         json={"baseline_config": {"hrv_baseline_days": 500}})
+        assert r.status_code == 422, "validated by the service"
+
+    settings, ctx = stores["web"]
+    with TestClient(create_app(settings, context=ctx)) as client:
+        csrf = _login(client)
+        r = client.post(f"/athletes/{ATHLETE_ID}/settings/baselines", headers={"X-CSRF-Token": csrf},
+                        data={"window_days": "5", "hrv_baseline_days": "21", "rhr_baseline_days": "60",
+                              "sleep_baseline_days": "28", "wellness_baseline_days": "28", "hrv_kind": "morning"})
+        assert r.status_code == 200, r.text
+
+    _, ctx = stores["service"]
+    athlete_svc.update_profile(ctx, SYSTEM, ATHLETE_ID, baseline_config=BASELINES)
+
+    after = {name: _dump(c) for name, (_, c) in stores.items()}
+    assert after["api"] == after["web"] == after["service"]
+    assert after["api"] != before, "the athlete's windows changed the stored baselines"
+    for _, c in stores.values():
+        c.close()

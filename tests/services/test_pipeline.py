@@ -14,7 +14,7 @@ from lydiard.services import athletes as athlete_svc
 from lydiard.services import checkin as checkin_svc
 from lydiard.services.access import Actor
 from lydiard.services.context import Context
-from lydiard.services.metrics import local_today
+from lydiard.services.metrics import local_today, recompute_athlete
 from lydiard.storage import tables as t
 
 SYSTEM = Actor.system()
@@ -101,3 +101,59 @@ def test_changes_merge_to_the_earliest_day_and_every_stage() -> None:
     assert pipeline.Change.plan().merge(pipeline.Change.data(since=d1)).since == d1
     assert pipeline.Change.plan().merge(pipeline.Change.plan()) == pipeline.Change.plan()
     assert pipeline.Change.data(since=None).merge(pipeline.Change.data(since=d1)).since is None
+
+
+def _simulated_athlete(ctx: Context, *, name: str = "Hollis", days: int = 90, seed: int = 12) -> str:
+    from lydiard.domain.simulate import simulate_athlete
+    from lydiard.services.demo import simulated_import
+    from lydiard.services.importing import store_daily_import
+
+    a = athlete_svc.create_athlete(ctx, SYSTEM, name=name, tz="UTC")
+    start = local_today(ctx, "UTC") - timedelta(days=days - 1)
+    sim = simulate_athlete(seed, days, "overreaching", start=start)
+    store_daily_import(ctx, SYSTEM, a.id, simulated_import(sim.days), source="hrv4training", item="sim")
+    recompute_athlete(ctx, SYSTEM, a.id)  # every day (the import's pipeline run may stop at its own days)
+    return a.id
+
+
+def _stored(ctx: Context, athlete_id: str) -> dict[date, tuple[object, ...]]:
+    cols = ("ln_rmssd_low", "ln_rmssd_high", "rhr_base", "wellness_z", "stage", "risk_score", "recommendation_code")
+    with ctx.engine.connect() as conn:
+        rows = conn.execute(sa.select(t.daily_metrics).where(t.daily_metrics.c.athlete_id == athlete_id)).all()
+    return {r.day: tuple(getattr(r, c) for c in cols) for r in rows}
+
+
+def test_the_stored_hrv_window_changes_the_stored_baselines_and_stages(ctx: Context) -> None:
+    """Issue 14: the athlete's baseline settings reach the engine through the pipeline's recompute."""
+    import numpy as np
+
+    from lydiard.domain.recovery import stage_matrix
+    from lydiard.domain.recovery.baselines import BaselineConfig
+    from lydiard.services.metrics import daily_inputs, frame_matrix_inputs
+
+    aid = _simulated_athlete(ctx)
+    before = _stored(ctx, aid)
+    athlete_svc.update_profile(ctx, SYSTEM, aid, baseline_config={"hrv_baseline_days": 21})
+    after = _stored(ctx, aid)
+    assert before.keys() == after.keys()
+    changed = [d for d in before if before[d][:2] != after[d][:2]]
+    assert len(changed) > 30, "a 21-day HRV normal range is not the 60-day one"
+    # the stored band is the engine's with the athlete's configuration, day by day
+    with ctx.engine.connect() as conn:
+        frame = daily_inputs(conn, aid, until=local_today(ctx, "UTC"), sex=None)
+    ref = stage_matrix(frame_matrix_inputs(frame), config=BaselineConfig(hrv_baseline_days=21))
+    days = sorted(after)
+    low = np.array([np.nan if after[d][0] is None else after[d][0] for d in days])
+    np.testing.assert_allclose(low, ref["hrv_band_low"][0], rtol=1e-12, equal_nan=True)
+    # settings equal to the defaults (the web form sends every window) give the default results back
+    athlete_svc.update_profile(ctx, SYSTEM, aid, baseline_config={"window_days": 7, "hrv_baseline_days": 60})
+    assert _stored(ctx, aid) == before
+
+
+def test_only_the_chosen_kind_of_hrv_readings_is_used(ctx: Context) -> None:
+    aid = _simulated_athlete(ctx, name="Kim")  # every simulated reading is a morning one
+    athlete_svc.update_profile(ctx, SYSTEM, aid, baseline_config={"hrv_kind": "overnight"})
+    stored = _stored(ctx, aid)
+    assert all(v[0] is None and v[1] is None for v in stored.values()), "no overnight reading: no HRV band"
+    athlete_svc.update_profile(ctx, SYSTEM, aid, baseline_config={"hrv_kind": "morning"})
+    assert sum(v[0] is not None for v in _stored(ctx, aid).values()) > 30

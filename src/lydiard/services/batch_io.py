@@ -43,11 +43,11 @@ from sqlalchemy import (
 )
 
 from lydiard.domain.activity import SPORTS
-from lydiard.domain.daily import SOURCE_PRIORITY, merge_by_source
+from lydiard.domain.daily import HRV_KINDS, SOURCE_PRIORITY, merge_by_source
 from lydiard.domain.load.session import DEFAULT_TSS_PER_HOUR
 from lydiard.domain.recovery import STAGE_NAMES, stage_matrix
 from lydiard.domain.recovery.assess import day_details
-from lydiard.domain.recovery.baselines import BaselineConfig
+from lydiard.domain.recovery.baselines import BaselineConfig, config_from_settings, readings_of_kind
 from lydiard.domain.recovery.stage import mask_implausible
 from lydiard.errors import NotFoundError
 from lydiard.services.metrics import (
@@ -105,6 +105,8 @@ _FLAGS: frozenset[str] = frozenset(("illness", "injury", "travel"))
 #: Float columns written to ``daily_metrics`` (order of the COPY rows).
 FLOAT_COLUMNS: tuple[str, ...] = ("load_au", *PMC_COLUMNS, *STAGE_COLUMNS)
 _EPOCH = np.datetime64("1970-01-01", "D")
+_KIND_CODE: dict[str, float] = {k: float(i + 1) for i, k in enumerate(HRV_KINDS)}
+_KIND_NAMES: npt.NDArray[np.object_] = np.array([None, *HRV_KINDS], dtype=object)
 _BLOCK_ATHLETES = 128  # athletes per kernel call: bounds the detail arrays (~60 × 128 × days × 8 B)
 
 
@@ -116,6 +118,9 @@ class ChunkInputs:
     first_day: npt.NDArray[np.int64]  #: days since 1970-01-01 of each row's column 0
     n_days: npt.NDArray[np.int64]  #: valid columns per row (0 = athlete without data)
     inputs: dict[str, FloatMatrix]  #: ``stage_matrix`` inputs, athletes × max(n_days)
+    #: each athlete's baselines (:func:`~lydiard.domain.recovery.baselines.config_from_settings`
+    #: of its stored settings); empty = every athlete has the default configuration
+    configs: tuple[BaselineConfig, ...] = ()
 
     @property
     def athlete_days(self) -> int:
@@ -173,8 +178,15 @@ def read_chunk(conn: Connection, ids: Sequence[str], *, now: datetime) -> ChunkI
     ids = tuple(ids)
     index = pd.Index(ids)
     n_ath = len(ids)
-    tz_rows = conn.execute(select(athletes.c.id, athletes.c.tz).where(athletes.c.id.in_(ids))).all()
+    tz_rows = conn.execute(select(athletes.c.id, athletes.c.tz, athletes.c.baseline_config)
+                           .where(athletes.c.id.in_(ids))).all()
     tz_of = {str(r.id): str(r.tz or "UTC") for r in tz_rows}
+    settings_of = {str(r.id): r.baseline_config for r in tz_rows if r.baseline_config}
+    default = BaselineConfig()
+    configs = tuple(config_from_settings(settings_of.get(aid)) for aid in ids) if settings_of else ()
+    if all(c == default for c in configs):
+        configs = ()  # settings equal to the defaults (the web form sends every window)
+    hrv_kind_of = [c.hrv_kind for c in configs]
     today_by_tz: dict[str, int] = {}
     until = np.zeros(n_ath, dtype=np.int64)
     for i, aid in enumerate(ids):
@@ -198,12 +210,20 @@ def read_chunk(conn: Connection, ids: Sequence[str], *, now: datetime) -> ChunkI
     )
     obs_cols = [cast(daily_observations.c[c], Integer) if c in _FLAGS else daily_observations.c[c]
                 for c in OBS_INPUTS]
+    # the reading kind only when an athlete of the chunk keeps one kind (the common case reads no text)
+    by_kind = any(k is not None for k in hrv_kind_of)
+    kind_cols = [daily_observations.c.hrv_kind] if by_kind else []
+    obs_names = [*OBS_INPUTS, *(["hrv_kind"] if by_kind else [])]
     obs = read_frame(
         conn,
-        select(daily_observations.c.athlete_id, daily_observations.c.day, daily_observations.c.source, *obs_cols)
+        select(daily_observations.c.athlete_id, daily_observations.c.day, daily_observations.c.source, *obs_cols,
+               *kind_cols)
         .where(daily_observations.c.athlete_id.in_(ids)),
-        ["athlete_id", "day", "source", *OBS_INPUTS], index, codes={"source": SOURCE_PRIORITY},
+        ["athlete_id", "day", "source", *obs_names], index,
+        codes={"source": SOURCE_PRIORITY, **({"hrv_kind": HRV_KINDS} if by_kind else {})},
     )
+    if by_kind:  # text (SQLite) or categories (PostgreSQL) → 1, 2... (HRV_KINDS), NaN when not reported
+        obs["hrv_kind"] = obs["hrv_kind"].astype(object).map(_KIND_CODE).astype(np.float64)
 
     log_load = logged_session_loads(logs["sport"], logs["duration_s"], logs["rpe"]) if len(logs) else np.zeros(0)
     load_rows = pd.DataFrame({
@@ -238,13 +258,20 @@ def read_chunk(conn: Connection, ids: Sequence[str], *, now: datetime) -> ChunkI
     if len(obs):
         col = obs_d - first[obs_a]
         keep = col < n_days[obs_a]
-        frame = obs[list(OBS_INPUTS)].astype(np.float64)[keep]
+        frame = obs[obs_names].astype(np.float64)[keep]
         frame["a"], frame["c"] = obs_a[keep], col[keep]
         # several sources a day: the domain's merge by source priority, per athlete × day
         cell = frame["a"].to_numpy(dtype=np.int64) * max(width, 1) + frame["c"].to_numpy(dtype=np.int64)
         cells, merged = merge_by_source(cell, obs["source"][keep],
-                                        {name: frame[name].to_numpy(dtype=np.float64) for name in OBS_INPUTS})
+                                        {name: frame[name].to_numpy(dtype=np.float64) for name in obs_names})
         a_idx, c_idx = np.divmod(cells, max(width, 1))
+        if by_kind:  # each athlete's kind of readings (the domain's rule, as daily_inputs + compute_daily)
+            kinds = _KIND_NAMES[np.nan_to_num(merged["hrv_kind"], nan=0.0).astype(np.int64)]
+            rmssd = merged["rmssd_ms"]
+            for i, kind in enumerate(hrv_kind_of):
+                if kind is not None:
+                    at = a_idx == i
+                    rmssd[at] = readings_of_kind(rmssd[at], kinds[at], configs[i])
         for name in OBS_INPUTS:
             matrix = np.full((n_ath, width), np.nan)
             values = merged[name]
@@ -258,7 +285,7 @@ def read_chunk(conn: Connection, ids: Sequence[str], *, now: datetime) -> ChunkI
     masked = mask_implausible(inputs)  # as daily_inputs does: missing, not a failed chunk
     if masked:
         log.warning("implausible stored values treated as missing in a chunk of %d athletes: %s", n_ath, masked)
-    return ChunkInputs(athlete_ids=ids, first_day=first, n_days=n_days, inputs=inputs)
+    return ChunkInputs(athlete_ids=ids, first_day=first, n_days=n_days, inputs=inputs, configs=configs)
 
 
 def _chunk_signals(files: pd.DataFrame, logs: pd.DataFrame, planned: pd.DataFrame,
@@ -285,35 +312,60 @@ def _chunk_signals(files: pd.DataFrame, logs: pd.DataFrame, planned: pd.DataFram
 
 
 # --------------------------------------------------------------------------- computing
+def config_groups(chunk: ChunkInputs) -> list[tuple[BaselineConfig, npt.NDArray[np.intp]]]:
+    """The chunk's rows grouped by baseline configuration (rows in order within a group).
+
+    Most athletes keep the default configuration: it comes first and, when every athlete
+    has it, it is the single group of all rows (the chunk is computed as before, no copy).
+    """
+    n_ath = len(chunk.athlete_ids)
+    default = BaselineConfig()
+    if not chunk.configs:
+        return [(default, np.arange(n_ath, dtype=np.intp))]
+    rows_of: dict[BaselineConfig, list[int]] = {default: []}
+    for i, c in enumerate(chunk.configs):
+        rows_of.setdefault(c, []).append(i)
+    return [(c, np.asarray(rows, dtype=np.intp)) for c, rows in rows_of.items() if rows]
+
+
 def compute_chunk(chunk: ChunkInputs, *, detail_days: int = 7) -> ChunkResult:
-    """Run the daily kernels over the chunk (blocks of athletes) and build recent days' detail."""
+    """Run the daily kernels over the chunk (blocks of athletes) and build recent days' detail.
+
+    Athletes are computed in groups of equal baseline configuration (:func:`config_groups`):
+    the default group at matrix speed, each athlete's own settings in a sub-group of its own.
+    """
     n_ath = len(chunk.athlete_ids)
     width = int(chunk.n_days.max()) if n_ath else 0
     arrays: dict[str, npt.NDArray[Any]] = {}
     details: dict[tuple[int, int], dict[str, Any]] = {}
-    cfg = BaselineConfig()
     if width == 0:
         return ChunkResult(chunk.athlete_ids, chunk.first_day, chunk.n_days, arrays, details)
     pmc_out: dict[str, FloatMatrix] = {}  # PMC buffers reused from block to block (values are copied out)
-    for b0 in range(0, n_ath, _BLOCK_ATHLETES):
-        b1 = min(n_ath, b0 + _BLOCK_ATHLETES)
-        block = engine_inputs({k: v[b0:b1] for k, v in chunk.inputs.items()})
-        stage = stage_matrix(block, detail=True) if detail_days > 0 else None
-        part = metric_arrays(block, stage_result=stage, pmc_out=pmc_out)
-        for k, v in part.items():
-            if k not in arrays:
-                arrays[k] = np.empty((n_ath, width), dtype=v.dtype)
-            arrays[k][b0:b1] = v
-        if stage is not None:
-            for i in range(b1 - b0):
-                n = int(chunk.n_days[b0 + i])
-                recent = range(max(0, n - detail_days), n)
-                races = (race_evidence(chunk.inputs["race_rule"][b0 + i], chunk.inputs["load_au"][b0 + i],
-                                       (_EPOCH + int(chunk.first_day[b0 + i])).astype(object), recent)
-                         if "race_rule" in chunk.inputs else [None] * len(recent))
-                for d, (ev, rec), race in zip(recent, day_details(stage, i, recent, cfg), races, strict=True):
-                    # JSON-ready (day_details)
-                    details[(b0 + i, d)] = with_race({"evidence": ev, "recommendation": rec}, race)
+    for cfg, group in config_groups(chunk):
+        whole = len(group) == n_ath  # every athlete: slices of the chunk's matrices, no copy
+        for g0 in range(0, len(group), _BLOCK_ATHLETES):
+            g1 = min(len(group), g0 + _BLOCK_ATHLETES)
+            rows = group[g0:g1]
+            block = engine_inputs({k: v[g0:g1] if whole else v[rows] for k, v in chunk.inputs.items()})
+            stage = stage_matrix(block, config=cfg, detail=True) if detail_days > 0 else None
+            part = metric_arrays(block, config=cfg, stage_result=stage, pmc_out=pmc_out)
+            for k, v in part.items():
+                if k not in arrays:
+                    arrays[k] = np.empty((n_ath, width), dtype=v.dtype)
+                if whole:
+                    arrays[k][g0:g1] = v
+                else:
+                    arrays[k][rows] = v
+            if stage is not None:
+                for i, row in enumerate(rows.tolist()):
+                    n = int(chunk.n_days[row])
+                    recent = range(max(0, n - detail_days), n)
+                    races = (race_evidence(chunk.inputs["race_rule"][row], chunk.inputs["load_au"][row],
+                                           (_EPOCH + int(chunk.first_day[row])).astype(object), recent)
+                             if "race_rule" in chunk.inputs else [None] * len(recent))
+                    for d, (ev, rec), race in zip(recent, day_details(stage, i, recent, cfg), races, strict=True):
+                        # JSON-ready (day_details)
+                        details[(row, d)] = with_race({"evidence": ev, "recommendation": rec}, race)
     return ChunkResult(chunk.athlete_ids, chunk.first_day, chunk.n_days, arrays, details)
 
 

@@ -29,7 +29,7 @@ from lydiard.domain.load.srpe import SRPE_AU_PER_TSS, srpe_load
 from lydiard.domain.recovery import INPUT_COLUMNS as STAGE_INPUTS
 from lydiard.domain.recovery import REC_CODES, STAGE_NAMES, stage_matrix
 from lydiard.domain.recovery.assess import day_details
-from lydiard.domain.recovery.baselines import BaselineConfig
+from lydiard.domain.recovery.baselines import BaselineConfig, config_from_settings, readings_of_kind
 from lydiard.domain.recovery.stage import RANGED_INPUTS, mask_implausible
 from lydiard.services.access import Actor, check_athlete
 from lydiard.services.athlete_store import AthleteInfo, load_athlete
@@ -223,8 +223,12 @@ PMC_COLUMNS: dict[str, str] = {
 _FLAG_INPUTS = frozenset(("illness", "injury", "travel", "race"))
 
 
-def frame_matrix_inputs(frame: pd.DataFrame) -> dict[str, npt.NDArray[np.float64]]:
-    """A ``daily_inputs`` frame as the 1 × days input matrices of ``stage_matrix`` (as ``assess_days`` reads it)."""
+def frame_matrix_inputs(frame: pd.DataFrame,
+                        config: BaselineConfig | None = None) -> dict[str, npt.NDArray[np.float64]]:
+    """A ``daily_inputs`` frame as the 1 × days input matrices of ``stage_matrix`` (as ``assess_days`` reads it).
+
+    With ``config.hrv_kind`` set, readings of another kind are missing (the domain's
+    :func:`~lydiard.domain.recovery.baselines.readings_of_kind`)."""
     inputs: dict[str, npt.NDArray[np.float64]] = {}
     for name in STAGE_INPUTS:
         if name not in frame.columns:
@@ -235,10 +239,13 @@ def frame_matrix_inputs(frame: pd.DataFrame) -> dict[str, npt.NDArray[np.float64
             inputs[name] = values.to_numpy(dtype=np.float64)[None, :]
         else:
             inputs[name] = pd.to_numeric(col, errors="raise").to_numpy(dtype=np.float64, na_value=np.nan)[None, :]
+    if config is not None and config.hrv_kind is not None and "rmssd_ms" in inputs and "hrv_kind" in frame.columns:
+        inputs["rmssd_ms"] = readings_of_kind(inputs["rmssd_ms"], frame["hrv_kind"].to_numpy(dtype=object)[None, :],
+                                              config)
     return inputs
 
 
-def metric_arrays(inputs: dict[str, npt.NDArray[np.float64]], *,
+def metric_arrays(inputs: dict[str, npt.NDArray[np.float64]], *, config: BaselineConfig | None = None,
                   stage_result: dict[str, npt.NDArray[Any]] | None = None,
                   pmc_out: dict[str, npt.NDArray[np.float64]] | None = None) -> dict[str, npt.NDArray[Any]]:
     """Every ``daily_metrics`` value for athletes × days input matrices (the per-athlete path and the batch).
@@ -246,7 +253,8 @@ def metric_arrays(inputs: dict[str, npt.NDArray[np.float64]], *,
     Rows are athletes, each starting on its own first day (left-aligned); the kernels are
     causal and element-wise across athletes, so padding a row on the right never changes
     its earlier days. ``stage_result``: an earlier ``stage_matrix(inputs, …)`` result to
-    reuse (e.g. with ``detail=True``). ``pmc_out``: a dict filled with the PMC buffers on
+    reuse (e.g. with ``detail=True``; computed with the same ``config``). ``config``: the
+    athletes' baseline windows and thresholds (all rows share it; default when None). ``pmc_out``: a dict filled with the PMC buffers on
     the first call and reused (overwritten) by later calls of the same shape. Returns the
     numeric columns (float64), ``stage`` and ``rec_code`` (int8 codes) and
     ``data_feel_agree`` (int8: 1, 0, −1 unknown).
@@ -258,7 +266,7 @@ def metric_arrays(inputs: dict[str, npt.NDArray[np.float64]], *,
         pmc_out.clear()
         pmc_out.update(k)
     s = stage_result if stage_result is not None else stage_matrix(
-        {k: v for k, v in inputs.items() if k in STAGE_INPUTS})  # signals the engine does not read stay out
+        {k: v for k, v in inputs.items() if k in STAGE_INPUTS}, config=config)  # signals the engine does not read stay out
     out: dict[str, npt.NDArray[Any]] = {"load_au": load}
     for col, key in PMC_COLUMNS.items():
         out[col] = k[key]
@@ -270,18 +278,21 @@ def metric_arrays(inputs: dict[str, npt.NDArray[np.float64]], *,
     return out
 
 
-def compute_daily(frame: pd.DataFrame, *, detail_from: date | None = None) -> pd.DataFrame:
+def compute_daily(frame: pd.DataFrame, *, config: BaselineConfig | None = None,
+                  detail_from: date | None = None) -> pd.DataFrame:
     """Load kernels + staging for one athlete's input frame; one output row per day.
 
     ``detail`` (evidence and recommendation, what ``assess_days`` gives) is built for the
     days from ``detail_from`` on (all days when None) and is None before: it costs most of
     the computation, and a recompute since a day writes only the days from that day on.
+    ``config``: the athlete's baselines (:func:`athlete_config`; default when None).
     """
     if frame.empty:
         return pd.DataFrame(columns=list(METRIC_COLUMNS))
-    inputs = frame_matrix_inputs(frame)
-    stage = stage_matrix(inputs, detail=True)
-    arrays = metric_arrays(inputs, stage_result=stage)
+    cfg = config if config is not None else BaselineConfig()
+    inputs = frame_matrix_inputs(frame, cfg)
+    stage = stage_matrix(inputs, config=cfg, detail=True)
+    arrays = metric_arrays(inputs, config=cfg, stage_result=stage)
     out: dict[str, Any] = {"load_au": frame["load_au"].to_numpy(dtype=np.float64)}
     for col in (*PMC_COLUMNS, "stage", "confidence", "risk_score", "data_feel_agree", *STAGE_COLUMNS,
                 "recommendation_code"):
@@ -295,7 +306,6 @@ def compute_daily(frame: pd.DataFrame, *, detail_from: date | None = None) -> pd
             out[col] = arrays[col][0]
     n = len(frame)
     first = 0 if detail_from is None else min(n, max(0, (detail_from - frame.index[0].date()).days))
-    cfg = BaselineConfig()
     days = range(first, n)
     races = (race_evidence(frame["race_rule"].to_numpy(), out["load_au"], frame.index[0].date(), days)
              if "race_rule" in frame.columns else [None] * len(days))
@@ -407,8 +417,14 @@ def recompute_on(conn: Connection, ctx: Context, athlete: AthleteInfo, *, since:
     """:func:`recompute_athlete` on ``conn`` (no access check; the caller holds the athlete's lock)."""
     until = local_today(ctx, athlete.tz)
     frame = daily_inputs(conn, athlete.id, until=until, sex=athlete.sex)
-    out = compute_daily(frame, detail_from=since)
+    out = compute_daily(frame, config=athlete_config(athlete), detail_from=since)
     return _write_daily_metrics(conn, ctx, athlete.id, out, since=since)
+
+
+def athlete_config(athlete: AthleteInfo) -> BaselineConfig:
+    """The athlete's stored baseline settings as the engine's :class:`BaselineConfig`
+    (:func:`~lydiard.domain.recovery.baselines.config_from_settings`; default when none are stored)."""
+    return config_from_settings(athlete.baseline_config)
 
 
 def write_daily_metrics(ctx: Context, athlete_id: str, out: pd.DataFrame, *, since: date | None) -> RecomputeResult:

@@ -80,3 +80,22 @@ def test_config_rejects_bad_values() -> None:
     with pytest.raises(InvalidInputError):
         BaselineConfig(hrv_kind="noon")
     assert BaselineConfig().hrv_band_sd == 0.5
+
+
+def test_config_from_settings_is_the_one_conversion_of_stored_settings() -> None:
+    import pytest as _pytest
+
+    from lydiard.domain.recovery.baselines import BaselineConfig, config_from_settings, other_kind
+    from lydiard.errors import InvalidInputError as _Invalid
+
+    assert config_from_settings(None) == config_from_settings({}) == BaselineConfig()
+    assert config_from_settings({"window_days": 7, "hrv_baseline_days": 60}) == BaselineConfig(), "explicit defaults"
+    own = config_from_settings({"hrv_baseline_days": 30, "hrv_kind": "morning"})
+    assert own == BaselineConfig(hrv_baseline_days=30, hrv_kind="morning")
+    assert len({own, config_from_settings({"hrv_kind": "morning", "hrv_baseline_days": 30})}) == 1, "groupable"
+    for bad in ({"bogus_days": 3}, {"hrv_baseline_days": "30"}, {"hrv_baseline_days": 0}, {"hrv_kind": "evening"}):
+        with _pytest.raises(_Invalid):
+            config_from_settings(bad)
+    kinds = np.array(["morning", None, "overnight"], dtype=object)
+    assert other_kind(kinds, own).tolist() == [False, True, True]
+    assert not other_kind(kinds, BaselineConfig()).any()

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from lydiard.domain.daily import CHECKIN_ITEMS
-from lydiard.domain.recovery.baselines import BaselineConfig
+from lydiard.domain.recovery.baselines import BaselineConfig, other_kind
 from lydiard.domain.recovery.recommend import recommendation_for
 from lydiard.domain.recovery.stage import INPUT_COLUMNS, STAGE_NAMES, Stage, stage_matrix
 from lydiard.errors import InvalidInputError
@@ -73,7 +73,7 @@ def _to_matrix_inputs(days: pd.DataFrame, cfg: BaselineConfig) -> tuple[pd.Index
         raise InvalidInputError(f"day {dup.date()} appears twice", field="day")
     frame = frame.sort_index()
     if cfg.hrv_kind is not None and "hrv_kind" in frame.columns and "rmssd_ms" in frame.columns:
-        frame.loc[frame["hrv_kind"] != cfg.hrv_kind, "rmssd_ms"] = np.nan
+        frame.loc[other_kind(frame["hrv_kind"].to_numpy(dtype=object), cfg), "rmssd_ms"] = np.nan
     full = pd.date_range(frame.index[0], frame.index[-1], freq="D")
     frame = frame.reindex(full)
     inputs: dict[str, Any] = {}

@@ -28,7 +28,8 @@ AthleteMonitoring — wellness z-scores, |z| < 1 normal, 1-2 yellow, ≥ 2 red.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 import numpy as np
@@ -45,6 +46,9 @@ __all__ = [
     "RollingStats",
     "Series",
     "as_matrix",
+    "config_from_settings",
+    "other_kind",
+    "readings_of_kind",
     "rolling_count_true",
     "rolling_stats",
     "run_length",
@@ -177,6 +181,51 @@ class BaselineConfig:
             )
         if self.hrv_kind not in (None, "morning", "overnight"):
             raise InvalidInputError(f"unknown hrv_kind {self.hrv_kind!r}", field="hrv_kind")
+
+
+_DEFAULT = BaselineConfig()
+_FIELD_NAMES = frozenset(f.name for f in fields(BaselineConfig))
+
+
+def config_from_settings(settings: Mapping[str, Any] | None) -> BaselineConfig:
+    """The :class:`BaselineConfig` of an athlete's stored baseline settings (the one conversion).
+
+    ``settings``: field name → value (the ``baseline_config`` JSON of the athletes table,
+    e.g. ``{"hrv_baseline_days": 30, "hrv_kind": "morning"}``); ``None`` or ``{}`` is the
+    default configuration. A ``None`` value keeps the field's default. Equal settings give
+    equal (hashable) configurations, so callers may group athletes by them. Raises
+    :class:`~lydiard.errors.InvalidInputError` for an unknown field or an invalid value.
+    """
+    if not settings:
+        return _DEFAULT
+    unknown = sorted(set(settings) - _FIELD_NAMES)
+    if unknown:
+        raise InvalidInputError(f"unknown baseline setting(s) {unknown}", field=unknown[0])
+    values = {k: v for k, v in settings.items() if v is not None}
+    for name, value in values.items():
+        default = getattr(_DEFAULT, name)
+        if isinstance(default, int) and not isinstance(default, bool) and (
+                isinstance(value, bool) or not isinstance(value, int)):
+            raise InvalidInputError(f"{name} must be a whole number, got {value!r}", field=name)
+        if isinstance(default, float) and (isinstance(value, bool) or not isinstance(value, int | float)):
+            raise InvalidInputError(f"{name} must be a number, got {value!r}", field=name)
+    return replace(_DEFAULT, **values) if values else _DEFAULT
+
+
+def other_kind(hrv_kind: Any, config: BaselineConfig) -> BoolArray:
+    """Where a reading's kind ("morning"/"overnight", None when unknown) is not ``config.hrv_kind``:
+    those readings are not used (all False when ``config.hrv_kind`` is None: every reading counts)."""
+    kinds = np.asarray(hrv_kind, dtype=object)
+    if config.hrv_kind is None:
+        return np.zeros(kinds.shape, dtype=bool)
+    return np.asarray(kinds != config.hrv_kind, dtype=bool)
+
+
+def readings_of_kind(rmssd_ms: Any, hrv_kind: Any, config: BaselineConfig) -> FloatArray:
+    """``rmssd_ms`` (ms, as float) with the readings :func:`other_kind` rules out missing (NaN)."""
+    values = np.array(rmssd_ms, dtype=np.float64)
+    values[other_kind(hrv_kind, config)] = np.nan
+    return values
 
 
 def as_matrix(value: Any, *, field: str, copy: bool = True) -> FloatArray:

@@ -114,6 +114,8 @@ class AthleteOut(Out):
     user_id: str | None
     managed_by_user_id: str | None
     hrv_guided: bool
+    #: baseline windows and the kind of HRV readings used (only what the athlete changed)
+    baseline_config: dict[str, Any] | None = None
 
 
 class AthleteCreateIn(BaseModel):
@@ -130,6 +132,10 @@ class AthletePatch(BaseModel):
     birth_year: int | None = None
     tz: str | None = Field(default=None, max_length=64)
     hrv_guided: bool | None = None
+    #: baseline settings (``window_days``, ``hrv_baseline_days``, ``rhr_baseline_days``,
+    #: ``sleep_baseline_days``, ``wellness_baseline_days`` in days; ``hrv_kind``): replaces
+    #: the stored ones, validated by the service; the days are recomputed
+    baseline_config: dict[str, Any] | None = None
 
 
 class ThresholdOut(Out):

@@ -51,7 +51,7 @@ def routes() -> APIRouter:
         """Change the profile."""
         return AthleteOut.model_validate(athlete_svc.update_profile(
             ctx, actor, athlete_id, name=body.name, sex=body.sex, birth_year=body.birth_year, tz=body.tz,
-            hrv_guided=body.hrv_guided))
+            hrv_guided=body.hrv_guided, baseline_config=body.baseline_config))
 
     @r.delete("/athletes/{athlete_id}", status_code=status.HTTP_204_NO_CONTENT)
     def delete_athlete(athlete_id: str, ctx: CtxDep, actor: ActorDep) -> Response:
