@@ -61,7 +61,7 @@ OBS_FIELDS: tuple[str, ...] = ("rmssd_ms", "hrv_kind", "rhr_bpm", "sleep_h", *CH
 METRIC_COLUMNS: tuple[str, ...] = (
     "load_au", "ctl", "atl", "tsb", "ramp", "acwr", "monotony", "strain", "stage", "confidence", "risk_score",
     "data_feel_agree", "ln_rmssd_7d", "ln_rmssd_low", "ln_rmssd_high", "rhr_7d", "rhr_base", "wellness_z",
-    "recommendation_code", "detail",
+    "evidence_sum", "recommendation_code", "detail",
 )
 
 log = logging.getLogger(__name__)
@@ -213,7 +213,7 @@ def stored_signals(conn: Connection, athlete_id: str, *, index: pd.DatetimeIndex
 STAGE_COLUMNS: dict[str, str] = {
     "confidence": "confidence", "risk_score": "risk_score", "ln_rmssd_7d": "ln_rmssd_7d",
     "ln_rmssd_low": "hrv_band_low", "ln_rmssd_high": "hrv_band_high", "rhr_7d": "rhr_7d",
-    "rhr_base": "rhr_base", "wellness_z": "wellness_z",
+    "rhr_base": "rhr_base", "wellness_z": "wellness_z", "evidence_sum": "evidence_sum",
 }
 #: ``daily_metrics`` columns taken from :func:`daily_metrics_matrix` (column ← kernel output).
 PMC_COLUMNS: dict[str, str] = {

@@ -276,6 +276,7 @@ daily_metrics = Table(
     Column("rhr_7d", Float),
     Column("rhr_base", Float),
     Column("wellness_z", Float),
+    Column("evidence_sum", Float),  # accumulated evidence of fatigue (SD units; threshold cusum_h)
     Column("recommendation_code", String(32)),
     Column("detail", JSON),  # evidence + recommendation text/params (only for recent days)
     Column("computed_at", UTC, nullable=False),
@@ -295,6 +296,8 @@ athlete_summaries = Table(
     Column("recent", JSON, nullable=False),  # {"first_day": iso, <series>: [values...]} ending on last_day
     Column("updated_at", UTC, nullable=False),  # when the athlete's daily metrics were last written
     Column("version", String(32), nullable=False),  # random, new on every rewrite (a clock may stand still)
+    Column("trend_score", Float),  # 0-1 toward deep fatigue (patterns.trending_toward_deep); NULL: none
+    Column("days_to_deep", Integer),  # days to the threshold at the last week's rise; NULL: not rising
 )
 
 # The Trends page's chart data per athlete, serialised and gzip-compressed, labelled with the

@@ -297,6 +297,28 @@ class RosterEntryOut(Out):
     proposed_changes: int
     last_day: date | None
     need_score: float
+    trend_score: float | None = None  #: 0-1 toward deep fatigue (None: calibrating, already in it, no data)
+    days_to_deep: int | None = None  #: days to deep fatigue at the last week's rise (None: not rising)
+    trending: bool = False  #: heading for deep fatigue before reaching it (trend_score ≥ the roster's flag)
+
+
+class PatternOut(Out):
+    pattern: str  #: after_race, after_heavy_block, high_life_stress
+    episodes: int
+    of_total: int
+    days: list[date]  #: first day of each episode in this context
+    text: str
+
+
+class PatternsOut(Out):
+    """Recurring fatigue episodes (deep fatigue or worse) and what preceded them."""
+
+    athlete_id: str
+    first_day: date | None
+    last_day: date | None
+    episodes: list[date]
+    patterns: list[PatternOut]
+    summary: str
 
 
 class AuditEntryOut(Out):
