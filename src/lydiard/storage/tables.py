@@ -129,6 +129,7 @@ activities = Table(
     Column("rpe", Float, nullable=True),
     Column("n_samples", Integer, nullable=False, default=0),
     Column("cleaning", JSON, nullable=True),
+    Column("race", Boolean, nullable=True),  # the athlete marked this session as a race (rule "flagged")
     Column("created_at", UTC, nullable=False),
     UniqueConstraint("athlete_id", "file_sha256", name="uq_activities_athlete_file"),
     UniqueConstraint("athlete_id", "started_at", "sport", name="uq_activities_athlete_start"),
@@ -243,6 +244,7 @@ daily_observations = Table(
     Column("illness", Boolean),
     Column("injury", Boolean),
     Column("travel", Boolean),
+    Column("race", Boolean),  # the athlete raced this day (check-in): the race rule "flagged"
     Column("note", Text),
     Column("updated_at", UTC, nullable=False),
     # The Trends data version reads MAX(updated_at) per athlete: an index makes it O(log n).

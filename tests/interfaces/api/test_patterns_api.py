@@ -85,3 +85,30 @@ def test_roster_shows_who_is_trending_toward_deep_fatigue(world: Any, ctx: Conte
     assert "trending toward deep fatigue" in row
     row = page.text.split(f'data-athlete="{steady.athlete_id}"')[1].split("</li>")[0]
     assert "trending toward deep fatigue" not in row
+
+
+def test_race_flags_through_the_api_and_the_check_in_form(world: Any, ctx: Context) -> None:
+    p = world.user("racer")
+    day = ctx.clock().date()
+    activity_id = world.activity(p.athlete_id, name="10 km", day=day - timedelta(days=1))
+    r = p.client.patch(f"{API}/athletes/{p.athlete_id}/activities/{activity_id}", headers=p.headers,
+                       json={"race": True})
+    assert r.status_code == 200, r.text
+    assert r.json()["race"] is True
+    got = p.client.get(f"{API}/athletes/{p.athlete_id}/activities/{activity_id}").json()
+    assert got["summary"]["race"] is True
+    assert p.client.patch(f"{API}/athletes/{p.athlete_id}/activities/{activity_id}", headers=p.headers,
+                          json={"race": True, "sport": "x"}).status_code == 422
+    assert p.client.patch(f"{API}/athletes/{p.athlete_id}/activities/nope", headers=p.headers,
+                          json={"race": True}).status_code == 404
+    with ctx.engine.connect() as conn:
+        rule = conn.execute(sa.select(t.daily_metrics.c.detail).where(
+            t.daily_metrics.c.athlete_id == p.athlete_id, t.daily_metrics.c.day == day)).scalar_one()
+    assert rule["evidence"]["race"]["rule"] == "flagged"
+    # the check-in: API and the web form
+    r = p.client.put(f"{API}/athletes/{p.athlete_id}/checkins/{day.isoformat()}", headers=p.headers,
+                     json={"energy": 3, "race": True})
+    assert r.status_code == 200 and r.json()["race"] is True
+    page = p.client.get(f"/athletes/{p.athlete_id}/checkin?day={day.isoformat()}")
+    assert page.status_code == 200
+    assert 'name="race" value="1" checked' in page.text

@@ -161,6 +161,7 @@ class CheckinIn(BaseModel):
     illness: bool | None = None
     injury: bool | None = None
     travel: bool | None = None
+    race: bool | None = None  #: the athlete raced this day (the race rule "flagged")
     note: str | None = None
     rmssd_ms: float | None = None  #: a morning HRV reading typed in by hand (rMSSD, ms)
     rhr_bpm: float | None = None  #: resting heart rate typed in by hand (bpm)
@@ -179,6 +180,7 @@ class CheckinOut(Out):
     illness: bool | None
     injury: bool | None
     travel: bool | None
+    race: bool | None = None
     note: str | None
     rmssd_ms: float | None = None
     rhr_bpm: float | None = None
@@ -228,6 +230,15 @@ class ActivityOut(Out):
     source_format: str
     device: str | None
     load_au: float | None
+    race: bool | None = None  #: marked as a race by the athlete (the race rule "flagged")
+
+
+class ActivityPatch(BaseModel):
+    """What may be changed on a recorded session."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    race: bool | None  #: true = this session was a race, false = it was not, null = not said
 
 
 class ActivityDetailOut(BaseModel):

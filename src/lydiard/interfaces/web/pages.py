@@ -315,7 +315,8 @@ def build_router(renderer: Renderer, cache: PageCache) -> APIRouter:
             kwargs: dict[str, Any] = {q["name"]: number(q["name"]) for q in CHECKIN_QUESTIONS}
             kwargs.update(readiness=number("readiness"), sleep_h=number("sleep_h"), note=text("note"),
                           illness=text("illness") is not None, injury=text("injury") is not None,
-                          travel=text("travel") is not None, rmssd_ms=number("rmssd_ms"), rhr_bpm=number("rhr_bpm"))
+                          travel=text("travel") is not None, race=text("race") is not None,
+                          rmssd_ms=number("rmssd_ms"), rhr_bpm=number("rhr_bpm"))
 
             def submit() -> None:
                 athlete = athlete_for(ctx, actor, athlete_id)
