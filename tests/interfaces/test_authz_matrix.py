@@ -56,6 +56,7 @@ def _json_body(path: str, ids: dict[str, str], *, password: str, email: str) -> 
     bodies: dict[str, dict[str, Any]] = {
         "/api/v1/athletes/{athlete_id}/checkins/{day}": {"energy": 1, "note": "overwritten"},
         "/api/v1/athletes/{athlete_id}": {"name": "Hacked"},
+        "/api/v1/athletes/{athlete_id}/activities/{activity_id}": {"race": True},
         "/api/v1/athletes/{athlete_id}/thresholds/{kind}": {"value": 250, "valid_from": ids["day"]},
         "/api/v1/athletes/{athlete_id}/hand-over": {"user_email": email},
         "/api/v1/coach-links": {"athlete_email": ids["owner_email"]},
@@ -114,6 +115,8 @@ def _owner_state(ctx: Any, owner: Any) -> dict[str, Any]:
             "changes": rows(sa.select(t.plan_changes.c.id, t.plan_changes.c.status)
                             .where(t.plan_changes.c.athlete_id == owner.athlete_id)),
             "managed": rows(sa.select(t.athletes.c.id).where(t.athletes.c.managed_by_user_id == owner.user.id)),
+            "activities": rows(sa.select(t.activities.c.id, t.activities.c.race)
+                               .where(t.activities.c.athlete_id == owner.athlete_id)),
         }
 
 

@@ -342,3 +342,53 @@ def test_strength_session_with_a_matched_rpe_is_scored_by_srpe(ctx: Context, log
     assert row.load_au == pytest.approx(315.0 / 4.2)  # 75 AU, not the ~19 AU of its heart rate
     days = stored_days(ctx, story)
     assert days.loc[day, "load_au"] == pytest.approx(75.0)  # counted once (the log is linked, not added)
+
+
+# --------------------------------------------------------------------------- race flags
+def flagged_race_story(ctx: Context, *, on: str) -> tuple[Story, date]:
+    """An ordinary-length run the athlete marks as a race (check-in or activity): no plan, no big load."""
+    story = new_athlete(ctx, f"Flagged by {on}")
+    race_day = story.today - timedelta(days=1)
+    runs = base_runs(story, until=story.today - timedelta(days=3))
+    runs.append(Run(day=race_day, duration_s=2400.0, speed_mps=3.6, hr_start=160.0, hr_end=168.0, hour=9))
+    import_runs(ctx, story, runs)
+    import_mornings(ctx, story, seed=7)
+    recompute_athlete(ctx, SYSTEM, story.athlete_id)
+    if on == "checkin":
+        submit_checkin(ctx, SYSTEM, story.athlete_id, day=race_day, energy=3.0, race=True)
+    else:
+        from lydiard.services.activities import set_activity_race
+        with ctx.engine.connect() as conn:
+            activity_id = conn.execute(select(activities.c.id).where(
+                activities.c.athlete_id == story.athlete_id, activities.c.day == race_day)).scalar_one()
+        set_activity_race(ctx, SYSTEM, story.athlete_id, activity_id, race=True)
+    return story, race_day
+
+
+@pytest.mark.parametrize("on", ["checkin", "activity"])
+def test_a_race_flag_fires_the_flagged_rule_in_production(ctx: Context, on: str) -> None:
+    story, race_day = flagged_race_story(ctx, on=on)
+    frame, inputs = engine_inputs(ctx, story)
+    assert column(inputs, frame, "race", race_day) == 1.0  # the flag reaches the engine
+    assert column(inputs, frame, "race", race_day - timedelta(days=2)) == 0.0
+    days = stored_days(ctx, story)
+    assert days.loc[race_day, "load_au"] < 150  # the load rule alone would not make it a race
+    assert days.loc[story.today, "detail"]["evidence"]["race"]["rule"] == "flagged"
+    assert days.loc[story.today, "detail"]["evidence"]["race"]["day"] == race_day.isoformat()
+    # the batch reads the same flags from storage and stores the same call
+    from lydiard.services.batch_io import recompute_chunk
+    with ctx.engine.begin() as conn:
+        conn.execute(daily_metrics.delete().where(daily_metrics.c.athlete_id == story.athlete_id))
+    recompute_chunk(str(ctx.engine.url.render_as_string(hide_password=False)), [story.athlete_id],
+                    now=ctx.clock(), detail_days=3)
+    again = stored_days(ctx, story)
+    assert again.loc[story.today, "detail"]["evidence"]["race"]["rule"] == "flagged"
+    assert list(again["stage"]) == list(days["stage"])
+
+
+def test_a_race_flag_can_be_taken_back(ctx: Context) -> None:
+    story, race_day = flagged_race_story(ctx, on="checkin")
+    submit_checkin(ctx, SYSTEM, story.athlete_id, day=race_day, race=False)
+    frame, inputs = engine_inputs(ctx, story)
+    assert column(inputs, frame, "race", race_day) == 0.0
+    assert "race" not in (stored_days(ctx, story).loc[story.today, "detail"]["evidence"] or {})

@@ -108,6 +108,7 @@ class DailyObservation:
     injury: bool | None = None
     travel: bool | None = None
     note: str | None = None
+    race: bool | None = None  #: the athlete raced this day (a race flag on the check-in)
 
 
 @dataclass(frozen=True, slots=True)

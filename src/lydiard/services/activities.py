@@ -11,7 +11,7 @@ import pandas as pd
 from sqlalchemy import func, select
 
 from lydiard.errors import InvalidInputError, NotFoundError
-from lydiard.services import audit
+from lydiard.services import audit, pipeline
 from lydiard.services.access import Actor, check_athlete
 from lydiard.services.context import Context
 from lydiard.storage.engine import translate_db_errors
@@ -43,6 +43,7 @@ class ActivitySummary:
     source_format: str
     device: str | None
     load_au: float | None
+    race: bool | None = None  #: the athlete marked this session as a race
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +61,7 @@ def _summary(r: Any) -> ActivitySummary:
         id=r.id, athlete_id=r.athlete_id, sport=r.sport, sub_sport=r.sub_sport, name=r.name, started_at=r.started_at,
         day=r.day, duration_s=r.duration_s, moving_time_s=r.moving_time_s, distance_m=r.distance_m,
         avg_hr_bpm=r.avg_hr_bpm, max_hr_bpm=r.max_hr_bpm, avg_power_w=r.avg_power_w, rpe=r.rpe,
-        source_format=r.source_format, device=r.device, load_au=r.load_au,
+        source_format=r.source_format, device=r.device, load_au=r.load_au, race=r.race,
     )
 
 
@@ -135,3 +136,25 @@ def get_activity(ctx: Context, actor: Actor, athlete_id: str, activity_id: str, 
     lap_list = [{k: _clean(v) for k, v in r._asdict().items() if k != "activity_id"} for r in lap_rows]
     return ActivityDetail(summary=_summary(row), laps=lap_list, metrics=metrics, streams=streams, stream_step=step,
                           cleaning=row.cleaning)
+
+
+def set_activity_race(ctx: Context, actor: Actor, athlete_id: str, activity_id: str, *,
+                      race: bool | None) -> ActivitySummary:
+    """Mark (``True``), unmark (``False``) or clear (``None``) a recorded session as a race.
+
+    A marked session makes its day a race day by the rule ``flagged``
+    (:mod:`lydiard.services.signals`); the pipeline recomputes the days from the session's day
+    on. The athlete or their coach (a write: read-only tokens are refused); audited.
+    """
+    with pipeline.writing(ctx, actor, athlete_id) as w:
+        row = w.conn.execute(select(activities.c.day, activities.c.race).where(
+            activities.c.id == activity_id, activities.c.athlete_id == athlete_id)).first()
+        if row is None:
+            raise NotFoundError("activity not found", activity_id=activity_id)
+        if row.race != race:
+            w.conn.execute(activities.update().where(activities.c.id == activity_id).values(race=race))
+            audit.record(w.conn, actor, athlete_id=athlete_id, action="activity.race", at=ctx.clock(),
+                         activity_id=activity_id, race=race)
+            w.changed(pipeline.Change.data(since=row.day))
+        out = w.conn.execute(_base_query().where(activities.c.id == activity_id)).one()
+    return _summary(out)

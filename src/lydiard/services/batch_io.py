@@ -52,6 +52,7 @@ from lydiard.domain.recovery.stage import mask_implausible
 from lydiard.errors import NotFoundError
 from lydiard.services.metrics import (
     OBS_FIELDS,
+    OBS_RACE,
     PMC_COLUMNS,
     STAGE_COLUMNS,
     logged_session_loads,
@@ -213,11 +214,11 @@ def read_chunk(conn: Connection, ids: Sequence[str], *, now: datetime) -> ChunkI
     # the reading kind only when an athlete of the chunk keeps one kind (the common case reads no text)
     by_kind = any(k is not None for k in hrv_kind_of)
     kind_cols = [daily_observations.c.hrv_kind] if by_kind else []
-    obs_names = [*OBS_INPUTS, *(["hrv_kind"] if by_kind else [])]
+    obs_names = [*OBS_INPUTS, OBS_RACE, *(["hrv_kind"] if by_kind else [])]
     obs = read_frame(
         conn,
         select(daily_observations.c.athlete_id, daily_observations.c.day, daily_observations.c.source, *obs_cols,
-               *kind_cols)
+               cast(daily_observations.c[OBS_RACE], Integer), *kind_cols)
         .where(daily_observations.c.athlete_id.in_(ids)),
         ["athlete_id", "day", "source", *obs_names], index,
         codes={"source": SOURCE_PRIORITY, **({"hrv_kind": HRV_KINDS} if by_kind else {})},
@@ -253,8 +254,7 @@ def read_chunk(conn: Connection, ids: Sequence[str], *, now: datetime) -> ChunkI
             rows = rows.groupby(["a", "c"], sort=False)["load"].sum().reset_index()
         load[rows["a"].to_numpy(), rows["c"].to_numpy()] = rows["load"].to_numpy(dtype=np.float64)
     inputs: dict[str, FloatMatrix] = {"load_au": load}
-    inputs.update(_chunk_signals(files, logs, planned, log_load, first=first, n_days=n_days, load=load))
-
+    race_flag = np.full((n_ath, width), np.nan)  # the check-in's race flag: a signal, not an engine input
     if len(obs):
         col = obs_d - first[obs_a]
         keep = col < n_days[obs_a]
@@ -272,16 +272,19 @@ def read_chunk(conn: Connection, ids: Sequence[str], *, now: datetime) -> ChunkI
                 if kind is not None:
                     at = a_idx == i
                     rmssd[at] = readings_of_kind(rmssd[at], kinds[at], configs[i])
-        for name in OBS_INPUTS:
-            matrix = np.full((n_ath, width), np.nan)
+        for name in (*OBS_INPUTS, OBS_RACE):
+            matrix = race_flag if name == OBS_RACE else np.full((n_ath, width), np.nan)
             values = merged[name]
-            if name in _FLAGS:
+            if name in _FLAGS or name == OBS_RACE:
                 values = np.where(np.isnan(values), np.nan, (values != 0).astype(np.float64))
             matrix[a_idx, c_idx] = values
-            inputs[name] = matrix
+            if name != OBS_RACE:
+                inputs[name] = matrix
     else:
         for name in OBS_INPUTS:
             inputs[name] = np.full((n_ath, width), np.nan)
+    inputs.update(_chunk_signals(files, logs, planned, log_load, first=first, n_days=n_days, load=load,
+                                 race_flag=race_flag))
     masked = mask_implausible(inputs)  # as daily_inputs does: missing, not a failed chunk
     if masked:
         log.warning("implausible stored values treated as missing in a chunk of %d athletes: %s", n_ath, masked)
@@ -290,7 +293,8 @@ def read_chunk(conn: Connection, ids: Sequence[str], *, now: datetime) -> ChunkI
 
 def _chunk_signals(files: pd.DataFrame, logs: pd.DataFrame, planned: pd.DataFrame,
                    log_load: npt.NDArray[np.float64], *, first: npt.NDArray[np.int64],
-                   n_days: npt.NDArray[np.int64], load: FloatMatrix) -> dict[str, npt.NDArray[Any]]:
+                   n_days: npt.NDArray[np.int64], load: FloatMatrix,
+                   race_flag: FloatMatrix | None = None) -> dict[str, npt.NDArray[Any]]:
     """The chunk's session markers and race days (:func:`lydiard.services.signals.signal_matrices`,
     as the per-athlete path)."""
     shape = (len(first), load.shape[1])
@@ -308,7 +312,7 @@ def _chunk_signals(files: pd.DataFrame, logs: pd.DataFrame, planned: pd.DataFram
         ok = p["c"].to_numpy() >= 0
         race_days[p["a"].to_numpy()[ok].astype(np.int64), p["c"].to_numpy()[ok].astype(np.int64)] = True
     return signal_matrices(sessions_table(files, logs, log_load_au=log_load), shape=shape, load_au=load,
-                           planned_race=race_days)
+                           planned_race=race_days, race_flag=race_flag)
 
 
 # --------------------------------------------------------------------------- computing

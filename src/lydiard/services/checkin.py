@@ -46,6 +46,7 @@ class Checkin:
     illness: bool | None = None
     injury: bool | None = None
     travel: bool | None = None
+    race: bool | None = None  #: "I raced today": the race rule "flagged" of the signals
     note: str | None = None
     rmssd_ms: float | None = None
     rhr_bpm: float | None = None
@@ -83,7 +84,8 @@ def submit_checkin(
     soreness: float | None = None, sleep_quality: float | None = None, stress: float | None = None,
     sleep_h: float | None = None, readiness: float | None = None, note: str | None = None,
     illness: bool | None = None, injury: bool | None = None, travel: bool | None = None,
-    rmssd_ms: float | None = None, rhr_bpm: float | None = None, replace: bool = False,
+    rmssd_ms: float | None = None, rhr_bpm: float | None = None, race: bool | None = None,
+    replace: bool = False,
 ) -> Checkin:
     """Store (or update) the check-in for ``day``; the pipeline recomputes the athlete's days from ``day`` on.
 
@@ -93,7 +95,7 @@ def submit_checkin(
     """
     c = Checkin(day=day, energy=energy, mood=mood, motivation=motivation, soreness=soreness,
                 sleep_quality=sleep_quality, stress=stress, sleep_h=sleep_h, readiness=readiness,
-                illness=illness, injury=injury, travel=travel, note=note.strip() if note else None,
+                illness=illness, injury=injury, travel=travel, race=race, note=note.strip() if note else None,
                 rmssd_ms=rmssd_ms, rhr_bpm=rhr_bpm)
     # a check-in is the athlete's own report: no coach writes it
     with pipeline.writing(ctx, actor, athlete_id, owner_only=True) as w:

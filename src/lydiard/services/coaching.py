@@ -61,6 +61,11 @@ class CoachLink:
     decided_at: datetime | None
 
 
+#: Trend score (:func:`lydiard.domain.recovery.patterns.trending_toward_deep`) from which the roster
+#: flags an athlete as trending toward deep fatigue: half of the evidence threshold reached.
+TRENDING_SCORE = 0.5
+
+
 @dataclass(frozen=True, slots=True)
 class RosterEntry:
     athlete_id: str
@@ -72,6 +77,13 @@ class RosterEntry:
     proposed_changes: int
     last_day: date | None
     need_score: float  #: higher = needs the coach's attention sooner
+    trend_score: float | None = None  #: 0-1 toward deep fatigue (summaries.trend_toward_deep)
+    days_to_deep: int | None = None  #: days to deep fatigue at the last week's rise (None: not rising)
+
+    @property
+    def trending(self) -> bool:
+        """Heading for deep fatigue before reaching it (:data:`TRENDING_SCORE` or more)."""
+        return self.trend_score is not None and self.trend_score >= TRENDING_SCORE
 
 
 def _uid(actor: Actor) -> str:
@@ -340,11 +352,16 @@ def roster(ctx: Context, coach: Actor) -> list[RosterEntry]:
         n_proposed = proposed.get(a.id, 0)
         missing = ROSTER_MISSING_WINDOW_D - checked.get(a.id, 0)
         severity = STAGE_ORDER.get(stage, 0) if stage else 0
+        trend = summary.trend_score if summary is not None else None
         score = severity * 10.0 + min(days, 28) * 0.25 + n_proposed * 3.0 + missing * 1.0
+        if trend is not None and trend >= TRENDING_SCORE:  # before the stage says so: between two stages
+            score += 5.0 * trend
         out.append(RosterEntry(athlete_id=a.id, name=a.name, stage=stage,
                                stage_title=STAGE_TITLES.get(stage, stage) if stage else None,
                                stage_days=days, missing_checkins_7d=missing, proposed_changes=n_proposed,
-                               last_day=summary.last_day if summary is not None else None, need_score=score))
+                               last_day=summary.last_day if summary is not None else None, need_score=score,
+                               trend_score=trend,
+                               days_to_deep=summary.days_to_deep if summary is not None else None))
     out.sort(key=lambda e: (-e.need_score, e.name))
     now = ctx.clock()
     for e in out:  # the roster shows each athlete's stage and check-ins: a read, audited once a day

@@ -58,10 +58,13 @@ from lydiard.storage.tables import session_metrics as sm
 
 OBS_FIELDS: tuple[str, ...] = ("rmssd_ms", "hrv_kind", "rhr_bpm", "sleep_h", *CHECKIN_ITEMS, "readiness",
                                *CHECKIN_FLAGS)
+#: The observations' race flag (the check-in's "I raced today"): merged like the fields above but
+#: not an engine input itself; it reaches the engine as the race rule "flagged" of the signals.
+OBS_RACE = "race"
 METRIC_COLUMNS: tuple[str, ...] = (
     "load_au", "ctl", "atl", "tsb", "ramp", "acwr", "monotony", "strain", "stage", "confidence", "risk_score",
     "data_feel_agree", "ln_rmssd_7d", "ln_rmssd_low", "ln_rmssd_high", "rhr_7d", "rhr_base", "wellness_z",
-    "recommendation_code", "detail",
+    "evidence_sum", "recommendation_code", "detail",
 )
 
 log = logging.getLogger(__name__)
@@ -130,10 +133,11 @@ def merged_observations(conn: Connection, athlete_id: str) -> pd.DataFrame:
     """Daily observations merged across sources (:func:`~lydiard.domain.daily.merge_by_source`), indexed by day."""
     rows = conn.execute(select(daily_observations).where(daily_observations.c.athlete_id == athlete_id)).all()
     if not rows:
-        return pd.DataFrame(columns=list(OBS_FIELDS), index=pd.DatetimeIndex([], name="day"))
+        return pd.DataFrame(columns=[*OBS_FIELDS, OBS_RACE], index=pd.DatetimeIndex([], name="day"))
     frame = pd.DataFrame([r._asdict() for r in rows])
     day_numbers = pd.to_datetime(frame["day"]).to_numpy(dtype="datetime64[D]").astype(np.int64)
-    keys, merged = merge_by_source(day_numbers, frame["source"], {c: frame[c].to_numpy() for c in OBS_FIELDS})
+    keys, merged = merge_by_source(day_numbers, frame["source"],
+                                   {c: frame[c].to_numpy() for c in (*OBS_FIELDS, OBS_RACE)})
     index = pd.DatetimeIndex(keys.astype("datetime64[D]").astype("datetime64[ns]"), name="day")
     return pd.DataFrame(merged, index=index).infer_objects()
 
@@ -160,7 +164,10 @@ def daily_inputs(conn: Connection, athlete_id: str, *, until: date, sex: str | N
     columns: dict[str, Any] = {"load_au": daily_load.reindex(index).fillna(0.0).astype(float)}
     for col in OBS_FIELDS:
         columns[col] = obs[col].reindex(index) if col in obs else np.full(len(index), np.nan)
-    signals = stored_signals(conn, athlete_id, index=index, load_au=columns["load_au"].to_numpy(dtype=np.float64))
+    flag = (obs[OBS_RACE].reindex(index).map(lambda v: np.nan if v is None or v != v else float(bool(v)))
+            .to_numpy(dtype=np.float64) if OBS_RACE in obs else np.full(len(index), np.nan))
+    signals = stored_signals(conn, athlete_id, index=index, load_au=columns["load_au"].to_numpy(dtype=np.float64),
+                             race_flag=flag)
     for col, values in signals.items():  # before the range check, as the batch reads them
         columns[col] = values[0]
     ranged = {c: pd.Series(columns[c]).to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
@@ -176,8 +183,11 @@ def daily_inputs(conn: Connection, athlete_id: str, *, until: date, sex: str | N
 
 
 def stored_signals(conn: Connection, athlete_id: str, *, index: pd.DatetimeIndex,
-                   load_au: npt.NDArray[np.float64]) -> dict[str, npt.NDArray[Any]]:
+                   load_au: npt.NDArray[np.float64],
+                   race_flag: npt.NDArray[np.float64] | None = None) -> dict[str, npt.NDArray[Any]]:
     """The session markers and race days of one athlete over ``index`` (1 × days matrices).
+
+    ``race_flag``: the merged check-in race flag per day of ``index`` (1/0/NaN).
 
     The same derivation as the batch (:func:`lydiard.services.signals.signal_matrices`).
     """
@@ -206,14 +216,15 @@ def stored_signals(conn: Connection, athlete_id: str, *, index: pd.DatetimeIndex
     cols = cols[(cols >= 0) & (cols < len(index))].astype(np.int64)
     race_days[0, cols] = True
     sessions = sessions_table(files, logs, log_load_au=log_load)
-    return signal_matrices(sessions, shape=shape, load_au=load_au[None, :], planned_race=race_days)
+    return signal_matrices(sessions, shape=shape, load_au=load_au[None, :], planned_race=race_days,
+                           race_flag=None if race_flag is None else race_flag[None, :])
 
 
 #: ``daily_metrics`` columns taken from :func:`stage_matrix` arrays (column ← kernel output).
 STAGE_COLUMNS: dict[str, str] = {
     "confidence": "confidence", "risk_score": "risk_score", "ln_rmssd_7d": "ln_rmssd_7d",
     "ln_rmssd_low": "hrv_band_low", "ln_rmssd_high": "hrv_band_high", "rhr_7d": "rhr_7d",
-    "rhr_base": "rhr_base", "wellness_z": "wellness_z",
+    "rhr_base": "rhr_base", "wellness_z": "wellness_z", "evidence_sum": "evidence_sum",
 }
 #: ``daily_metrics`` columns taken from :func:`daily_metrics_matrix` (column ← kernel output).
 PMC_COLUMNS: dict[str, str] = {

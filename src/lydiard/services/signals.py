@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from sqlalchemy import ColumnElement, Select, select
+from sqlalchemy import ColumnElement, Integer, Select, cast, select
 
 from lydiard.domain.load.markers import MARKER_COLUMNS, RACE_RULES, day_signals, last_race
 from lydiard.domain.recovery import INPUT_COLUMNS as STAGE_INPUTS
@@ -25,7 +25,7 @@ from lydiard.storage.tables import session_metrics as sm
 #: Stored columns of a recorded session read for the signals (after athlete id and day).
 FILE_COLUMNS: tuple[str, ...] = (
     "sport", "duration_s", "avg_hr_bpm", "load_au", "hr_tss", "power_tss", "running_tss", "srpe_au",
-    "efficiency_factor", "decoupling_pct", "intensity_factor",
+    "efficiency_factor", "decoupling_pct", "intensity_factor", "race_flag",
 )
 #: Stored columns of a logged session without a file (after athlete id and day).
 LOG_COLUMNS: tuple[str, ...] = ("sport", "duration_s", "rpe")
@@ -34,8 +34,10 @@ SIGNAL_COLUMNS: tuple[str, ...] = (*MARKER_COLUMNS, "race", "race_rule")
 #: How long after a race its rule is shown in a day's evidence (days).
 RACE_EVIDENCE_DAYS: int = 21
 
-_FILE_SOURCES = {"sport": activities.c.sport, "duration_s": activities.c.duration_s,
-                 "avg_hr_bpm": activities.c.avg_hr_bpm}
+_FILE_SOURCES: dict[str, ColumnElement[Any]] = {
+    "sport": activities.c.sport, "duration_s": activities.c.duration_s, "avg_hr_bpm": activities.c.avg_hr_bpm,
+    "race_flag": cast(activities.c.race, Integer),  # the athlete's race flag on the activity (1/0/NULL)
+}
 
 
 def file_columns_select(where: ColumnElement[bool]) -> Select[Any]:
@@ -80,7 +82,7 @@ def sessions_table(files: pd.DataFrame, logs: pd.DataFrame, *, log_load_au: npt.
         "hr_load_au": _num(files, "hr_tss"), "external_load_au": np.where(np.isfinite(power), power, running),
         "srpe_au": _num(files, "srpe_au"), "ef": _num(files, "efficiency_factor"),
         "avg_hr_bpm": _num(files, "avg_hr_bpm"), "decoupling_pct": _num(files, "decoupling_pct"),
-        "intensity_factor": _num(files, "intensity_factor"),
+        "intensity_factor": _num(files, "intensity_factor"), "race_flag": _num(files, "race_flag"),
     }
     n = len(logs)
     dur = _num(logs, "duration_s")
@@ -116,9 +118,14 @@ def _sport_codes(files: pd.DataFrame, logs: pd.DataFrame) -> tuple[npt.NDArray[n
 
 
 def signal_matrices(sessions: pd.DataFrame, *, shape: tuple[int, int], load_au: npt.NDArray[np.float64],
-                    planned_race: npt.NDArray[np.bool_] | None) -> dict[str, Any]:
-    """The signal matrices of :data:`SIGNAL_COLUMNS` (the one call both paths make)."""
-    return day_signals(sessions, shape=shape, load_au=load_au, planned_race=planned_race)
+                    planned_race: npt.NDArray[np.bool_] | None,
+                    race_flag: npt.NDArray[np.float64] | None = None) -> dict[str, Any]:
+    """The signal matrices of :data:`SIGNAL_COLUMNS` (the one call both paths make).
+
+    ``race_flag``: the check-in's race flag per athlete × day (1/0/NaN, merged across sources);
+    a session's own flag (``activities.race``) comes with the sessions table.
+    """
+    return day_signals(sessions, shape=shape, load_au=load_au, planned_race=planned_race, race_flag=race_flag)
 
 
 def engine_inputs(inputs: dict[str, Any]) -> dict[str, Any]:

@@ -20,17 +20,20 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
+import numpy as np
 from sqlalchemy import Connection, Engine, and_, delete, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 
+from lydiard.domain.recovery import STAGE_NAMES
+from lydiard.domain.recovery.patterns import trending_toward_deep
 from lydiard.services.context import Context, new_id
 from lydiard.storage.engine import translate_db_errors
 from lydiard.storage.tables import athlete_summaries, daily_metrics
 
 #: Days of recent series kept per athlete (the roster's sparkline window).
 SPARK_DAYS = 42
-#: ``daily_metrics`` columns kept for the sparklines.
-SPARK_SERIES: tuple[str, ...] = ("ln_rmssd_7d", "ln_rmssd_low", "ln_rmssd_high", "wellness_z", "tsb")
+#: ``daily_metrics`` columns kept for the sparklines (and ``evidence_sum`` for the trend toward deep fatigue).
+SPARK_SERIES: tuple[str, ...] = ("ln_rmssd_7d", "ln_rmssd_low", "ln_rmssd_high", "wellness_z", "tsb", "evidence_sum")
 _IDS_PER_QUERY = 500
 
 
@@ -45,6 +48,8 @@ class Summary:
     recent: dict[str, Any]  #: ``first_day`` (ISO) and one list per :data:`SPARK_SERIES`
     updated_at: datetime
     version: str  #: new on every rewrite of the summary (the athlete's metrics changed)
+    trend_score: float | None = None  #: 0-1 toward deep fatigue (None: calibrating, in an episode, no evidence)
+    days_to_deep: int | None = None  #: days to deep fatigue at the last week's rise (None: not rising)
 
     def window(self, name: str, *, first: date, days: int) -> list[float | None]:
         """Values of series ``name`` from ``first`` for ``days`` days (None where not stored)."""
@@ -69,7 +74,7 @@ def _num(v: Any) -> float | None:
 def _summary(row: Any, *, with_recent: bool = True) -> Summary:
     return Summary(athlete_id=row.athlete_id, last_day=row.last_day, stage=row.stage, stage_days=int(row.stage_days),
                    recent=dict(row.recent or {}) if with_recent else {}, updated_at=row.updated_at,
-                   version=row.version)
+                   version=row.version, trend_score=row.trend_score, days_to_deep=row.days_to_deep)
 
 
 def compute_summaries(conn: Connection, athlete_ids: Sequence[str]) -> list[dict[str, Any]]:
@@ -159,8 +164,31 @@ def summary_row(athlete_id: str, *, last_day: date, stage: str, stage_days: int,
         if len(values) != SPARK_DAYS:
             raise ValueError(f"series {c!r} has {len(values)} values, not {SPARK_DAYS}")
         recent[c] = [_num(v) for v in values]
+    score, eta = trend_toward_deep(stage, recent["evidence_sum"])
     return {"athlete_id": athlete_id, "last_day": last_day, "stage": stage, "stage_days": int(stage_days),
-            "recent": recent}
+            "recent": recent, "trend_score": score, "days_to_deep": eta}
+
+
+_STAGE_CODES = {name: code for code, name in STAGE_NAMES.items()}
+
+
+def trend_toward_deep(stage: str, evidence_sum: Sequence[float | None]) -> tuple[float | None, int | None]:
+    """The roster's trend toward deep fatigue from the last stage and the recent accumulated evidence.
+
+    :func:`lydiard.domain.recovery.patterns.trending_toward_deep` on one athlete (the last day's
+    stage; ``evidence_sum`` ending on that day, missing days as 0). Returns the score (0-1; None
+    while calibrating, already in deep fatigue or worse, or without any evidence stored) and the
+    days to the threshold at the last week's rate of rise (None when not rising).
+    """
+    code = _STAGE_CODES.get(stage)
+    values = [math.nan if v is None else float(v) for v in evidence_sum]
+    if code is None or not values or not any(math.isfinite(v) for v in values):
+        return None, None
+    st = np.full((1, len(values)), code, dtype=np.int8)
+    out = trending_toward_deep(st, np.asarray([values], dtype=np.float64))
+    score = float(out["score"][0])
+    eta = int(out["days_to_threshold"][0])
+    return (None if math.isnan(score) else round(score, 3)), (eta if eta >= 0 else None)
 
 
 #: Parsed ``recent`` series per engine and athlete, with the summary ``version`` they belong to: a
@@ -235,9 +263,10 @@ def ensure_summaries(ctx: Context, conn: Connection, athlete_ids: Sequence[str],
     for r in rows:
         found[r["athlete_id"]] = Summary(athlete_id=r["athlete_id"], last_day=r["last_day"], stage=r["stage"],
                                          stage_days=r["stage_days"], recent=r["recent"] if with_recent else {},
-                                         updated_at=now, version=r["version"])
+                                         updated_at=now, version=r["version"], trend_score=r["trend_score"],
+                                         days_to_deep=r["days_to_deep"])
     return found
 
 
 __all__ = ["SPARK_DAYS", "SPARK_SERIES", "Summary", "compute_summaries", "ensure_summaries", "read_summaries",
-           "refresh_summaries", "store_summaries", "summary_row"]
+           "refresh_summaries", "store_summaries", "summary_row", "trend_toward_deep"]

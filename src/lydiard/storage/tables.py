@@ -129,6 +129,7 @@ activities = Table(
     Column("rpe", Float, nullable=True),
     Column("n_samples", Integer, nullable=False, default=0),
     Column("cleaning", JSON, nullable=True),
+    Column("race", Boolean, nullable=True),  # the athlete marked this session as a race (rule "flagged")
     Column("created_at", UTC, nullable=False),
     UniqueConstraint("athlete_id", "file_sha256", name="uq_activities_athlete_file"),
     UniqueConstraint("athlete_id", "started_at", "sport", name="uq_activities_athlete_start"),
@@ -243,6 +244,7 @@ daily_observations = Table(
     Column("illness", Boolean),
     Column("injury", Boolean),
     Column("travel", Boolean),
+    Column("race", Boolean),  # the athlete raced this day (check-in): the race rule "flagged"
     Column("note", Text),
     Column("updated_at", UTC, nullable=False),
     # The Trends data version reads MAX(updated_at) per athlete: an index makes it O(log n).
@@ -276,6 +278,7 @@ daily_metrics = Table(
     Column("rhr_7d", Float),
     Column("rhr_base", Float),
     Column("wellness_z", Float),
+    Column("evidence_sum", Float),  # accumulated evidence of fatigue (SD units; threshold cusum_h)
     Column("recommendation_code", String(32)),
     Column("detail", JSON),  # evidence + recommendation text/params (only for recent days)
     Column("computed_at", UTC, nullable=False),
@@ -295,6 +298,8 @@ athlete_summaries = Table(
     Column("recent", JSON, nullable=False),  # {"first_day": iso, <series>: [values...]} ending on last_day
     Column("updated_at", UTC, nullable=False),  # when the athlete's daily metrics were last written
     Column("version", String(32), nullable=False),  # random, new on every rewrite (a clock may stand still)
+    Column("trend_score", Float),  # 0-1 toward deep fatigue (patterns.trending_toward_deep); NULL: none
+    Column("days_to_deep", Integer),  # days to the threshold at the last week's rise; NULL: not rising
 )
 
 # The Trends page's chart data per athlete, serialised and gzip-compressed, labelled with the

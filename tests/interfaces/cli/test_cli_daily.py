@@ -101,6 +101,29 @@ def test_checkin_uses_the_services_rules_and_changes_today(runner: CliRunner, tm
     assert "illness" in today.output, today.output
 
 
+def test_checkin_race_flag_is_stored_and_reaches_the_engine(runner: CliRunner, tmp_path: Path) -> None:
+    _imported(runner, tmp_path)
+    ok = runner.invoke(build_app(), ["checkin", "--energy", "3", "--race"])
+    assert ok.exit_code == 0, ok.output
+    assert "race" in ok.output
+    import sqlalchemy as sa
+
+    from lydiard.config import Settings
+    from lydiard.services.context import open_context
+    from lydiard.storage import tables as t
+    ctx = open_context(Settings(home=tmp_path / "home"))
+    try:
+        with ctx.engine.connect() as conn:
+            flags = conn.execute(sa.select(t.daily_observations.c.race).where(
+                t.daily_observations.c.source == "checkin")).scalars().all()
+            details = conn.execute(sa.select(t.daily_metrics.c.detail).order_by(t.daily_metrics.c.day.desc())
+                                   .limit(1)).scalar_one()
+    finally:
+        ctx.close()
+    assert flags == [True]
+    assert details["evidence"]["race"]["rule"] == "flagged"
+
+
 def test_activities_lists_imported_sessions(runner: CliRunner, tmp_path: Path) -> None:
     _imported(runner, tmp_path)
     result = runner.invoke(build_app(), ["activities"])

@@ -167,6 +167,7 @@ class CheckinIn(BaseModel):
     illness: bool | None = None
     injury: bool | None = None
     travel: bool | None = None
+    race: bool | None = None  #: the athlete raced this day (the race rule "flagged")
     note: str | None = None
     rmssd_ms: float | None = None  #: a morning HRV reading typed in by hand (rMSSD, ms)
     rhr_bpm: float | None = None  #: resting heart rate typed in by hand (bpm)
@@ -185,6 +186,7 @@ class CheckinOut(Out):
     illness: bool | None
     injury: bool | None
     travel: bool | None
+    race: bool | None = None
     note: str | None
     rmssd_ms: float | None = None
     rhr_bpm: float | None = None
@@ -234,6 +236,15 @@ class ActivityOut(Out):
     source_format: str
     device: str | None
     load_au: float | None
+    race: bool | None = None  #: marked as a race by the athlete (the race rule "flagged")
+
+
+class ActivityPatch(BaseModel):
+    """What may be changed on a recorded session."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    race: bool | None  #: true = this session was a race, false = it was not, null = not said
 
 
 class ActivityDetailOut(BaseModel):
@@ -303,6 +314,28 @@ class RosterEntryOut(Out):
     proposed_changes: int
     last_day: date | None
     need_score: float
+    trend_score: float | None = None  #: 0-1 toward deep fatigue (None: calibrating, already in it, no data)
+    days_to_deep: int | None = None  #: days to deep fatigue at the last week's rise (None: not rising)
+    trending: bool = False  #: heading for deep fatigue before reaching it (trend_score ≥ the roster's flag)
+
+
+class PatternOut(Out):
+    pattern: str  #: after_race, after_heavy_block, high_life_stress
+    episodes: int
+    of_total: int
+    days: list[date]  #: first day of each episode in this context
+    text: str
+
+
+class PatternsOut(Out):
+    """Recurring fatigue episodes (deep fatigue or worse) and what preceded them."""
+
+    athlete_id: str
+    first_day: date | None
+    last_day: date | None
+    episodes: list[date]
+    patterns: list[PatternOut]
+    summary: str
 
 
 class AuditEntryOut(Out):

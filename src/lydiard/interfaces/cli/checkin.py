@@ -41,6 +41,7 @@ def register(app: typer.Typer) -> None:
         ill: Annotated[bool | None, typer.Option("--ill/--not-ill", help="Ill (fever, infection)")] = None,
         injured: Annotated[bool | None, typer.Option("--injured/--not-injured")] = None,
         travel: Annotated[bool | None, typer.Option("--travel/--no-travel", help="Travelling or jet-lagged")] = None,
+        race: Annotated[bool | None, typer.Option("--race/--no-race", help="Raced today (a race day for the engine)")] = None,
         note: Annotated[str | None, typer.Option(help="A note (at most 2,000 characters)")] = None,
         day: Annotated[str | None, typer.Option(help="YYYY-MM-DD (default: the athlete's today)")] = None,
         athlete: Annotated[str | None, typer.Option("--athlete", "-a", help="Athlete name or id")] = None,
@@ -53,10 +54,10 @@ def register(app: typer.Typer) -> None:
             c = checkin_svc.submit_checkin(
                 st.ctx, access.Actor.system(), who.id, day=the_day, energy=energy, mood=mood, motivation=motivation,
                 soreness=soreness, sleep_quality=sleep_quality, stress=stress, sleep_h=sleep_h,
-                readiness=readiness_, illness=ill, injury=injured, travel=travel, note=note)
+                readiness=readiness_, illness=ill, injury=injured, travel=travel, race=race, note=note)
             view = readiness.day_view(st.ctx, access.Actor.system(), who.id, day=the_day)
         answered = [f for f in ("energy", "mood", "motivation", "soreness", "sleep_quality", "stress", "sleep_h",
-                                "readiness", "illness", "injury", "travel", "note") if getattr(c, f) is not None]
+                                "readiness", "illness", "injury", "travel", "race", "note") if getattr(c, f) is not None]
         console.print(f"Checked in for {c.day} ({', '.join(answered) or 'nothing answered'}).")
         rec = view.recommendation
         console.print(f"[bold]{view.day}  {view.headline}[/] → {rec.get('text', rec.get('code', ''))}")

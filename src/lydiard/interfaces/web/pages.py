@@ -35,7 +35,7 @@ from lydiard.interfaces.web.render import Renderer, pace_text, parse_pace
 from lydiard.services import activities as activity_svc
 from lydiard.services import athletes as athlete_svc
 from lydiard.services import checkin as checkin_svc
-from lydiard.services import coaching, importing, planning, readiness, trends
+from lydiard.services import coaching, importing, patterns, planning, readiness, trends
 from lydiard.services import users as user_svc
 from lydiard.services.access import Actor
 from lydiard.services.context import Context
@@ -312,7 +312,8 @@ def build_router(renderer: Renderer, cache: PageCache) -> APIRouter:
             kwargs: dict[str, Any] = {q["name"]: number(q["name"]) for q in CHECKIN_QUESTIONS}
             kwargs.update(readiness=number("readiness"), sleep_h=number("sleep_h"), note=text("note"),
                           illness=text("illness") is not None, injury=text("injury") is not None,
-                          travel=text("travel") is not None, rmssd_ms=number("rmssd_ms"), rhr_bpm=number("rhr_bpm"))
+                          travel=text("travel") is not None, race=text("race") is not None,
+                          rmssd_ms=number("rmssd_ms"), rhr_bpm=number("rhr_bpm"))
 
             await run_in_threadpool(lambda: checkin_svc.submit_checkin(ctx, actor, athlete_id, day=the_day,
                                                                        replace=True, **kwargs))
@@ -345,8 +346,13 @@ def build_router(renderer: Renderer, cache: PageCache) -> APIRouter:
             return renderer.fragment("_trends_stack.html", specs=specs, tables=figures.trends_tables(doc, specs),
                                      table_days=figures.TABLE_DAYS, data_url=data_url)
 
+        def build_patterns() -> str:  # recurring episodes: the stored days read once per version
+            return renderer.fragment("_patterns.html", p=patterns.athlete_patterns(ctx, actor, athlete_id))
+
         stack = cache.get_or_build(("trends-stack", f"{athlete_id}:{version}"), build_stack)
+        found = cache.get_or_build(("patterns", f"{athlete_id}:{version}"), build_patterns)
         return renderer.page(request, "trends.html", athlete=athlete, nav="trends", stack=Markup(stack),
+                             patterns=Markup(found),
                              table_days=figures.TABLE_DAYS, data_url=data_url, charts_js=True)
 
     @router.get("/athletes/{athlete_id}/trends/data.json")
@@ -538,7 +544,8 @@ def build_router(renderer: Renderer, cache: PageCache) -> APIRouter:
             entries = coaching.roster(ctx, actor)
             lines = trends.sparklines(ctx, actor, [e.athlete_id for e in entries])
             rows = [{"e": e, "spark": _spark_svg(lines.get(e.athlete_id)),
-                     "attention": bool(e.proposed_changes) or (e.stage or "normal") not in ("normal", "calibrating")}
+                     "attention": bool(e.proposed_changes) or e.trending
+                     or (e.stage or "normal") not in ("normal", "calibrating")}
                     for e in entries]
             return renderer.fragment("_roster_list.html", rows=rows)
 

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 
 from lydiard.interfaces.api.routes._common import next_url
-from lydiard.interfaces.api.schemas import ActivityDetailOut, ActivityOut, Page
+from lydiard.interfaces.api.schemas import ActivityDetailOut, ActivityOut, ActivityPatch, Page
 from lydiard.interfaces.http.deps import ActorDep, CtxDep
 from lydiard.services import activities as activity_svc
 
@@ -36,5 +36,12 @@ def routes() -> APIRouter:
         d = activity_svc.get_activity(ctx, actor, athlete_id, activity_id, max_points=max_points)
         return ActivityDetailOut(summary=ActivityOut.model_validate(d.summary), laps=d.laps, metrics=d.metrics,
                                  streams=d.streams, stream_step=d.stream_step, cleaning=d.cleaning)
+
+    @r.patch("/athletes/{athlete_id}/activities/{activity_id}", response_model=ActivityOut)
+    def patch_activity(athlete_id: str, activity_id: str, body: ActivityPatch, ctx: CtxDep,
+                       actor: ActorDep) -> ActivityOut:
+        """Mark a session as a race (or not): its day becomes a race day for the engine; recomputes."""
+        return ActivityOut.model_validate(
+            activity_svc.set_activity_race(ctx, actor, athlete_id, activity_id, race=body.race))
 
     return r

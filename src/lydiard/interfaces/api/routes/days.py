@@ -10,10 +10,10 @@ import pandas as pd
 from fastapi import APIRouter, Query, Request
 
 from lydiard.errors import InvalidInputError
-from lydiard.interfaces.api.schemas import CheckinIn, CheckinOut, DailyOut, DayOut
+from lydiard.interfaces.api.schemas import CheckinIn, CheckinOut, DailyOut, DayOut, PatternsOut
 from lydiard.interfaces.http.deps import ActorDep, CtxDep
 from lydiard.services import checkin as checkin_svc
-from lydiard.services import metrics, readiness
+from lydiard.services import metrics, patterns, readiness
 
 MAX_DAILY_WINDOW_D = 366
 
@@ -52,6 +52,11 @@ def routes() -> APIRouter:
                       stage_days=v.stage_days, headline=v.headline, confidence=v.confidence,
                       risk_score=v.risk_score, data_feel_agree=v.data_feel_agree,
                       recommendation=v.recommendation, evidence=v.evidence, numbers=v.numbers)
+
+    @r.get("/athletes/{athlete_id}/patterns", response_model=PatternsOut)
+    def athlete_patterns(athlete_id: str, ctx: CtxDep, actor: ActorDep) -> PatternsOut:
+        """Recurring fatigue episodes: how many began after a race, a heavy block, or in a week of high life stress."""
+        return PatternsOut.model_validate(patterns.athlete_patterns(ctx, actor, athlete_id))
 
     @r.get("/athletes/{athlete_id}/daily", response_model=DailyOut)
     def daily(athlete_id: str, request: Request, ctx: CtxDep, actor: ActorDep,
