@@ -22,14 +22,13 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("daily_observations", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("race", sa.Boolean(), nullable=True))
-    with op.batch_alter_table("activities", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("race", sa.Boolean(), nullable=True))
+    # Plain ADD COLUMN (SQLite supports it natively): a batch "move and copy" of ``activities``
+    # would drop the old table, and SQLite's ON DELETE CASCADE would empty ``laps`` and the streams.
+    op.add_column("daily_observations", sa.Column("race", sa.Boolean(), nullable=True))
+    op.add_column("activities", sa.Column("race", sa.Boolean(), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("activities", schema=None) as batch_op:
-        batch_op.drop_column("race")
-    with op.batch_alter_table("daily_observations", schema=None) as batch_op:
-        batch_op.drop_column("race")
+    # Plain DROP COLUMN (SQLite >= 3.35), for the same reason: no table is recreated.
+    op.drop_column("activities", "race")
+    op.drop_column("daily_observations", "race")
