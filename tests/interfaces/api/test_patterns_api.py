@@ -55,7 +55,9 @@ def test_patterns_route_and_trends_page_say_it_in_plain_words(world: Any, ctx: C
     assert body["episodes"] == [(first + timedelta(days=s)).isoformat() for s in (40, 80)]
     assert [x["pattern"] for x in body["patterns"]] == ["after_race"]
     assert body["patterns"][0]["text"] == "2 of your 2 fatigue episodes began within 14 days after a race."
-    page = p.client.get(f"/athletes/{p.athlete_id}/trends")
+    trends_page = p.client.get(f"/athletes/{p.athlete_id}/trends")
+    assert trends_page.status_code == 200 and f'href="/athletes/{p.athlete_id}/patterns"' in trends_page.text
+    page = p.client.get(f"/athletes/{p.athlete_id}/patterns")
     assert page.status_code == 200
     assert 'data-testid="patterns"' in page.text
     assert "2 of your 2 fatigue episodes began within 14 days after a race." in page.text

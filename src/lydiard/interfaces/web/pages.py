@@ -346,14 +346,22 @@ def build_router(renderer: Renderer, cache: PageCache) -> APIRouter:
             return renderer.fragment("_trends_stack.html", specs=specs, tables=figures.trends_tables(doc, specs),
                                      table_days=figures.TABLE_DAYS, data_url=data_url)
 
+        stack = cache.get_or_build(("trends-stack", f"{athlete_id}:{version}"), build_stack)
+        return renderer.page(request, "trends.html", athlete=athlete, nav="trends", stack=Markup(stack),
+                             table_days=figures.TABLE_DAYS, data_url=data_url, charts_js=True)
+
+    @router.get("/athletes/{athlete_id}/patterns")
+    def patterns_page(request: Request, ctx: CtxDep, actor: ActorDep, athlete_id: str) -> Response:
+        """Recurring fatigue episodes, a page of its own: reading the whole stored history costs about
+        a second on a long history, which the Trends page (read far more often) must not pay."""
+        athlete = athlete_for(ctx, actor, athlete_id)
+        version = trends.trends_version(ctx, actor, athlete_id)  # access check included
+
         def build_patterns() -> str:  # recurring episodes: the stored days read once per version
             return renderer.fragment("_patterns.html", p=patterns.athlete_patterns(ctx, actor, athlete_id))
 
-        stack = cache.get_or_build(("trends-stack", f"{athlete_id}:{version}"), build_stack)
         found = cache.get_or_build(("patterns", f"{athlete_id}:{version}"), build_patterns)
-        return renderer.page(request, "trends.html", athlete=athlete, nav="trends", stack=Markup(stack),
-                             patterns=Markup(found),
-                             table_days=figures.TABLE_DAYS, data_url=data_url, charts_js=True)
+        return renderer.page(request, "patterns.html", athlete=athlete, nav="trends", patterns=Markup(found))
 
     @router.get("/athletes/{athlete_id}/trends/data.json")
     def trends_json(request: Request, ctx: CtxDep, actor: ActorDep, athlete_id: str) -> Response:
