@@ -49,6 +49,7 @@ from lydiard.errors import (
     PermissionDeniedError,
     RateLimitedError,
 )
+from lydiard.services import audit
 from lydiard.services.access import Actor
 from lydiard.services.context import Context, new_id
 from lydiard.storage.engine import translate_db_errors
@@ -229,8 +230,6 @@ def create_user(
 
 
 def _audit(conn: Connection, actor: Actor, ctx: Context, *, action: str, **detail: Any) -> None:
-    from lydiard.services import audit
-
     audit.record(conn, actor, athlete_id=None, action=action, at=ctx.clock(), **detail)
 
 
