@@ -340,7 +340,11 @@ def test_roster_kept_between_views_follows_a_checkin(app_client: TestClient, see
     app_client.cookies.clear()
     login(app_client, "coach@example.org")
     before = app_client.get("/roster").text
-    assert app_client.get("/roster").text == before, "nothing changed: the same roster"
+
+    def without_csrf(html: str) -> str:  # the CSRF token is masked afresh in every response
+        return re.sub(r'(content|value)="[A-Za-z0-9_-]{80,}"', "", html)
+
+    assert without_csrf(app_client.get("/roster").text) == without_csrf(before), "nothing changed: the same roster"
     app_client.cookies.clear()
     csrf = login(app_client)
     r = app_client.post(f"/athletes/{aid}/checkin", data={"csrf_token": csrf, "energy": "2", "sleep_h": "4.5"})
@@ -349,3 +353,28 @@ def test_roster_kept_between_views_follows_a_checkin(app_client: TestClient, see
     login(app_client, "coach@example.org")
     after = app_client.get("/roster").text
     assert missing(after) == missing(before) - (0 if already else 1)
+
+
+def test_pages_mask_the_csrf_token_afresh_and_every_mask_works(
+        app_client: TestClient, seeded: Any, ctx: Any, login: Callable[..., str]) -> None:
+    """BREACH: the token in a compressed page is masked with a new pad per response, so the raw
+    secret never appears in a page; each masked form is accepted, a tampered one is refused."""
+    import re
+
+    from lydiard.services import users as user_svc
+
+    first = login(app_client)
+    aid = seeded.athlete_id
+    page = app_client.get(f"/athletes/{aid}/checkin").text
+    second = re.search(r'name="csrf-token" content="([^"]+)"', page)
+    assert second is not None and second.group(1) != first
+    with ctx.engine.connect() as conn:
+        raw = conn.execute(user_svc.login_sessions.select()).first().csrf_token
+    assert raw not in page and raw not in app_client.get(f"/athletes/{aid}/today").text
+    for token in (first, second.group(1), raw):  # masked (two pads) and the plain one of the login API
+        assert app_client.post(f"/athletes/{aid}/checkin", data={"csrf_token": token, "mood": "4"},
+                               follow_redirects=False).status_code == 303
+    tampered = first[:-2] + ("AA" if first[-2:] != "AA" else "BB")
+    for bad in (tampered, "not base64 !", raw[:-1] + ("x" if raw[-1] != "x" else "y")):
+        assert app_client.post(f"/athletes/{aid}/checkin", data={"csrf_token": bad, "mood": "4"},
+                               follow_redirects=False).status_code == 403

@@ -19,12 +19,21 @@ hold for every route alike (a new route cannot forget them):
    ones (password, tokens, deletion) also confirm the current password in their service;
 4. every string of a JSON or form body is valid Unicode (a lone UTF-16 surrogate is a 422);
 5. cross-site requests and cookie requests without the CSRF token are refused (403).
+
+Pages embed the CSRF token **masked**: a fresh random pad per response, ``pad || token XOR
+pad`` (base64url), so no secret byte repeats between responses and the compressed size of a
+page reveals nothing about the token (the BREACH attack on HTTP compression, Gluck, Harris &
+Prado 2013; the same defence as Django's and Rails' masked tokens). The check accepts the
+masked form and the plain token that the login API returns to scripts.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import ipaddress
 import json
+import secrets
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -167,9 +176,32 @@ def require_session(request: Request) -> Actor:
 
 
 def csrf_token_for(request: Request) -> str:
-    """The CSRF token to embed in forms (``<input type=hidden name=csrf_token>``); "" when anonymous."""
+    """The CSRF token to embed in this response's forms (``<input type=hidden name=csrf_token>``),
+    masked afresh (see the module doc); "" when anonymous."""
     session = current_session(request)
-    return session.csrf_token if session is not None else ""
+    return mask_csrf(session.csrf_token) if session is not None else ""
+
+
+def mask_csrf(token: str) -> str:
+    """``token`` under a one-time pad: base64url of ``pad || (token XOR pad)``, different every call."""
+    raw = token.encode()
+    pad = secrets.token_bytes(len(raw))
+    return base64.urlsafe_b64encode(pad + bytes(a ^ b for a, b in zip(raw, pad, strict=True))).decode().rstrip("=")
+
+
+def unmask_csrf(given: str) -> str | None:
+    """The token inside a masked value, or None when ``given`` is not one (wrong alphabet or length)."""
+    try:
+        data = base64.urlsafe_b64decode(given + "=" * (-len(given) % 4))
+    except (binascii.Error, ValueError):
+        return None
+    if not data or len(data) % 2:
+        return None
+    half = len(data) // 2
+    try:
+        return bytes(a ^ b for a, b in zip(data[:half], data[half:], strict=True)).decode("ascii")
+    except UnicodeDecodeError:
+        return None
 
 
 def _same_origin(request: Request) -> bool:
@@ -249,7 +281,8 @@ async def csrf_protect(request: Request) -> None:
             form = await request.form()
             value = form.get(CSRF_FIELD)
             given = value if isinstance(value, str) else None
-    if not user_svc.csrf_matches(session.csrf_token, given):
+    plain = unmask_csrf(given) if given and len(given) > len(session.csrf_token) else given
+    if not user_svc.csrf_matches(session.csrf_token, plain):
         raise PermissionDeniedError("missing or wrong CSRF token; reload the page and try again")
 
 
