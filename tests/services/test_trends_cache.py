@@ -137,3 +137,20 @@ def test_failed_precompute_does_not_fail_the_write(ctx: Context, cohort: tuple[A
     doc = trends.trends_document(ctx, coach, aid)
     assert doc.version != before
     assert _stored(ctx, aid) == doc.version
+
+
+def test_the_roster_stamp_changes_with_the_utc_day_of_the_read_audit(ctx: Context,
+                                                                     cohort: tuple[Actor, list[str]]) -> None:
+    """Roster reads are audited once per UTC day: a roster kept under the stamp must be rebuilt (and
+    its read recorded) on a new UTC day even when every athlete's local day is the same."""
+    import dataclasses
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    coach, _ = cohort
+    late = datetime(2026, 1, 14, 23, 30, tzinfo=UTC)  # Oslo: 00:30 on the 15th
+    early = datetime(2026, 1, 15, 0, 30, tzinfo=UTC)  # Oslo: 01:30 on the 15th
+    assert late.astimezone(ZoneInfo(TZ)).date() == early.astimezone(ZoneInfo(TZ)).date()
+    a = trends.roster_stamp(dataclasses.replace(ctx, clock=lambda: late), coach)
+    b = trends.roster_stamp(dataclasses.replace(ctx, clock=lambda: early), coach)
+    assert a is not None and b is not None and a.key != b.key

@@ -407,7 +407,8 @@ def roster_stamp(ctx: Context, actor: Actor) -> RosterStamp | None:
 
     It changes whenever an athlete becomes visible or invisible to the coach, is renamed or
     moves time zone, has new daily metrics, a check-in around the last week or a change in
-    proposed plan changes, and when a visible athlete's local day changes; an interface may
+    proposed plan changes, when a visible athlete's local day changes, and on each new UTC day
+    (the day of the read audit); an interface may
     keep the rendered roster under it. The visible set comes from the same access rule as
     :func:`lydiard.services.coaching.roster`.
     """
@@ -417,6 +418,9 @@ def roster_stamp(ctx: Context, actor: Actor) -> RosterStamp | None:
     # Every local "last 7 days" lies within this UTC window (time zones are within ±14 h).
     params = {"uid": actor.user_id, "lo": utc_today - timedelta(days=8), "hi": utc_today + timedelta(days=1)}
     h = hashlib.sha256(actor.user_id.encode())
+    # the UTC day too: roster reads are audited once per UTC day (audit.record_access), so a
+    # roster kept under this stamp is rebuilt, and its read recorded, on every new UTC day
+    h.update(f"utc={utc_today}".encode())
     tzs: set[str] = set()
     with translate_db_errors(), ctx.engine.connect() as conn:
         for row in conn.execute(_ROSTER_STAMP, params):
