@@ -475,22 +475,42 @@ def simulate_athlete(
         raise InvalidInputError(f"unknown scenario {scenario!r}", field="scenario")
     _check(days, hrv_missing_frac)
     inputs, hidden = _simulate(np.random.default_rng(seed), [scenario], days, hrv_missing_frac)
-    day_index = pd.date_range(start, periods=days, freq="D").date
+    return athlete_frames(seed, scenario, start, inputs, hidden, truth_values=(
+        "fitness", "fatigue", "acute_fatigue", "maladaptation", "performance"),
+        truth_flags=("ill", "in_block", "hard_event"), hrv_kind=True)
+
+
+def athlete_frames(
+    seed: int,
+    scenario: str,
+    start: date,
+    inputs: dict[str, F],
+    hidden: dict[str, F],
+    *,
+    truth_values: Sequence[str],
+    truth_flags: Sequence[str],
+    hrv_kind: bool,
+) -> SimulatedAthlete:
+    """The first athlete of a simulated cohort's arrays as day frames (shared by both simulators).
+
+    ``inputs`` become ``.days`` (flags as booleans; with ``hrv_kind`` a column "morning" where
+    rMSSD was measured); ``truth_values`` and ``truth_flags`` of ``hidden`` become ``.truth``
+    with the truth ``stage`` label; the block start/end and low point become days.
+    """
+    day_index = pd.date_range(start, periods=next(iter(inputs.values())).shape[1], freq="D").date
     frame = pd.DataFrame({"day": day_index})
     for name, arr in inputs.items():
         v = arr[0]
-        if name in ("illness", "injury", "travel", "race"):
-            frame[name] = v > 0.5
-        else:
-            frame[name] = v
-    frame["hrv_kind"] = pd.Series(
-        ["morning" if np.isfinite(v) else None for v in inputs["rmssd_ms"][0]], dtype=object
-    )
+        frame[name] = v > 0.5 if name in ("illness", "injury", "travel", "race") else v
+    if hrv_kind:
+        frame["hrv_kind"] = pd.Series(
+            ["morning" if np.isfinite(v) else None for v in inputs["rmssd_ms"][0]], dtype=object
+        )
     tr = pd.DataFrame({"day": day_index})
-    for name in ("fitness", "fatigue", "acute_fatigue", "maladaptation", "performance"):
+    for name in truth_values:
         tr[name] = hidden[name][0]
     tr["stage"] = [_TRUTH_NAMES[int(c)] for c in hidden["stage"][0]]
-    for name in ("ill", "in_block", "hard_event"):
+    for name in truth_flags:
         tr[name] = hidden[name][0] > 0.5
 
     def as_day(key: str) -> date | None:

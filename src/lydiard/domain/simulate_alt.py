@@ -35,11 +35,10 @@ from collections.abc import Sequence
 from datetime import date
 
 import numpy as np
-import pandas as pd
 from numpy.typing import NDArray
 
 from lydiard.domain.daily import CHECKIN_ITEMS, PLAUSIBLE_RANGES
-from lydiard.domain.simulate import SimulatedAthlete
+from lydiard.domain.simulate import SimulatedAthlete, athlete_frames
 from lydiard.errors import InvalidInputError
 
 __all__ = ["ALT_SCENARIOS", "O_DEEP", "simulate_alt_athlete", "simulate_alt_cohort"]
@@ -62,7 +61,6 @@ ALT_SCENARIOS: tuple[str, ...] = (
 O_DEEP = 0.5
 
 F = NDArray[np.float64]
-_TRUTH_NAMES = {0: "normal", 1: "surface_fatigue", 2: "deep_fatigue", 3: "overreaching_suspected"}
 
 
 def _t_noise(rng: np.random.Generator, shape: tuple[int, int], scale: F | float) -> F:
@@ -373,28 +371,5 @@ def simulate_alt_athlete(
         raise InvalidInputError(f"unknown scenario {scenario!r}", field="scenario")
     _check(days, 1, hrv_missing_frac)
     inputs, hidden = _simulate_alt(np.random.default_rng(seed), [scenario], days, hrv_missing_frac)
-    day_index = pd.date_range(start, periods=days, freq="D").date
-    frame = pd.DataFrame({"day": day_index})
-    for name, arr in inputs.items():
-        v = arr[0]
-        frame[name] = v > 0.5 if name in ("illness", "injury", "travel", "race") else v
-    tr = pd.DataFrame({"day": day_index})
-    for name in ("reserve", "maladaptation", "performance"):
-        tr[name] = hidden[name][0]
-    tr["stage"] = [_TRUTH_NAMES[int(c)] for c in hidden["stage"][0]]
-    for name in ("ill", "in_block", "hard_event", "life_stress", "travel"):
-        tr[name] = hidden[name][0] > 0.5
-
-    def as_day(key: str) -> date | None:
-        v = int(hidden[key][0, 0])
-        return None if v < 0 else day_index[v]
-
-    return SimulatedAthlete(
-        seed=seed,
-        scenario=scenario,
-        days=frame,
-        truth=tr,
-        block_start=as_day("block_start"),
-        block_end=as_day("block_end"),
-        low_point=as_day("low_point"),
-    )
+    return athlete_frames(seed, scenario, start, inputs, hidden, truth_values=("reserve", "maladaptation", "performance"),
+                          truth_flags=("ill", "in_block", "hard_event", "life_stress", "travel"), hrv_kind=False)
