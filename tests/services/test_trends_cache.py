@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 
-from lydiard.errors import NotFoundError
+from lydiard.errors import InvalidInputError, NotFoundError
 from lydiard.services import checkin as checkin_svc
 from lydiard.services import planning, trends
 from lydiard.services import users as user_svc
@@ -154,3 +154,24 @@ def test_the_roster_stamp_changes_with_the_utc_day_of_the_read_audit(ctx: Contex
     a = trends.roster_stamp(dataclasses.replace(ctx, clock=lambda: late), coach)
     b = trends.roster_stamp(dataclasses.replace(ctx, clock=lambda: early), coach)
     assert a is not None and b is not None and a.key != b.key
+
+
+def test_recent_series_is_the_documents_last_days(ctx: Context, cohort: tuple[Actor, list[str]]) -> None:
+    """The data tables' read: the last days of the stored series, equal to the document's tail,
+    without reading the document; the access rule holds."""
+    coach, ids = cohort
+    doc = json.loads(trends.trends_document(ctx, coach, ids[0]).body())
+    recent = trends.recent_series(ctx, coach, ids[0], days=14)
+    assert recent["days"] == doc["days"][-14:] and recent["stages"] == doc["stages"][-14:]
+    assert recent["series"], "the seeded athlete has recent values"
+    for key, values in recent["series"].items():
+        assert values == doc["series"][key][-14:], key
+    for key, values in doc["series"].items():  # left out only when it has no value in these days
+        assert key in recent["series"] or all(v is None for v in values[-14:]), key
+    assert recent["planned"] == {}
+    with pytest.raises(InvalidInputError):
+        trends.recent_series(ctx, coach, ids[0], days=0)
+    stranger = user_svc.create_user(ctx, SYSTEM, email="nosy@example.org", password="another long passphrase 7",
+                                    display_name="N")
+    with pytest.raises(NotFoundError):
+        trends.recent_series(ctx, user_svc.actor_for(stranger), ids[0], days=14)

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import threading
@@ -340,8 +339,8 @@ def build_router(renderer: Renderer, cache: PageCache) -> APIRouter:
         data_url = f"/athletes/{athlete_id}/trends/data.json"
         version = trends.trends_version(ctx, actor, athlete_id)  # access check included
 
-        def build_stack() -> str:  # the charts' cards with their tables: a year of data read once per version
-            doc = json.loads(trends.trends_document(ctx, actor, athlete_id).body())
+        def build_stack() -> str:  # the charts' cards with their tables (the last days only), once per version
+            doc = trends.recent_series(ctx, actor, athlete_id, days=figures.TABLE_DAYS)
             specs = figures.trends_specs()
             return renderer.fragment("_trends_stack.html", specs=specs, tables=figures.trends_tables(doc, specs),
                                      table_days=figures.TABLE_DAYS, data_url=data_url)
