@@ -12,7 +12,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -302,4 +303,37 @@ def test_every_page_passes_the_accessibility_scan(server: Server, open_tab: Call
     page.goto(f"{server.url}/athletes/{server.athlete_id}/nowhere")
     assert not _axe(page), f"error page ({viewport}): {_axe(page)}"
     assert not tab.errors or all("404" in e for e in tab.errors), tab.errors
+    tab.page.context.close()
+
+
+@pytest.mark.parametrize("viewport", ["phone", "desktop"])
+def test_a_session_is_marked_as_a_race_from_its_page(server: Server, open_tab: Callable[..., Any], viewport: str,
+                                                     make_gpx: Callable[..., bytes], tmp_path: Path) -> None:
+    """Issue 15: the race form on the activity page, by the coach who manages a roster athlete
+    (not the demo athlete, whose Today the other journeys read): labelled, ≥ 24 px, no serious
+    accessibility violation, redirect after POST with a confirmation and the race status."""
+    other = next(a for a in server.info.roster_ids if a != server.athlete_id)
+    tab = open_tab(viewport)
+    _login(tab, server, "coach")
+    page = tab.page
+    gpx = tmp_path / "race.gpx"
+    started = datetime.now(UTC).replace(hour=8, minute=0, second=0, microsecond=0)
+    gpx.write_bytes(make_gpx(started - timedelta(days=2 if viewport == "phone" else 3)))
+    page.goto(f"{server.url}/athletes/{other}/import")
+    page.set_input_files("#files", str(gpx))
+    page.click("#import-form button[type=submit]")
+    page.wait_for_selector("[data-testid=import-results] a", timeout=60_000)
+    page.click("[data-testid=import-results] a")
+    page.wait_for_load_state("networkidle")
+    assert "Not marked as a race." in page.inner_text("[data-testid=race-status]")
+    mark = page.get_by_role("button", name="Mark as a race")
+    assert mark.get_attribute("aria-describedby") == "race-status"
+    _check_page(tab, f"activity with the race form ({viewport})")
+    mark.click()
+    page.wait_for_url(re.compile(r"\?done=race$"), timeout=60_000)
+    assert "Marked as a race" in page.inner_text(".flash")
+    assert page.inner_text("[data-testid=race-status] .badge") == "Race"
+    assert page.get_by_role("button", name="Not a race").is_visible()
+    _check_page(tab, f"activity marked as a race ({viewport})")
+    assert not tab.errors
     tab.page.context.close()
