@@ -76,7 +76,7 @@ def _json_body(path: str, ids: dict[str, str], *, password: str, email: str) -> 
 def _form(ids: dict[str, str], csrf: str, password: str) -> dict[str, str]:
     return {"csrf_token": csrf, "energy": "1", "mood": "1", "note": "overwritten", "name": "Hacked",
             "kind": "ftp_w", "value": "250", "valid_from": ids["day"], "email": ids["owner_email"],
-            "password": password, "tz": "UTC"}
+            "password": password, "tz": "UTC", "race": "1"}
 
 
 def _logged_out_cookie(app: Any, email: str) -> TestClient:

@@ -227,3 +227,41 @@ def test_baseline_settings_through_api_web_and_service_store_identical_results(t
     assert after["api"] != before, "the athlete's windows changed the stored baselines"
     for _, c in stores.values():
         c.close()
+
+
+def test_race_mark_through_api_web_and_service_stores_identical_results(tmp_path: Path) -> None:
+    """Issue 15: a session marked as a race through the API's PATCH, the activity page's form and
+    the service recompute the same days identically (one service, one pipeline)."""
+    from lydiard.services import activities as activity_svc
+
+    race_day = TODAY - timedelta(days=2)
+    activity_id = f"act{30 - 2:02d}"  # the seeded run of that day
+    stores = {name: _seed(tmp_path / name) for name in ("api", "web", "service")}
+    before = _dump(stores["api"][1])
+    assert before == _dump(stores["web"][1]) == _dump(stores["service"][1]), "the seeding is deterministic"
+
+    settings, ctx = stores["api"]
+    with TestClient(create_app(settings, context=ctx)) as client:
+        csrf = _login(client)
+        r = client.patch(f"/api/v1/athletes/{ATHLETE_ID}/activities/{activity_id}", headers={"X-CSRF-Token": csrf},
+                         json={"race": True})
+        assert r.status_code == 200 and r.json()["day"] == race_day.isoformat(), r.text
+
+    settings, ctx = stores["web"]
+    with TestClient(create_app(settings, context=ctx)) as client:
+        csrf = _login(client)
+        r = client.post(f"/athletes/{ATHLETE_ID}/activities/{activity_id}/race", data={"csrf_token": csrf, "race": "1"},
+                        follow_redirects=False)
+        assert r.status_code == 303, r.text
+
+    _, ctx = stores["service"]
+    activity_svc.set_activity_race(ctx, SYSTEM, ATHLETE_ID, activity_id, race=True)
+
+    after = {name: _dump(c) for name, (_, c) in stores.items()}
+    assert after["api"] == after["web"] == after["service"]
+    assert after["api"] != before, "the race mark recomputed the days"
+    with stores["web"][1].engine.connect() as conn:
+        detail = conn.execute(sa.select(t.daily_metrics.c.detail).where(t.daily_metrics.c.day == TODAY)).scalar_one()
+    assert detail["evidence"]["race"] == {**detail["evidence"]["race"], "rule": "flagged", "day": race_day.isoformat()}
+    for _, c in stores.values():
+        c.close()

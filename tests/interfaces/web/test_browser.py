@@ -8,43 +8,20 @@ Skipped when /usr/bin/chromium is missing, unless LYDIARD_REQUIRE_CHROMIUM=1 (CI
 
 from __future__ import annotations
 
-import os
-import socket
-import threading
-import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
 REPO = Path(__file__).resolve().parents[3]
 SHOTS = REPO / "test-artifacts" / "screenshots"
-LOCAL_HOSTS = {"127.0.0.1", "localhost"}
-
-
-def _require_chromium() -> None:
-    if CHROMIUM.exists():
-        return
-    message = ("Chromium not found at /usr/bin/chromium; install it with "
-               "`apt-get update && apt-get install -y chromium chromium-driver` (never `playwright install`)")
-    if os.environ.get("LYDIARD_REQUIRE_CHROMIUM") == "1":
-        pytest.fail(message)
-    pytest.skip(message)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+#: The desktop viewport of these tests (laptop-sized; the phone is the shared "phone").
+DESKTOP = {"width": 1280, "height": 900}
 
 
 @dataclass
@@ -55,12 +32,8 @@ class LiveServer:
 
 
 @pytest.fixture(scope="module")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    _require_chromium()
-    import uvicorn
-
+def live_server(tmp_path_factory: pytest.TempPathFactory, serve_app: Callable[[Any], str]) -> Iterator[LiveServer]:
     from lydiard.config import Settings
-    from lydiard.interfaces.app import create_app
     from lydiard.services.context import open_context
     from lydiard.services.demo import load_demo
 
@@ -69,80 +42,31 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     ctx = open_context(settings)
     info = load_demo(ctx, days=150, pmdata=False)
     ctx.close()
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning",
-                                           lifespan="on"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.05)
-    yield LiveServer(f"http://127.0.0.1:{port}", info, settings)
-    server.should_exit = True
-    thread.join(timeout=10)
+    yield LiveServer(serve_app(settings), info, settings)
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    _require_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-        yield b
-        b.close()
+def _open(open_tab: Callable[..., Any], *, mobile: bool = True) -> Any:
+    return open_tab("phone" if mobile else DESKTOP)
 
 
-@dataclass
-class Watched:
-    page: Any
-    requests: list[str] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-
-    def assert_clean(self) -> None:
-        assert not self.errors, f"console errors: {self.errors}"
-        foreign = [u for u in self.requests if urlsplit(u).scheme in ("http", "https", "ws", "wss")
-                   and urlsplit(u).hostname not in LOCAL_HOSTS]
-        assert not foreign, f"requests left the machine: {foreign}"
-        assert self.requests, "requests were recorded"
+def _login(w: Any, server: LiveServer, role: str) -> None:
+    w.login_as(server.url, server.info.logins, role)
 
 
-def _open(browser: Any, *, mobile: bool = True) -> Watched:
-    context = browser.new_context(viewport={"width": 390, "height": 844} if mobile else {"width": 1280, "height": 900},
-                                  device_scale_factor=1)
-    page = context.new_page()
-    w = Watched(page)
-    page.on("request", lambda r: w.requests.append(r.url))
-    page.on("console", lambda m: w.errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: w.errors.append(str(e)))
-    return w
-
-
-def _login(w: Watched, server: LiveServer, role: str) -> None:
-    login = next(x for x in server.info.logins if x.role == role)
-    w.page.goto(server.url + "/login")
-    w.page.fill("#email", login.email)
-    w.page.fill("#password", login.password)
-    w.page.click("button[type=submit]")
-    w.page.wait_for_load_state("networkidle")
-
-
-def _shot(w: Watched, name: str) -> None:
+def _shot(w: Any, name: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     w.page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
-def _plots_with_points(w: Watched) -> int:
+def _plots_with_points(w: Any) -> int:
     """How many charts are drawn with at least one point on their x axis."""
     return int(w.page.evaluate(
         """() => Array.from(document.querySelectorAll('[data-chart][data-rendered="1"]')).filter(
               el => el._uplot && el._uplot.data[0].length > 0).length"""))
 
 
-def test_every_athlete_page_loads_cleanly(live_server: LiveServer, browser: Any) -> None:
-    w = _open(browser)
+def test_every_athlete_page_loads_cleanly(live_server: LiveServer, open_tab: Callable[..., Any]) -> None:
+    w = _open(open_tab)
     _login(w, live_server, "athlete")
     aid = live_server.info.athlete_id
     assert w.page.url.endswith(f"/athletes/{aid}/today")
@@ -161,8 +85,8 @@ def test_every_athlete_page_loads_cleanly(live_server: LiveServer, browser: Any)
     w.page.context.close()
 
 
-def test_trends_charts_draw_the_history(live_server: LiveServer, browser: Any) -> None:
-    w = _open(browser, mobile=False)
+def test_trends_charts_draw_the_history(live_server: LiveServer, open_tab: Callable[..., Any]) -> None:
+    w = _open(open_tab, mobile=False)
     _login(w, live_server, "athlete")
     w.page.goto(f"{live_server.url}/athletes/{live_server.info.athlete_id}/trends")
     w.page.wait_for_function("() => document.querySelectorAll('[data-chart][data-rendered=\"1\"]').length >= 7",
@@ -179,8 +103,8 @@ def test_trends_charts_draw_the_history(live_server: LiveServer, browser: Any) -
     w.page.context.close()
 
 
-def test_checkin_submits_with_fetch_and_today_changes(live_server: LiveServer, browser: Any) -> None:
-    w = _open(browser)
+def test_checkin_submits_with_fetch_and_today_changes(live_server: LiveServer, open_tab: Callable[..., Any]) -> None:
+    w = _open(open_tab)
     _login(w, live_server, "athlete")
     aid = live_server.info.athlete_id
     before = w.page.inner_text("[data-testid=advice]")
@@ -208,7 +132,7 @@ def test_checkin_submits_with_fetch_and_today_changes(live_server: LiveServer, b
     w.page.context.close()
 
 
-def test_activity_detail_streams_and_track(live_server: LiveServer, browser: Any, make_gpx: Any) -> None:
+def test_activity_detail_streams_and_track(live_server: LiveServer, open_tab: Callable[..., Any], make_gpx: Any) -> None:
     from lydiard.services.access import Actor
     from lydiard.services.context import open_context
     from lydiard.services.importing import import_upload
@@ -223,7 +147,7 @@ def test_activity_detail_streams_and_track(live_server: LiveServer, browser: Any
         ctx.close()
     assert [it.outcome for it in report.items] == ["imported"], report.items
     activity_id = report.items[0].activity_id
-    w = _open(browser, mobile=False)
+    w = _open(open_tab, mobile=False)
     _login(w, live_server, "athlete")
     w.page.goto(f"{live_server.url}/athletes/{aid}/activities")
     assert w.page.locator("[data-testid=activities] tbody a").count() > 0, "the activity list shows activities"
@@ -238,9 +162,9 @@ def test_activity_detail_streams_and_track(live_server: LiveServer, browser: Any
     w.page.context.close()
 
 
-def test_import_shows_progress_and_results(live_server: LiveServer, browser: Any, tmp_path: Path,
+def test_import_shows_progress_and_results(live_server: LiveServer, open_tab: Callable[..., Any], tmp_path: Path,
                                            make_gpx: Any) -> None:
-    w = _open(browser)
+    w = _open(open_tab)
     _login(w, live_server, "athlete")
     aid = live_server.info.athlete_id
     gpx = tmp_path / "morning-run.gpx"
@@ -257,8 +181,8 @@ def test_import_shows_progress_and_results(live_server: LiveServer, browser: Any
     w.page.context.close()
 
 
-def test_coach_roster_ranked_with_sparklines(live_server: LiveServer, browser: Any) -> None:
-    w = _open(browser)
+def test_coach_roster_ranked_with_sparklines(live_server: LiveServer, open_tab: Callable[..., Any]) -> None:
+    w = _open(open_tab)
     _login(w, live_server, "coach")
     assert w.page.url.endswith("/roster")
     items = w.page.locator("[data-testid=roster] > li")

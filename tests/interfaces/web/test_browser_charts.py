@@ -11,28 +11,16 @@ LYDIARD_REQUIRE_CHROMIUM=1 (CI).
 
 from __future__ import annotations
 
-import os
-import socket
-import threading
-import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
-VIEWPORTS = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1366, "height": 900}}
 TRENDS_KEYS = ("pmc", "hrv", "rhr", "sleep", "checkin", "stages", "monotony")
-#: Collects CSP violations before any page script runs.
-CSP_WATCH = ("window.__csp = []; document.addEventListener('securitypolicyviolation', "
-             "function (e) { window.__csp.push(e.violatedDirective + ' ' + e.blockedURI); });")
 
 
 def _gpx(start: datetime, *, n: int) -> bytes:
@@ -50,16 +38,6 @@ def _gpx(start: datetime, *, n: int) -> bytes:
             f'<trk><type>running</type><trkseg>{"".join(pts)}</trkseg></trk></gpx>').encode()
 
 
-def _require_chromium() -> None:
-    if os.path.exists(CHROMIUM):
-        return
-    message = ("Chromium not found at /usr/bin/chromium; install it with "
-               "`apt-get update && apt-get install -y chromium` (never `playwright install`)")
-    if os.environ.get("LYDIARD_REQUIRE_CHROMIUM") == "1":
-        pytest.fail(message)
-    pytest.skip(message)
-
-
 @dataclass
 class Server:
     url: str
@@ -70,12 +48,8 @@ class Server:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    _require_chromium()
-    import uvicorn
-
+def server(tmp_path_factory: pytest.TempPathFactory, serve_app: Callable[[Any], str]) -> Iterator[Server]:
     from lydiard.config import Settings
-    from lydiard.interfaces.app import create_app
     from lydiard.services import importing, planning
     from lydiard.services.access import Actor
     from lydiard.services.context import open_context
@@ -98,80 +72,23 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
                                 duration_s=minutes * 60.0)
     ctx.close()
     login = next(x for x in info.logins if x.role == "athlete")
-    port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning",
-                                        lifespan="on"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not srv.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.05)
-    yield Server(f"http://127.0.0.1:{port}", aid, str(activity_id), login.email, login.password)
-    srv.should_exit = True
-    thread.join(timeout=10)
+    yield Server(serve_app(settings), aid, str(activity_id), login.email, login.password)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    _require_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield b
-        b.close()
-
-
-@dataclass
-class Tab:
-    page: Any
-    requests: list[str] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-
-    def assert_clean(self) -> None:
-        assert not self.errors, f"console errors: {self.errors}"
-        foreign = [u for u in self.requests if urlsplit(u).scheme in ("http", "https", "ws", "wss")
-                   and urlsplit(u).hostname not in ("127.0.0.1", "localhost")]
-        assert not foreign, f"requests left the machine: {foreign}"
-        assert self.page.evaluate("window.__csp") == [], "CSP violations"
-
-    def no_horizontal_overflow(self) -> None:
-        over = self.page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-        assert over <= 0, f"the page scrolls sideways by {over} px"
-
-
-def _open(browser: Any, server: Server, viewport: str, *, scripts: bool = True) -> Tab:
-    context = browser.new_context(viewport=VIEWPORTS[viewport], java_script_enabled=scripts)
-    context.add_init_script(CSP_WATCH)
-    page = context.new_page()
-    tab = Tab(page)
-    page.on("request", lambda r: tab.requests.append(r.url))
-    page.on("console", lambda m: tab.errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: tab.errors.append(str(e)))
-    page.goto(server.url + "/login")
-    page.fill("#email", server.email)
-    page.fill("#password", server.password)
-    page.click("button[type=submit]")
-    page.wait_for_load_state("load")
+def _open(open_tab: Callable[..., Any], server: Server, viewport: str, *, scripts: bool = True) -> Any:
+    tab = open_tab(viewport, scripts=scripts, csp=True)
+    tab.login(server.url, server.email, server.password, wait="load")
     return tab
 
 
-def _wait_charts(tab: Tab, keys: tuple[str, ...]) -> None:
+def _wait_charts(tab: Any, keys: tuple[str, ...]) -> None:
     sel = ",".join(f"[data-chart={k}]" for k in keys)
     tab.page.wait_for_function(
         f"() => Array.from(document.querySelectorAll('{sel}')).filter(e => e.getAttribute('data-rendered') === '1')"
         f".length === {len(keys)}", timeout=60_000)
 
 
-def _chart_box(tab: Tab, key: str) -> dict[str, float]:
+def _chart_box(tab: Any, key: str) -> dict[str, float]:
     return dict(tab.page.evaluate(
         """(k) => { const el = document.querySelector('[data-chart=' + k + ']'); const u = el._uplot;
                     const c = el.querySelector('canvas').getBoundingClientRect();
@@ -182,8 +99,8 @@ def _chart_box(tab: Tab, key: str) -> dict[str, float]:
 
 
 @pytest.mark.parametrize("viewport", ["phone", "desktop"])
-def test_trends_charts_read_on_phone_and_desktop(server: Server, browser: Any, viewport: str) -> None:
-    tab = _open(browser, server, viewport)
+def test_trends_charts_read_on_phone_and_desktop(server: Server, open_tab: Callable[..., Any], viewport: str) -> None:
+    tab = _open(open_tab, server, viewport)
     tab.page.goto(f"{server.url}/athletes/{server.athlete_id}/trends")
     _wait_charts(tab, TRENDS_KEYS)
     lefts = set()
@@ -228,8 +145,8 @@ def test_trends_charts_read_on_phone_and_desktop(server: Server, browser: Any, v
     tab.page.context.close()
 
 
-def test_trends_without_javascript_gives_the_numbers(server: Server, browser: Any) -> None:
-    tab = _open(browser, server, "phone", scripts=False)
+def test_trends_without_javascript_gives_the_numbers(server: Server, open_tab: Callable[..., Any]) -> None:
+    tab = _open(open_tab, server, "phone", scripts=False)
     tab.page.goto(f"{server.url}/athletes/{server.athlete_id}/trends")
     body = tab.page.inner_text("main")
     assert "Loading charts" not in body
@@ -243,8 +160,8 @@ def test_trends_without_javascript_gives_the_numbers(server: Server, browser: An
 
 
 @pytest.mark.parametrize("viewport", ["phone", "desktop"])
-def test_activity_streams_share_one_time_axis(server: Server, browser: Any, viewport: str) -> None:
-    tab = _open(browser, server, viewport)
+def test_activity_streams_share_one_time_axis(server: Server, open_tab: Callable[..., Any], viewport: str) -> None:
+    tab = _open(open_tab, server, viewport)
     tab.page.goto(f"{server.url}/athletes/{server.athlete_id}/activities/{server.activity_id}")
     keys = ("hr_bpm", "pace", "altitude")
     _wait_charts(tab, keys)
@@ -272,8 +189,8 @@ def test_activity_streams_share_one_time_axis(server: Server, browser: Any, view
 
 
 @pytest.mark.parametrize("viewport", ["phone", "desktop"])
-def test_plan_forecast_chart_is_drawn(server: Server, browser: Any, viewport: str) -> None:
-    tab = _open(browser, server, viewport)
+def test_plan_forecast_chart_is_drawn(server: Server, open_tab: Callable[..., Any], viewport: str) -> None:
+    tab = _open(open_tab, server, viewport)
     tab.page.goto(f"{server.url}/athletes/{server.athlete_id}/plan")
     assert tab.page.locator("[data-chart=forecast]").count() == 1, "the plan has a forecast"
     _wait_charts(tab, ("forecast",))
@@ -288,8 +205,8 @@ def test_plan_forecast_chart_is_drawn(server: Server, browser: Any, viewport: st
     tab.page.context.close()
 
 
-def test_api_docs_work_under_the_csp_with_nothing_from_outside(server: Server, browser: Any) -> None:
-    tab = _open(browser, server, "desktop")
+def test_api_docs_work_under_the_csp_with_nothing_from_outside(server: Server, open_tab: Callable[..., Any]) -> None:
+    tab = _open(open_tab, server, "desktop")
     tab.page.goto(f"{server.url}/api/docs")
     tab.page.wait_for_selector(".swagger-ui .opblock", timeout=60_000)
     assert tab.page.locator(".swagger-ui .opblock").count() > 10

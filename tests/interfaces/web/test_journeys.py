@@ -9,14 +9,10 @@ missing, unless LYDIARD_REQUIRE_CHROMIUM=1 (CI).
 
 from __future__ import annotations
 
-import os
 import re
-import socket
-import threading
-import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from datetime import timedelta
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,21 +20,7 @@ import pytest
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
-VIEWPORTS = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1366, "height": 900}}
 NOTE = "Keep Thursday easy too, we race on Sunday"
-
-
-def _require_chromium() -> None:
-    if CHROMIUM.exists():
-        return
-    message = ("Chromium not found at /usr/bin/chromium; install it with "
-               "`apt-get update && apt-get install -y chromium` (never `playwright install`)")
-    if os.environ.get("LYDIARD_REQUIRE_CHROMIUM") == "1":
-        pytest.fail(message)
-    pytest.skip(message)
 
 
 @dataclass
@@ -47,12 +29,6 @@ class Server:
     info: Any
     athlete_id: str
     athlete_name: str
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _seed(ctx: Any) -> tuple[Any, str]:
@@ -92,12 +68,8 @@ def _seed(ctx: Any) -> tuple[Any, str]:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    _require_chromium()
-    import uvicorn
-
+def server(tmp_path_factory: pytest.TempPathFactory, serve_app: Callable[[Any], str]) -> Iterator[Server]:
     from lydiard.config import Settings
-    from lydiard.interfaces.app import create_app
     from lydiard.services.context import open_context
 
     home = tmp_path_factory.mktemp("journeys")
@@ -106,56 +78,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     ctx = open_context(settings)
     info, name = _seed(ctx)
     ctx.close()
-    port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning",
-                                        lifespan="on"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not srv.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.05)
-    yield Server(f"http://127.0.0.1:{port}", info, info.athlete_id, name)
-    srv.should_exit = True
-    thread.join(timeout=10)
+    yield Server(serve_app(settings), info, info.athlete_id, name)
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    _require_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-        yield b
-        b.close()
-
-
-@dataclass
-class Tab:
-    page: Any
-    errors: list[str] = field(default_factory=list)
-    posts: list[str] = field(default_factory=list)
-
-
-def _tab(browser: Any, viewport: str) -> Tab:
-    context = browser.new_context(viewport=VIEWPORTS[viewport], device_scale_factor=1)
-    page = context.new_page()
-    tab = Tab(page)
-    page.on("console", lambda m: tab.errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: tab.errors.append(str(e)))
-    page.on("request", lambda r: tab.posts.append(r.url) if r.method == "POST" else None)
-    return tab
-
-
-def _login(tab: Tab, server: Server, role: str) -> None:
-    login = next(x for x in server.info.logins if x.role == role)
-    tab.page.goto(server.url + "/login")
-    tab.page.fill("#email", login.email)
-    tab.page.fill("#password", login.password)
-    tab.page.click("main button[type=submit]")
-    tab.page.wait_for_load_state("networkidle")
+def _login(tab: Any, server: Server, role: str) -> None:
+    tab.login_as(server.url, server.info.logins, role)
 
 
 def _axe(page: Any) -> list[str]:
@@ -191,7 +118,7 @@ _SMALL_TARGETS = """() => {
 }"""
 
 
-def _check_page(tab: Tab, what: str, *, title_has: str | None = None) -> None:
+def _check_page(tab: Any, what: str, *, title_has: str | None = None) -> None:
     page = tab.page
     assert not _axe(page), f"{what}: {_axe(page)}"
     small = page.evaluate(_SMALL_TARGETS)
@@ -201,12 +128,12 @@ def _check_page(tab: Tab, what: str, *, title_has: str | None = None) -> None:
 
 
 @pytest.mark.parametrize("viewport", ["phone", "desktop"])
-def test_athlete_today_answers_on_one_screen(server: Server, browser: Any, viewport: str) -> None:
-    tab = _tab(browser, viewport)
+def test_athlete_today_answers_on_one_screen(server: Server, open_tab: Callable[..., Any], viewport: str) -> None:
+    tab = open_tab(viewport)
     _login(tab, server, "athlete")
     page = tab.page
     assert page.url.endswith(f"/athletes/{server.athlete_id}/today")
-    height = VIEWPORTS[viewport]["height"]
+    height = tab.viewport["height"]
     for part in ("headline", "advice", "plan"):
         box = page.locator(f"[data-testid={part}]").bounding_box()
         assert box is not None and box["y"] + box["height"] <= height, f"{part} is on the first screen"
@@ -231,8 +158,8 @@ def test_athlete_today_answers_on_one_screen(server: Server, browser: Any, viewp
 
 
 @pytest.mark.parametrize("viewport", ["phone", "desktop"])
-def test_coach_reviews_the_change_from_the_roster(server: Server, browser: Any, viewport: str) -> None:
-    tab = _tab(browser, viewport)
+def test_coach_reviews_the_change_from_the_roster(server: Server, open_tab: Callable[..., Any], viewport: str) -> None:
+    tab = open_tab(viewport)
     _login(tab, server, "coach")
     page = tab.page
     assert page.url.endswith("/roster")
@@ -258,7 +185,7 @@ def test_coach_reviews_the_change_from_the_roster(server: Server, browser: Any, 
         assert "Change approved" in page.inner_text(".flash")
         assert NOTE in page.inner_text("[data-testid=last-decision]")
         tab.page.context.close()
-        athlete = _tab(browser, viewport)
+        athlete = open_tab(viewport)
         _login(athlete, server, "athlete")
         assert NOTE in athlete.page.inner_text("[data-testid=decision-note]"), "the athlete sees the coach's note"
         athlete.page.context.close()
@@ -271,13 +198,13 @@ def test_coach_reviews_the_change_from_the_roster(server: Server, browser: Any, 
 
 
 @pytest.mark.parametrize("viewport", ["phone", "desktop"])
-def test_checkin_fits_one_screen_saves_and_the_coach_reads_it(server: Server, browser: Any, viewport: str) -> None:
-    tab = _tab(browser, viewport)
+def test_checkin_fits_one_screen_saves_and_the_coach_reads_it(server: Server, open_tab: Callable[..., Any], viewport: str) -> None:
+    tab = open_tab(viewport)
     _login(tab, server, "athlete")
     page = tab.page
     page.goto(f"{server.url}/athletes/{server.athlete_id}/checkin")
     save = page.locator("#checkin-form button[type=submit]").bounding_box()
-    assert save is not None and save["y"] + save["height"] <= VIEWPORTS[viewport]["height"], "one screen"
+    assert save is not None and save["y"] + save["height"] <= tab.viewport["height"], "one screen"
     names = page.locator("button[data-clear]").evaluate_all("bs => bs.map(b => b.getAttribute('aria-label'))")
     assert len(names) == 7 and len(set(names)) == 7 and all(n.startswith("Clear ") for n in names)
     _check_page(tab, f"check-in ({viewport})", title_has=server.athlete_name)
@@ -300,7 +227,7 @@ def test_checkin_fits_one_screen_saves_and_the_coach_reads_it(server: Server, br
     assert not page.locator("#mood-4").is_checked()
     tab.page.context.close()
 
-    coach = _tab(browser, viewport)
+    coach = open_tab(viewport)
     _login(coach, server, "coach")
     cp = coach.page
     cp.goto(f"{server.url}/athletes/{server.athlete_id}/checkin")
@@ -314,8 +241,8 @@ def test_checkin_fits_one_screen_saves_and_the_coach_reads_it(server: Server, br
 
 
 @pytest.mark.parametrize("viewport", ["phone", "desktop"])
-def test_settings_take_a_pace_and_redirect_after_post(server: Server, browser: Any, viewport: str) -> None:
-    tab = _tab(browser, viewport)
+def test_settings_take_a_pace_and_redirect_after_post(server: Server, open_tab: Callable[..., Any], viewport: str) -> None:
+    tab = open_tab(viewport)
     _login(tab, server, "athlete")
     page = tab.page
     page.goto(f"{server.url}/athletes/{server.athlete_id}/settings")
@@ -339,8 +266,8 @@ def test_settings_take_a_pace_and_redirect_after_post(server: Server, browser: A
 
 
 @pytest.mark.parametrize("viewport", ["phone", "desktop"])
-def test_plan_reads_on_a_phone_and_shows_the_calendar_first(server: Server, browser: Any, viewport: str) -> None:
-    tab = _tab(browser, viewport)
+def test_plan_reads_on_a_phone_and_shows_the_calendar_first(server: Server, open_tab: Callable[..., Any], viewport: str) -> None:
+    tab = open_tab(viewport)
     _login(tab, server, "athlete")
     page = tab.page
     page.goto(f"{server.url}/athletes/{server.athlete_id}/plan")
@@ -348,7 +275,7 @@ def test_plan_reads_on_a_phone_and_shows_the_calendar_first(server: Server, brow
     order = page.evaluate("""() => [document.getElementById('cal-h'), document.getElementById('edit-h')]
         .map(h => h.getBoundingClientRect().top)""")
     assert order[0] < order[1], "the calendar comes before the editing tools"
-    width = VIEWPORTS[viewport]["width"]
+    width = tab.viewport["width"]
     if viewport == "phone":
         assert page.locator("[data-testid=agenda]").is_visible()
         assert not page.locator("[data-testid=calendar]").is_visible()
@@ -362,8 +289,8 @@ def test_plan_reads_on_a_phone_and_shows_the_calendar_first(server: Server, brow
 
 
 @pytest.mark.parametrize("viewport", ["phone", "desktop"])
-def test_every_page_passes_the_accessibility_scan(server: Server, browser: Any, viewport: str) -> None:
-    tab = _tab(browser, viewport)
+def test_every_page_passes_the_accessibility_scan(server: Server, open_tab: Callable[..., Any], viewport: str) -> None:
+    tab = open_tab(viewport)
     page = tab.page
     page.goto(server.url + "/login")
     _check_page(tab, f"login ({viewport})")
@@ -376,4 +303,37 @@ def test_every_page_passes_the_accessibility_scan(server: Server, browser: Any, 
     page.goto(f"{server.url}/athletes/{server.athlete_id}/nowhere")
     assert not _axe(page), f"error page ({viewport}): {_axe(page)}"
     assert not tab.errors or all("404" in e for e in tab.errors), tab.errors
+    tab.page.context.close()
+
+
+@pytest.mark.parametrize("viewport", ["phone", "desktop"])
+def test_a_session_is_marked_as_a_race_from_its_page(server: Server, open_tab: Callable[..., Any], viewport: str,
+                                                     make_gpx: Callable[..., bytes], tmp_path: Path) -> None:
+    """Issue 15: the race form on the activity page, by the coach who manages a roster athlete
+    (not the demo athlete, whose Today the other journeys read): labelled, ≥ 24 px, no serious
+    accessibility violation, redirect after POST with a confirmation and the race status."""
+    other = next(a for a in server.info.roster_ids if a != server.athlete_id)
+    tab = open_tab(viewport)
+    _login(tab, server, "coach")
+    page = tab.page
+    gpx = tmp_path / "race.gpx"
+    started = datetime.now(UTC).replace(hour=8, minute=0, second=0, microsecond=0)
+    gpx.write_bytes(make_gpx(started - timedelta(days=2 if viewport == "phone" else 3)))
+    page.goto(f"{server.url}/athletes/{other}/import")
+    page.set_input_files("#files", str(gpx))
+    page.click("#import-form button[type=submit]")
+    page.wait_for_selector("[data-testid=import-results] a", timeout=60_000)
+    page.click("[data-testid=import-results] a")
+    page.wait_for_load_state("networkidle")
+    assert "Not marked as a race." in page.inner_text("[data-testid=race-status]")
+    mark = page.get_by_role("button", name="Mark as a race")
+    assert mark.get_attribute("aria-describedby") == "race-status"
+    _check_page(tab, f"activity with the race form ({viewport})")
+    mark.click()
+    page.wait_for_url(re.compile(r"\?done=race$"), timeout=60_000)
+    assert "Marked as a race" in page.inner_text(".flash")
+    assert page.inner_text("[data-testid=race-status] .badge") == "Race"
+    assert page.get_by_role("button", name="Not a race").is_visible()
+    _check_page(tab, f"activity marked as a race ({viewport})")
+    assert not tab.errors
     tab.page.context.close()

@@ -75,6 +75,12 @@ THRESHOLD_NAMES: dict[str, tuple[str, str]] = {
     "hr_rest_bpm": ("Resting heart rate", "bpm"), "hr_max_bpm": ("Max heart rate", "bpm"),
     "lthr_bpm": ("Threshold heart rate", "bpm"), "ftp_w": ("FTP", "W"), "threshold_speed_mps": ("Threshold pace", ""),
 }
+#: The activity page's confirmation after the race form (``?done=``).
+ACTIVITY_DONE: dict[str, str] = {
+    "race": "Marked as a race: the days from this session on were recalculated, and Today reads the days "
+            "after it as race recovery.",
+    "not_race": "No longer marked as a race: the days from this session on were recalculated.",
+}
 SETTINGS_DONE: dict[str, str] = {
     "profile": "Profile saved.",
     "threshold": "Threshold saved; your metrics were recalculated from the day it applies.",
@@ -395,7 +401,7 @@ def build_router(renderer: Renderer, cache: PageCache) -> APIRouter:
 
     @router.get("/athletes/{athlete_id}/activities/{activity_id}")
     def activity_page(request: Request, ctx: CtxDep, actor: ActorDep, athlete_id: str,
-                      activity_id: str) -> Response:
+                      activity_id: str, done: str | None = None) -> Response:
         athlete = athlete_for(ctx, actor, athlete_id)
         detail = activity_svc.get_activity(ctx, actor, athlete_id, activity_id, max_points=2000)
         user = user_svc.get_user(ctx, actor, actor.user_id) if actor.user_id else None
@@ -419,7 +425,20 @@ def build_router(renderer: Renderer, cache: PageCache) -> APIRouter:
             load_source=activity_view.load_source_text(detail.metrics or {}), track=figures.track_svg(detail),
             zones=figures.zone_rows(detail),
             charts_js=bool(specs) or bool(detail.streams.get("lat_deg")),
+            flash=ACTIVITY_DONE.get(done or ""), flash_kind="ok",
         )
+
+    @router.post("/athletes/{athlete_id}/activities/{activity_id}/race")
+    def activity_race_post(ctx: CtxDep, actor: UserActorDep, athlete_id: str, activity_id: str,
+                           race: Annotated[str, Form(max_length=1)] = "") -> Response:
+        """Mark a session as a race (``race=1``) or as not a race (``race=0``): the same service as
+        the API's PATCH (same access rule, audited), which recomputes the days through the write
+        pipeline; then back to the activity with a confirmation (redirect after POST)."""
+        if race not in ("0", "1"):
+            raise InvalidInputError("choose whether this session was a race", field="race")
+        a = activity_svc.set_activity_race(ctx, actor, athlete_id, activity_id, race=race == "1")
+        done = "race" if a.race else "not_race"
+        return RedirectResponse(f"/athletes/{athlete_id}/activities/{activity_id}?done={done}", status_code=303)
 
     @router.get("/athletes/{athlete_id}/import")
     def import_page(request: Request, ctx: CtxDep, actor: ActorDep, athlete_id: str) -> Response:
