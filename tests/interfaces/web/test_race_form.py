@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
+from lydiard.interfaces.http.auth import same_csrf
 from lydiard.services.access import Actor
 from lydiard.services.context import Context
 from lydiard.services.metrics import local_today
@@ -64,7 +65,8 @@ def test_the_race_form_reaches_the_stored_days_and_today(
     url = f"/athletes/{aid}/activities/{activity_id}"
     page = app_client.get(url).text
     assert 'data-testid="race-form"' in page and f'action="{url}/race"' in page
-    assert f'name="csrf_token" value="{csrf}"' in page, "the form carries the session's CSRF token"
+    form_token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert form_token is not None and same_csrf(form_token.group(1), csrf), "the form carries the session's CSRF token"
     assert "Not marked as a race." in page and ">Mark as a race</button>" in page
     before = _stored(ctx, aid, today)
     assert "race" not in (before.detail.get("evidence") or {}), "a 15-minute run is no race by itself"

@@ -204,6 +204,14 @@ def unmask_csrf(given: str) -> str | None:
         return None
 
 
+def same_csrf(a: str, b: str) -> bool:
+    """Whether two CSRF values (each plain or masked) carry the same token."""
+    def plain(v: str) -> str | None:  # a session's token is 43 characters; a masked one 115
+        return unmask_csrf(v) if len(v) > 64 else v
+    pa, pb = plain(a), plain(b)
+    return pa is not None and pb is not None and user_svc.csrf_matches(pa, pb)
+
+
 def _same_origin(request: Request) -> bool:
     origin = request.headers.get("origin")
     if origin is None or origin == "null":
@@ -281,8 +289,7 @@ async def csrf_protect(request: Request) -> None:
             form = await request.form()
             value = form.get(CSRF_FIELD)
             given = value if isinstance(value, str) else None
-    plain = unmask_csrf(given) if given and len(given) > len(session.csrf_token) else given
-    if not user_svc.csrf_matches(session.csrf_token, plain):
+    if not given or not same_csrf(session.csrf_token, given):
         raise PermissionDeniedError("missing or wrong CSRF token; reload the page and try again")
 
 
