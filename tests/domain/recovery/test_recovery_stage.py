@@ -256,3 +256,26 @@ def test_evidence_and_recommendation_are_json_ready(scenario: str) -> None:
         check({"evidence": ev, "recommendation": rec}, f"day {d}")
         json.dumps({"evidence": ev, "recommendation": rec}, allow_nan=False)
     assert any("calibration" in ev for ev, _ in details)
+
+
+def test_a_modest_shift_opens_an_episode_under_a_load_build_only() -> None:
+    """The CUSUM drift depends on the load context (Meeusen 2013: overreaching follows
+    intensified training): the same modest, sustained shift of HRV and resting HR is
+    deep fatigue within a load build and not on an ordinary week."""
+    days = simulate_athlete(1, 200, "normal").days.copy()
+    shift = (days.index >= 140) & (days.index < 161)
+    days.loc[shift, "rmssd_ms"] = days.loc[shift, "rmssd_ms"] * np.exp(-0.07)
+    days.loc[shift, "rhr_bpm"] = days.loc[shift, "rhr_bpm"] + 2
+    loaded = days.copy()
+    loaded.loc[shift, "load_au"] = loaded.loc[shift, "load_au"] * 1.6
+    steady_stage = assess_days(days)["stage"].map(RANK).to_numpy()[140:161]
+    loaded_stage = assess_days(loaded)["stage"].map(RANK).to_numpy()[140:161]
+    assert not (steady_stage >= Stage.DEEP_FATIGUE).any()
+    assert (loaded_stage >= Stage.DEEP_FATIGUE).any()
+
+
+def test_load_context_threshold_must_be_above_a_steady_load() -> None:
+    from lydiard.domain.recovery.baselines import BaselineConfig
+
+    with pytest.raises(InvalidInputError):
+        BaselineConfig(cusum_k_acwr=1.0)

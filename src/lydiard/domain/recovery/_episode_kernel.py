@@ -106,6 +106,9 @@ FLOAT_PARAMS: tuple[str, ...] = (
     "evidence_floor",
     "w_load",
     "acwr_high",
+    "k_loaded",
+    "k_acwr",
+    "k_quiet",
 )
 
 
@@ -139,6 +142,7 @@ def episode_pass(
     # a high HRV or a low RHR is not evidence of freshness (saturation: Plews 2013)
     e_floor = fpar[15]
     w_load, acwr_high = fpar[16], fpar[17]
+    k_loaded, k_acwr, k_quiet = fpar[18], fpar[19], fpar[20]
     anc_perf = np.empty(n_perf)
     low_ring = np.zeros(7, dtype=np.int8)
     known_ring = np.zeros(7, dtype=np.int8)
@@ -256,6 +260,7 @@ def episode_pass(
             # ---- session markers vs their (anchored) baselines
             perf_down = np.isfinite(dec) and dec > dec_high
             n_perf_down = 1 if perf_down else 0
+            n_pct_down = 0  # markers whose output per unit of effort fell (a decrement)
             for k in range(n_perf):
                 base = anc_perf[k] if in_ep else perf_base[k, a, d]
                 rec = perf_rec[k, a, d]
@@ -264,6 +269,7 @@ def episode_pass(
                     if perf_sign[k] * pct >= perf_thr[k]:
                         perf_down = True
                         n_perf_down += 1
+                        n_pct_down += 1
             # ---- the deep condition (science.md §3 stage 2), against the references
             deep_alone = below_run >= alone_run  # two weeks below the band count on their own
             sleep_low = np.isfinite(sl7) and np.isfinite(ref_sl) and sl7 <= ref_sl - sleep_def
@@ -295,7 +301,22 @@ def episode_pass(
                 # load context (science.md §3): a load spike adds a little evidence
                 e += w_load * min((acwr - acwr_high) / 0.15, 2.0)
             if n_e > 0:
-                cusum = min(max(0.0, cusum + e - c_k), c_exit * c_h)
+                # the drift depends on the load context (science.md §4; Meeusen 2013:
+                # overreaching follows intensified training): k_quiet at an EWMA ACWR ≤ 1,
+                # falling linearly to k_loaded at ACWR ≥ k_acwr, so that under a load
+                # spike a smaller sustained shift of the markers accumulates
+                # a performance decrement (a session marker worse than its baseline) is the
+                # defining sign of overreaching whatever the load: full context
+                # (the resting-HR path, without an HRV baseline, keeps its own fixed drift
+                # c_k: its weights differ and it was not calibrated with this rule)
+                k_day = k_quiet
+                if not np.isfinite(ref_hm):
+                    k_day = c_k
+                elif n_pct_down > 0:
+                    k_day = k_loaded
+                elif np.isfinite(acwr) and acwr > 1.0:
+                    k_day += (k_loaded - k_quiet) * min((acwr - 1.0) / (k_acwr - 1.0), 1.0)
+                cusum = min(max(0.0, cusum + e - k_day), c_exit * c_h)
             deep_cusum = cusum >= c_h
             deep_cond = deep_cusum or deep_sat or deep_perf or deep_alone
             deep_raw_run = deep_raw_run + 1 if deep_cond else 0

@@ -123,6 +123,9 @@ class BaselineConfig:
     # monitoring, Sands et al. 2017): daily evidence e = Σ w·(deviation in SD units) of
     # today's ln rMSSD (down), resting HR (up), check-in composite (down) and session
     # markers; C = max(0, C + e − k); deep fatigue when C ≥ h (heuristic weights)
+    #: the reference drift of the week's evidence in the return criteria (a week whose mean
+    #: evidence is below k is not accumulating); the CUSUM's own drift is load-dependent,
+    #: ``cusum_k_quiet`` … ``cusum_k_loaded`` below
     cusum_k: float = 0.5
     cusum_h: float = 5.0
     cusum_exit: float = 1.5  #: C is capped at this × h (so that it can come back down)
@@ -134,11 +137,24 @@ class BaselineConfig:
     #: w·min((ACWR − cusum_load_acwr)/0.15, 2) to the day's evidence (heuristic)
     cusum_w_load: float = 0.0
     cusum_load_acwr: float = 1.2
+    #: load-dependent drift of the CUSUM (science.md §4, "Evidence accumulation"):
+    #: overreaching is the consequence of intensified training (Meeusen et al. 2013;
+    #: Halson & Jeukendrup 2004), so a load spike is the context in which a modest
+    #: sustained shift of the markers is read as accumulating fatigue. The day's drift
+    #: runs linearly from ``cusum_k_quiet`` at an EWMA ACWR ≤ 1 (steady or falling load)
+    #: to ``cusum_k_loaded`` at ACWR ≥ ``cusum_k_acwr`` (Williams et al. 2017 EWMA;
+    #: 1.2 is inside Gabbett's 0.8-1.3 "sweet spot", i.e. a build, not a danger flag);
+    #: equivalent to a higher prior probability of a change under load (a Bayesian
+    #: reading of Page's CUSUM). Values chosen on both simulators
+    #: (``benchmarks/staging_eval.py``; docs/evaluation.md), heuristic
+    cusum_k_quiet: float = 0.9
+    cusum_k_loaded: float = 0.05
+    cusum_k_acwr: float = 1.2
     #: surface fatigue needs some accumulated evidence too (C ≥ this), not one noisy day
     surface_evidence: float = 1.5
     #: floor of the HRV and RHR deviations in the evidence (SD units): a high HRV or a low
     #: resting HR is weak evidence of freshness (HRV saturation, Plews 2013; Le Meur 2013)
-    cusum_objective_floor: float = -1.0
+    cusum_objective_floor: float = -0.5
     persistence_gap_days: int = 2  #: unknown days bridged by persistence counters
     deep_hrv_run_days: int = 3  #: 7-day lnRMSSD below band ≥ 3 consecutive days (Plews)
     deep_alone_run_days: int = 14  #: 2 weeks below band count without support (heuristic)
@@ -175,6 +191,10 @@ class BaselineConfig:
                 continue
             if value <= 0:
                 raise InvalidInputError(f"{f.name} must be positive, got {value!r}", field=f.name)
+        if self.cusum_k_acwr <= 1.0:
+            raise InvalidInputError(
+                "cusum_k_acwr must be above 1 (the ACWR of a steady load)", field="cusum_k_acwr"
+            )
         if self.min_valid_days > self.window_days:
             raise InvalidInputError(
                 "min_valid_days cannot exceed window_days", field="min_valid_days"

@@ -15,8 +15,10 @@ code   name                        rule (all thresholds in :class:`BaselineConfi
                                    more) backed by some accumulated evidence; left after
                                    3 clear days
   2    deep_fatigue                an episode opens: accumulated evidence (CUSUM of the
-                                   day's HRV, RHR, check-in and session-marker deviations)
-                                   ≥ h; or HRV "saturation" (above band, RHR down, check-in
+                                   day's HRV, RHR, check-in and session-marker deviations,
+                                   with a drift that is small under a load spike or a
+                                   performance decrement: Meeusen 2013) ≥ h; or HRV
+                                   "saturation" (above band, RHR down, check-in
                                    low); or ≥ 2 session markers worse (working harder for
                                    the same numbers); or 14 days below the HRV band
   3    overreaching_suspected      ≥ 14 days into the episode, markers out of their
@@ -273,6 +275,9 @@ def _episodes(
             cfg.cusum_objective_floor,
             cfg.cusum_w_load,
             cfg.cusum_load_acwr,
+            cfg.cusum_k_loaded,
+            cfg.cusum_k_acwr,
+            cfg.cusum_k_quiet,
         ]
     )
     iout = np.empty((len(INT_OUTPUTS), *n), dtype=np.int32)
