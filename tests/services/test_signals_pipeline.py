@@ -288,6 +288,31 @@ def test_travel_is_named(ctx: Context) -> None:
     assert "travel" in text
 
 
+def life_stress_story(ctx: Context) -> Story:
+    """Training unchanged, then 16 days of life stress 1-2/5 (mood and sleep quality down too)
+    through the athlete's own check-ins."""
+    story = new_athlete(ctx, "Stressed")
+    import_runs(ctx, story, base_runs(story, until=story.today))
+    import_mornings(ctx, story, seed=5)
+    recompute_athlete(ctx, SYSTEM, story.athlete_id)
+    for k in range(15, -1, -1):
+        submit_checkin(ctx, SYSTEM, story.athlete_id, day=story.today - timedelta(days=k),
+                       stress=float(1 + k % 2), mood=2.0, sleep_quality=2.0)
+    return story
+
+
+def test_life_stress_with_training_unchanged_is_named_and_not_forgotten(ctx: Context) -> None:
+    story = life_stress_story(ctx)
+    frame, inputs = engine_inputs(ctx, story)
+    assert column(inputs, frame, "stress", story.today) == 1.0
+    days = stored_days(ctx, story)
+    late = days.loc[story.today - timedelta(days=10):]  # days 6-16 of the spell
+    assert (late["stage"] != "normal").all(), list(late["stage"])
+    texts = [d["recommendation"]["text"] for d in late["detail"]]
+    assert all("Training is not the only load" in t for t in texts[-3:]), texts[-3:]
+    assert not any(GOOD_DAY in t for t in texts)
+
+
 def resting_hr_story(ctx: Context) -> Story:
     story = new_athlete(ctx, "No HRV")
     import_runs(ctx, story, base_runs(story, until=story.today))

@@ -279,3 +279,37 @@ def test_load_context_threshold_must_be_above_a_steady_load() -> None:
 
     with pytest.raises(InvalidInputError):
         BaselineConfig(cusum_k_acwr=1.0)
+
+
+def test_sustained_life_stress_is_a_context_of_the_evidence_like_a_load_build() -> None:
+    """Recovery depends on all the stress an athlete carries, not only training (Kellmann
+    et al. 2018): three weeks of a stress rating of 1/5, training and the other markers
+    unchanged, lower the drift of the evidence like a load build, so they open an episode
+    that the same days without that context do not; the advice names life stress. A two-day
+    dip is not sustained and changes nothing."""
+    from lydiard.domain.recovery.baselines import BaselineConfig
+
+    off = BaselineConfig(cusum_k_stress_onset_z=-50.0, cusum_k_stress_z=-51.0)
+    days = simulate_athlete(2, 200, "normal").days.copy()
+    spell = (days.index >= 140) & (days.index < 161)
+    stressed = days.copy()
+    stressed.loc[spell, "stress"] = 1.0
+    out = assess_days(stressed)
+    on = out["stage"].map(RANK).to_numpy()[140:161]
+    without = assess_days(stressed, config=off)["stage"].map(RANK).to_numpy()[140:161]
+    assert (on >= Stage.DEEP_FATIGUE).any()
+    assert not (without >= Stage.DEEP_FATIGUE).any()
+    deep = np.nonzero(on >= Stage.DEEP_FATIGUE)[0] + 140
+    assert any("Training is not the only load" in out["recommendation"].iloc[d]["text"] for d in deep)
+    short = days.copy()
+    short.loc[(days.index >= 140) & (days.index < 142), "stress"] = 1.0
+    pd.testing.assert_series_equal(assess_days(short)["stage"], assess_days(short, config=off)["stage"])
+
+
+def test_life_stress_context_thresholds_are_ordered_below_usual() -> None:
+    from lydiard.domain.recovery.baselines import BaselineConfig
+
+    with pytest.raises(InvalidInputError):
+        BaselineConfig(cusum_k_stress_onset_z=-2.0, cusum_k_stress_z=-1.5)
+    with pytest.raises(InvalidInputError):
+        BaselineConfig(cusum_k_stress_onset_z=0.5, cusum_k_stress_z=-1.0)

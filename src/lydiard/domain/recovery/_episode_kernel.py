@@ -109,12 +109,14 @@ FLOAT_PARAMS: tuple[str, ...] = (
     "k_loaded",
     "k_acwr",
     "k_quiet",
+    "k_stress_onset_z",
+    "k_stress_z",
 )
 
 
 @numba.njit(cache=True, nogil=True, boundscheck=False, error_model="numpy")  # type: ignore[untyped-decorator]
 def episode_pass(
-    fin: FloatArray,  # (16, A, D) float inputs, see stage._episode
+    fin: FloatArray,  # (21, A, D) float inputs, see stage._episodes
     perf_rec: FloatArray,  # (K, A, D) recent means of the session markers
     perf_base: FloatArray,  # (K, A, D) their rolling baselines
     perf_sign: FloatArray,  # (K,) −1 = lower is worse, +1 = higher is worse
@@ -143,6 +145,7 @@ def episode_pass(
     e_floor = fpar[15]
     w_load, acwr_high = fpar[16], fpar[17]
     k_loaded, k_acwr, k_quiet = fpar[18], fpar[19], fpar[20]
+    k_s_on, k_s_full = fpar[21], fpar[22]
     anc_perf = np.empty(n_perf)
     low_ring = np.zeros(7, dtype=np.int8)
     known_ring = np.zeros(7, dtype=np.int8)
@@ -193,9 +196,10 @@ def episode_pass(
             sl7, slb = fin[9, a, d], fin[10, a, d]
             load7, load_prior, tsb = fin[11, a, d], fin[12, a, d], fin[13, a, d]
             dec = fin[14, a, d]
-            race_rule = fin[15, a, d]
+            race_rule = fin[15, a, d]  # races.post_race_recovery_days of the day's load
             ln_today, rhr_today, rb_sd = fin[16, a, d], fin[17, a, d], fin[18, a, d]
-            acwr = fin[19, a, d]  # races.post_race_recovery_days of the day's load
+            acwr = fin[19, a, d]
+            stress7 = fin[20, a, d]  # 7-day mean z of the stress item (life stress)
             race = flags[0, a, d] != 0
             travel = flags[1, a, d] != 0
             ill = flags[2, a, d] != 0
@@ -301,12 +305,15 @@ def episode_pass(
                 # load context (science.md §3): a load spike adds a little evidence
                 e += w_load * min((acwr - acwr_high) / 0.15, 2.0)
             if n_e > 0:
-                # the drift depends on the load context (science.md §4; Meeusen 2013:
-                # overreaching follows intensified training): k_quiet at an EWMA ACWR ≤ 1,
-                # falling linearly to k_loaded at ACWR ≥ k_acwr, so that under a load
-                # spike a smaller sustained shift of the markers accumulates
-                # a performance decrement (a session marker worse than its baseline) is the
-                # defining sign of overreaching whatever the load: full context
+                # the drift depends on the context of the day (science.md §4): recovery
+                # depends on all the stress an athlete carries, not only training (Meeusen
+                # 2013: overreaching follows intensified training; Kellmann 2018: the
+                # recovery-stress balance). k_quiet on an ordinary day, falling linearly
+                # to k_loaded with the strongest context present:
+                # * a load build: EWMA ACWR from 1 to k_acwr;
+                # * sustained life stress: the 7-day stress z from k_s_on to k_s_full;
+                # * a performance decrement (a session marker worse than its baseline),
+                #   the defining sign of overreaching whatever the load: full context.
                 # (the resting-HR path, without an HRV baseline, keeps its own fixed drift
                 # c_k: its weights differ and it was not calibrated with this rule)
                 k_day = k_quiet
@@ -314,8 +321,13 @@ def episode_pass(
                     k_day = c_k
                 elif n_pct_down > 0:
                     k_day = k_loaded
-                elif np.isfinite(acwr) and acwr > 1.0:
-                    k_day += (k_loaded - k_quiet) * min((acwr - 1.0) / (k_acwr - 1.0), 1.0)
+                else:
+                    ctx = 0.0
+                    if np.isfinite(acwr) and acwr > 1.0:
+                        ctx = min((acwr - 1.0) / (k_acwr - 1.0), 1.0)
+                    if np.isfinite(stress7) and stress7 < k_s_on:
+                        ctx = max(ctx, min((k_s_on - stress7) / (k_s_on - k_s_full), 1.0))
+                    k_day += (k_loaded - k_quiet) * ctx
                 cusum = min(max(0.0, cusum + e - k_day), c_exit * c_h)
             deep_cusum = cusum >= c_h
             deep_cond = deep_cusum or deep_sat or deep_perf or deep_alone

@@ -150,6 +150,17 @@ class BaselineConfig:
     cusum_k_quiet: float = 0.9
     cusum_k_loaded: float = 0.05
     cusum_k_acwr: float = 1.2
+    #: life-stress context of the drift (science.md §4): recovery depends on all the stress
+    #: an athlete carries, not only training (Kellmann et al. 2018 consensus: the balance of
+    #: stress, "training and competition load, other life demands", and recovery; Main &
+    #: Grove 2009; Stults-Kolehmainen et al. 2014), so sustained life stress is a context
+    #: like a build. The drift runs linearly from
+    #: ``cusum_k_quiet`` at a 7-day mean stress-item z (against its usual before the last
+    #: three weeks, as for the advice) of ``cusum_k_stress_onset_z`` to ``cusum_k_loaded`` at
+    #: ``cusum_k_stress_z`` or below; the strongest context of the day sets the drift.
+    #: Values chosen on both simulators (docs/evaluation.md §1), heuristic
+    cusum_k_stress_onset_z: float = -1.5
+    cusum_k_stress_z: float = -2.0
     #: surface fatigue needs some accumulated evidence too (C ≥ this), not one noisy day
     surface_evidence: float = 1.5
     #: floor of the HRV and RHR deviations in the evidence (SD units): a high HRV or a low
@@ -194,6 +205,12 @@ class BaselineConfig:
         if self.cusum_k_acwr <= 1.0:
             raise InvalidInputError(
                 "cusum_k_acwr must be above 1 (the ACWR of a steady load)", field="cusum_k_acwr"
+            )
+        if not self.cusum_k_stress_z < self.cusum_k_stress_onset_z <= 0.0:
+            raise InvalidInputError(
+                "cusum_k_stress_z must be below cusum_k_stress_onset_z, which must be at most 0 "
+                "(a stress rating below the athlete's usual)",
+                field="cusum_k_stress_z",
             )
         if self.min_valid_days > self.window_days:
             raise InvalidInputError(

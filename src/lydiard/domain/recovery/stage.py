@@ -16,8 +16,9 @@ code   name                        rule (all thresholds in :class:`BaselineConfi
                                    3 clear days
   2    deep_fatigue                an episode opens: accumulated evidence (CUSUM of the
                                    day's HRV, RHR, check-in and session-marker deviations,
-                                   with a drift that is small under a load spike or a
-                                   performance decrement: Meeusen 2013) ≥ h; or HRV
+                                   with a drift that is small under a load build,
+                                   sustained life stress or a performance decrement:
+                                   Meeusen 2013; Kellmann 2018) ≥ h; or HRV
                                    "saturation" (above band, RHR down, check-in
                                    low); or ≥ 2 session markers worse (working harder for
                                    the same numbers); or 14 days below the HRV band
@@ -278,6 +279,8 @@ def _episodes(
             cfg.cusum_k_loaded,
             cfg.cusum_k_acwr,
             cfg.cusum_k_quiet,
+            cfg.cusum_k_stress_onset_z,
+            cfg.cusum_k_stress_z,
         ]
     )
     iout = np.empty((len(INT_OUTPUTS), *n), dtype=np.int32)
@@ -556,6 +559,25 @@ def _block(
     travel_recent = rolling_count_true(travel, window_days=cfg.travel_window_days) > 0
     calibrating = ~(hrv_ready | rhr_ready | well_ready)
 
+    # ---- life stress: the stress item against its usual before the last three weeks (a
+    # stressful spell must not become its own reference), as a 7-day mean. It is a context
+    # of the evidence (the drift k, in the episode pass) and names the cause in the advice
+    # when training is unchanged.
+    stress = x.get("stress")
+    stress_7 = nan
+    stress_driver = false.copy()
+    if stress is not None:
+        st = Series(stress, squares=True).window(
+            window_days=cfg.wellness_baseline_days, lag_days=3 * lag,
+            min_count=cfg.wellness_min_baseline_days, sd=True,
+        )
+        stress_z = zscore(stress, st.mean, st.sd, sd_floor=cfg.wellness_sd_floor)
+        stress_7 = Series(stress_z).window(window_days=w, min_count=3).mean
+        r["stress_z_7d"] = stress_7
+        with np.errstate(invalid="ignore"):
+            load_normal = ~(load_7d > cfg.life_stress_load_frac * load_prior)
+            stress_driver = (stress_7 <= cfg.wellness_low_z) & load_normal
+
     # ---- episodes: anchoring, hysteresis, NFOR/OTS (compiled day-by-day pass) -----
     ep = _episodes(
         cfg,
@@ -564,7 +586,7 @@ def _block(
             ln_7d, base.mean, base.sd, rhr_cur.mean, rhr_b.mean,
             idx_s.window(window_days=w, min_count=3).mean, index, wb.mean, wb.sd,
             sl_cur.mean, sl_b.mean, load_7d, load_prior, pmc["tsb"], dec_recent,
-            post_race_recovery_days(load), ln, rhr, rhr_b.sd, pmc["acwr_ewma"],
+            post_race_recovery_days(load), ln, rhr, rhr_b.sd, pmc["acwr_ewma"], stress_7,
         ),
         perf=(perf_rec, perf_base, perf_sign, perf_thr),
         flags=(race, travel_recent, ill, raw_surface, calibrating, np.minimum(episodes_90, 100)),
@@ -590,22 +612,6 @@ def _block(
     r["travel_recent"] = travel_recent
     r["illness_episodes_90d"] = episodes_90
 
-    # what drives a low check-in: the stress item when it is the lowest (life stress)
-    stress = x.get("stress")
-    stress_driver = false.copy()
-    if stress is not None:
-        # the stress item against its usual before the last three weeks (a stressful
-        # spell must not become its own reference)
-        st = Series(stress, squares=True).window(
-            window_days=cfg.wellness_baseline_days, lag_days=3 * lag,
-            min_count=cfg.wellness_min_baseline_days, sd=True,
-        )
-        stress_z = zscore(stress, st.mean, st.sd, sd_floor=cfg.wellness_sd_floor)
-        stress_7 = Series(stress_z).window(window_days=w, min_count=3).mean
-        r["stress_z_7d"] = stress_7
-        with np.errstate(invalid="ignore"):
-            load_normal = ~(load_7d > cfg.life_stress_load_frac * load_prior)
-            stress_driver = (stress_7 <= cfg.wellness_low_z) & load_normal
     r["life_stress"] = stress_driver
 
     # ---- data vs feeling (Saw 2016) ------------------------------------------------
