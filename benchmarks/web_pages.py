@@ -147,7 +147,11 @@ def serve(python: str, src: Path | None, home: Path) -> Iterator[str]:
     env = dict(os.environ, LYDIARD_HOME=str(home), LYDIARD_SECRET_KEY=SECRET)
     if src is not None:
         env["PYTHONPATH"] = str(src)
-    proc = subprocess.Popen([python, "-m", "uvicorn", "--factory", "lydiard.interfaces.app:create_app_from_env",
+    # the composition root moved from interfaces/http/app.py to interfaces/app.py after 50e894b
+    root = (src or ROOT / "src") / "lydiard" / "interfaces"
+    factory = ("lydiard.interfaces.app:create_app_from_env" if (root / "app.py").is_file()
+               else "lydiard.interfaces.http.app:create_app_from_env")
+    proc = subprocess.Popen([python, "-m", "uvicorn", "--factory", factory,
                              "--host", "127.0.0.1", "--port", str(port), "--no-access-log", "--log-level", "warning"],
                             env=env)
     url = f"http://127.0.0.1:{port}"
