@@ -31,7 +31,6 @@ import argparse
 import contextlib
 import json
 import os
-import shutil
 import socket
 import statistics
 import subprocess
@@ -99,8 +98,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def seed(home: Path, days: int) -> dict[str, Any]:
-    """The demo store (no roster scenarios, no PMData); returns the logins and athlete id."""
+def seed(home: Path, days: int, python: str = sys.executable, src: Path | None = None) -> dict[str, Any]:
+    """The demo store (no roster scenarios, no PMData), seeded by the implementation that will
+    serve it (each knows its own schema); returns the logins and athlete id."""
     code = (
         "import json,sys\n"
         "from pathlib import Path\n"
@@ -124,7 +124,8 @@ def seed(home: Path, days: int) -> dict[str, Any]:
         " 'activities': info.corpus_activities}))\n"
         "ctx.close()\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
+    env = dict(os.environ, PYTHONPATH=str(src)) if src is not None else None
+    out = subprocess.run([python, "-c", code], check=True, capture_output=True, text=True, env=env).stdout
     return dict(json.loads(out.strip().splitlines()[-1]))
 
 
@@ -253,17 +254,17 @@ def main() -> None:
         info = seed(home, args.days)
         print(f"seeded the demo athlete ({args.days} days, {info['activities']} corpus activities) "
               f"in {time.perf_counter() - t0:.1f} s")
-        login = (info["logins"][1][0], info["logins"][1][1])  # the athlete
-        impls: list[tuple[str, str, Path | None, Path]] = [("current", sys.executable, None, home)]
+        impls: list[tuple[str, str, Path | None, Path, dict[str, Any]]] = [("current", sys.executable, None, home, info)]
         if not args.no_peer:
             python, src = peer_env(args.base, args.work)
             peer_home = Path(tmp) / "peer"
-            shutil.copytree(home, peer_home)
-            impls.append((args.base, python, src, peer_home))
+            peer_info = seed(peer_home, args.days, python, src)  # the same simulated year (seeded)
+            impls.append((args.base, python, src, peer_home, peer_info))
         table: dict[str, dict[str, dict[str, float]]] = {}
-        for label, python, src, h in impls:
+        for label, python, src, h, i in impls:
+            login = (i["logins"][1][0], i["logins"][1][1])  # the athlete
             with serve(python, src, h) as url:
-                table[label] = measure(url, login, info["aid"], args.runs, label)
+                table[label] = measure(url, login, i["aid"], args.runs, label)
     print(f"\nmedian of {args.runs} warm loads, 1366×900; targets: first chart ≤ {TARGETS['first_ms']:.0f} ms, "
           f"all ≤ {TARGETS['all_ms']:.0f} ms, JS ≤ {TARGETS['js_kb']:.0f} KB, longest task ≤ "
           f"{TARGETS['longtask_ms']:.0f} ms")
