@@ -114,10 +114,10 @@ class Story:
     start: date
 
 
-def new_athlete(ctx: Context, name: str) -> Story:
+def new_athlete(ctx: Context, name: str, *, days: int = HISTORY_DAYS) -> Story:
     a = create_athlete(ctx, SYSTEM, name=name, tz=TZ)
     today = local_today(ctx, TZ)
-    start = today - timedelta(days=HISTORY_DAYS - 1)
+    start = today - timedelta(days=days - 1)
     for kind, value in (("hr_rest_bpm", 50.0), ("hr_max_bpm", 190.0), ("lthr_bpm", 170.0),
                         ("threshold_speed_mps", 4.0)):
         set_threshold(ctx, SYSTEM, a.id, kind=kind, value=value, valid_from=start)
@@ -141,23 +141,31 @@ def import_runs(ctx: Context, story: Story, runs: list[Run]) -> None:
 
 
 def import_mornings(ctx: Context, story: Story, *, seed: int, hrv: bool = True,
-                    rhr: dict[date, float] | None = None, wellness: bool = True) -> None:
-    """Morning HRV / resting HR (an HRV app) and wellness answers, every day of the story, steady."""
+                    rhr: dict[date, float] | None = None, wellness: bool = True,
+                    bad_from: date | None = None) -> None:
+    """Morning HRV / resting HR (an HRV app) and wellness answers, every day of the story, steady;
+    from ``bad_from`` on, the picture of non-functional overreaching (ln rMSSD −0.3, resting HR
+    +6 bpm, energy, mood, motivation and soreness 2/5: Meeusen 2013; Plews 2013)."""
     rng = np.random.default_rng(seed)
     obs = []
-    for d in range(HISTORY_DAYS):
+    for d in range((story.today - story.start).days + 1):
         day = story.start + timedelta(days=d)
+        bad = bad_from is not None and day >= bad_from
         obs.append(DailyObservation(
             day=day, source="hrv4training",
-            rmssd_ms=float(62.0 * np.exp(rng.normal(0.0, 0.06))) if hrv else None,
+            rmssd_ms=float(62.0 * np.exp(rng.normal(-0.3 if bad else 0.0, 0.06))) if hrv else None,
             hrv_kind="morning" if hrv else None,
-            rhr_bpm=(rhr or {}).get(day, float(50.0 + rng.integers(-1, 2))),
+            rhr_bpm=(rhr or {}).get(day, float((56.0 if bad else 50.0) + rng.integers(-1, 2))),
             sleep_h=float(7.5 + rng.normal(0.0, 0.2)),
         ))
         if wellness:
-            obs.append(DailyObservation(day=day, source="csv", energy=float(4 - (d % 5 == 0)), mood=4.0,
-                                        motivation=4.0, soreness=float(4 - (d % 4 == 0)), sleep_quality=4.0,
-                                        stress=4.0, readiness=7.0))
+            if bad:
+                obs.append(DailyObservation(day=day, source="csv", energy=2.0, mood=2.0, motivation=2.0,
+                                            soreness=2.0, sleep_quality=3.0, stress=4.0, readiness=3.0))
+            else:
+                obs.append(DailyObservation(day=day, source="csv", energy=float(4 - (d % 5 == 0)), mood=4.0,
+                                            motivation=4.0, soreness=float(4 - (d % 4 == 0)), sleep_quality=4.0,
+                                            stress=4.0, readiness=7.0))
     store_daily_import(ctx, SYSTEM, story.athlete_id, DailyImport(observations=tuple(obs)), source="hrv4training",
                        item="mornings")
 
@@ -337,6 +345,81 @@ def test_resting_hr_up_7_bpm_for_8_days_without_hrv_is_flagged(ctx: Context) -> 
     last_week = days.loc[story.today - timedelta(days=5):]
     assert (last_week["stage"] != "normal").all(), list(last_week["stage"])
     assert not any(GOOD_DAY in d["recommendation"]["text"] for d in last_week["detail"])
+
+
+def illness_story(ctx: Context) -> tuple[Story, date, date]:
+    """Nine days of illness reported in the check-in, then four symptom-free days; training and
+    mornings otherwise ordinary."""
+    story = new_athlete(ctx, "Ill")
+    ill_first, ill_last = story.today - timedelta(days=12), story.today - timedelta(days=4)
+    import_runs(ctx, story, [r for r in base_runs(story, until=story.today) if not ill_first <= r.day <= ill_last])
+    import_mornings(ctx, story, seed=6)
+    recompute_athlete(ctx, SYSTEM, story.athlete_id)
+    for k in range(12, -1, -1):
+        day = story.today - timedelta(days=k)
+        ill = ill_first <= day <= ill_last
+        submit_checkin(ctx, SYSTEM, story.athlete_id, day=day, illness=ill, energy=2.0 if ill else 4.0)
+    return story, ill_first, ill_last
+
+
+def test_illness_rest_then_a_graded_return(ctx: Context) -> None:
+    """Ill days are told to rest; the days after it are a graded return (2 symptom-free days, then
+    as many days as the illness lasted, at most 7): never "a good day for the key session"."""
+    story, ill_first, ill_last = illness_story(ctx)
+    frame, inputs = engine_inputs(ctx, story)
+    assert column(inputs, frame, "illness", ill_first) == 1.0  # the flag reaches the engine
+    assert column(inputs, frame, "illness", story.today) == 0.0
+    days = stored_days(ctx, story)
+    ill = days.loc[ill_first:ill_last]
+    assert set(ill["recommendation_code"]) <= {"rest", "stop_see_doctor"}, list(ill["recommendation_code"])
+    after = days.loc[ill_last + timedelta(days=1):]
+    assert len(after) == 4
+    assert not any(GOOD_DAY in d["recommendation"]["text"] for d in after["detail"])
+    assert (after["recommendation_code"] != "train_as_planned").all(), list(after["recommendation_code"])
+
+
+def stalled_story(ctx: Context) -> tuple[Story, date, date]:
+    """Stalled overreaching (non-functional: rest does not help): seven ordinary weeks, a
+    three-week overload block, then six weeks of much reduced load while HRV stays low, resting
+    HR high and the check-in poor from the second week of the block on."""
+    story = new_athlete(ctx, "Stalled", days=120)
+    block = story.start + timedelta(days=49)
+    easy_from = block + timedelta(days=21)
+    runs = []
+    for d in range(120):
+        day = story.start + timedelta(days=d)
+        if day < block:
+            if d % 7 != 6:
+                runs.append(Run(day=day))
+        elif day < easy_from:
+            if d % 7 != 6:
+                runs.append(Run(day=day, duration_s=5400.0, speed_mps=3.4, hr_start=150.0, hr_end=158.0))
+        elif d % 3 != 2:
+            runs.append(Run(day=day, duration_s=1800.0, speed_mps=2.8, hr_start=130.0, hr_end=132.0))
+    import_runs(ctx, story, runs)
+    import_mornings(ctx, story, seed=8, bad_from=block + timedelta(days=7))
+    recompute_athlete(ctx, SYSTEM, story.athlete_id)
+    return story, block, easy_from
+
+
+def test_stalled_overreaching_reaches_overreaching_then_overtraining_with_the_referral(ctx: Context) -> None:
+    story, block, easy_from = stalled_story(ctx)
+    days = stored_days(ctx, story)
+    stages = days["stage"]
+    assert stages.loc[:block - timedelta(days=1)].isin(["calibrating", "normal", "surface_fatigue"]).all()
+    reduced = days.loc[easy_from:]
+    assert reduced["load_au"].mean() < 0.5 * days.loc[block:easy_from - timedelta(days=1), "load_au"].mean()
+    # no forgetting: once the markers have been bad for two weeks, never "normal" again
+    assert not (stages.loc[block + timedelta(days=21):] == "normal").any(), list(stages.loc[block:])
+    first_or = stages[stages == "overreaching_suspected"].index.min()
+    first_ot = stages[stages == "overtraining_suspected"].index.min()
+    assert first_or is not None and first_or >= easy_from + timedelta(days=7), (first_or, list(stages.loc[block:]))
+    assert first_ot is not None and first_ot > first_or, list(stages.loc[block:])
+    last = days.iloc[-1]
+    assert last["stage"] == "overtraining_suspected" and last["recommendation_code"] == "stop_see_doctor"
+    text = last["detail"]["recommendation"]["text"].lower()
+    assert "doctor" in text and "reduced load" in text, text
+    assert GOOD_DAY not in text
 
 
 # --------------------------------------------------------------------------- session RPE wins
