@@ -452,6 +452,25 @@ def test_strength_session_with_a_matched_rpe_is_scored_by_srpe(ctx: Context, log
     assert days.loc[day, "load_au"] == pytest.approx(75.0)  # counted once (the log is linked, not added)
 
 
+def test_strength_heavy_training_with_steady_markers_is_not_fatigue(ctx: Context) -> None:
+    """Three logged strength sessions a week (45 min at RPE 7: 75 AU each by sRPE) beside the runs,
+    markers steady: the load is counted, and no day is staged deep fatigue or worse."""
+    story = new_athlete(ctx, "Strong")
+    runs = [r for r in base_runs(story, until=story.today) if r.day.weekday() not in (1, 3, 5)]
+    import_runs(ctx, story, runs)
+    lifts = [story.start + timedelta(days=d) for d in range(HISTORY_DAYS)
+             if (story.start + timedelta(days=d)).weekday() in (1, 3, 5)]
+    log = "date,time,sport,duration_min,rpe\n" + "".join(f"{d.isoformat()},17:00,strength,45,7\n" for d in lifts)
+    report = import_upload(ctx, SYSTEM, story.athlete_id, name="lifts.csv", data=log.encode(), recompute=False)
+    assert all(it.outcome == "imported" for it in report.items), report.items
+    import_mornings(ctx, story, seed=9)
+    recompute_athlete(ctx, SYSTEM, story.athlete_id)
+    days = stored_days(ctx, story)
+    assert [days.loc[d, "load_au"] for d in lifts[-3:]] == pytest.approx([75.0] * 3)  # sRPE 315 AU / 4.2
+    assert not days["stage"].isin(["deep_fatigue", "overreaching_suspected", "overtraining_suspected"]).any(), \
+        list(days["stage"])
+
+
 # --------------------------------------------------------------------------- race flags
 def flagged_race_story(ctx: Context, *, on: str) -> tuple[Story, date]:
     """An ordinary-length run the athlete marks as a race (check-in or activity): no plan, no big load."""
