@@ -519,3 +519,29 @@ def test_a_race_flag_can_be_taken_back(ctx: Context) -> None:
     frame, inputs = engine_inputs(ctx, story)
     assert column(inputs, frame, "race", race_day) == 0.0
     assert "race" not in (stored_days(ctx, story).loc[story.today, "detail"]["evidence"] or {})
+
+
+def test_a_big_session_said_not_to_be_a_race_is_not_read_as_one(ctx: Context) -> None:
+    """The load rule reads a 3-hour effort as a race; the athlete says it was training: the day is
+    no race day any more, in the per-athlete path and the batch alike."""
+    from lydiard.services.activities import set_activity_race
+    from lydiard.services.batch_io import recompute_chunk
+
+    story = race_story(ctx, planned=False)
+    race_day = story.today - timedelta(days=1)
+    assert stored_days(ctx, story).loc[story.today, "detail"]["evidence"]["race"]["rule"] == "load"
+    with ctx.engine.connect() as conn:
+        activity_id = conn.execute(select(activities.c.id).where(
+            activities.c.athlete_id == story.athlete_id, activities.c.day == race_day)).scalar_one()
+    set_activity_race(ctx, SYSTEM, story.athlete_id, activity_id, race=False)
+    frame, inputs = engine_inputs(ctx, story)
+    assert column(inputs, frame, "race", race_day) == 0.0
+    days = stored_days(ctx, story)
+    assert "race" not in (days.loc[story.today, "detail"]["evidence"] or {})
+    with ctx.engine.begin() as conn:
+        conn.execute(daily_metrics.delete().where(daily_metrics.c.athlete_id == story.athlete_id))
+    recompute_chunk(str(ctx.engine.url.render_as_string(hide_password=False)), [story.athlete_id],
+                    now=ctx.clock(), detail_days=3)
+    again = stored_days(ctx, story)
+    assert "race" not in (again.loc[story.today, "detail"]["evidence"] or {})
+    assert list(again["stage"]) == list(days["stage"])

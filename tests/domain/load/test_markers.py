@@ -83,6 +83,29 @@ def test_race_rules_and_which_fired() -> None:
     assert since[0, 47] == 2 and code[0, 47] == 3 and since[0, 29] == -1
 
 
+def test_a_session_said_not_to_be_a_race_overrules_the_plan_and_the_load_rule() -> None:
+    n = 60
+    load = np.full((1, n), 40.0)
+    rows: list[dict[str, float | str]] = [{"a": 0, "c": d, "sport": "run", "duration_s": 3600.0, "load_au": 40.0}
+                                          for d in range(n)]
+    big = 40.0 * RACE_CTL_MULTIPLE * 1.1 + 10.0
+    for d in (40, 45, 50):
+        rows[d]["load_au"], load[0, d] = big, big  # each would be a race by the load rule
+    rows[50]["load_au"] = load[0, 50] = 3 * big  # above the chronic load the two big days built
+    rows[40]["race_flag"] = 0.0  # "not a race": a long training day
+    rows[45]["race_flag"] = 0.0
+    rows.append({"a": 0, "c": 45, "sport": "run", "duration_s": 600.0, "load_au": 5.0, "race_flag": 1.0})
+    planned = np.zeros((1, n), dtype=bool)
+    planned[0, [30, 40]] = True
+    rows[30]["race_flag"] = 0.0  # planned as a race, run as training
+    out = day_signals(_sessions(rows), shape=(1, n), load_au=load, planned_race=planned,
+                      race_flag=np.full((1, n), 0.0))  # unticked check-in boxes say nothing
+    rule = out["race_rule"][0]
+    assert rule[30] == 0 and rule[40] == 0  # the athlete's word beats the plan and the load rule
+    assert rule[45] == 2  # another session of the day was marked a race: that wins
+    assert rule[50] == 3  # not said: the load rule still reads it as a race
+
+
 def test_sessions_outside_the_matrix_are_ignored() -> None:
     rows = [{"a": 0, "c": -1, "sport": "run", "duration_s": 3600.0, "ef": 0.02},
             {"a": 3, "c": 0, "sport": "run", "duration_s": 3600.0, "ef": 0.02}]

@@ -67,7 +67,7 @@ def test_the_race_form_reaches_the_stored_days_and_today(
     assert 'data-testid="race-form"' in page and f'action="{url}/race"' in page
     form_token = re.search(r'name="csrf_token" value="([^"]+)"', page)
     assert form_token is not None and same_csrf(form_token.group(1), csrf), "the form carries the session's CSRF token"
-    assert "Not marked as a race." in page and ">Mark as a race</button>" in page
+    assert "Not marked as a race." in page and ">Mark as a race</button>" in page and ">Not a race</button>" in page
     before = _stored(ctx, aid, today)
     assert "race" not in (before.detail.get("evidence") or {}), "a 15-minute run is no race by itself"
     today_before = app_client.get(f"/athletes/{aid}/today").text
@@ -106,7 +106,10 @@ def test_the_race_form_reaches_the_stored_days_and_today(
     # taking it back: the days are recomputed again and Today no longer speaks of a race
     r = app_client.post(f"{url}/race", data={"csrf_token": csrf, "race": "0"}, follow_redirects=True)
     assert r.status_code == 200 and str(r.url).endswith("?done=not_race")
-    assert "No longer marked as a race" in r.text and "Not marked as a race." in r.text
+    assert "Marked as not a race: Lydiard will not read this session as a race" in r.text
+    status = re.search(r'data-testid="race-status">(.*?)</p>', r.text, re.S)
+    assert status and status.group(1).startswith("Marked as not a race")
+    assert ">Mark as a race</button>" in r.text and ">Not a race</button>" not in r.text
     assert _race_flag(ctx, activity_id) is False
     assert "race" not in (_stored(ctx, aid, today).detail.get("evidence") or {})
     assert _headline(app_client.get(f"/athletes/{aid}/today").text) != "Race recovery"

@@ -48,6 +48,11 @@ Race days (``race`` 1/0 and ``race_rule``, codes :data:`RACE_RULES`), first rule
    :data:`RACE_MIN_HISTORY_DAYS` days of history: a
    maximal effort far above what the athlete is used to is followed by a crash like a
    race's (docs/science.md §3 "Races"; the multiple is a heuristic **(verify)**).
+
+A session the athlete marked as **not** a race (``race_flag`` 0, not missing) keeps the
+planned and load rules from making its day a race, unless another session or the check-in
+of that day says it was one: the athlete's own word beats a guess. An unticked check-in box
+is no such statement (a check-in says "raced today" or nothing).
 """
 
 from __future__ import annotations
@@ -228,10 +233,13 @@ def day_signals(
     # ---- race days -------------------------------------------------------------
     has_session = np.bincount(flat, minlength=size).reshape(shape) > 0
     rule = np.zeros(shape, dtype=np.int8)
-    sess_flag = _col(s, "race_flag") > 0.5
+    sess_said = _col(s, "race_flag")
+    sess_flag = sess_said > 0.5
     flagged = np.bincount(flat[sess_flag], minlength=size).reshape(shape) > 0
     if race_flag is not None:
         flagged |= np.nan_to_num(np.asarray(race_flag, dtype=np.float64), nan=0.0) > 0.5
+    sess_denied = np.isfinite(sess_said) & (sess_said < 0.5)  # "not a race", said of a session
+    denied = (np.bincount(flat[sess_denied], minlength=size).reshape(shape) > 0) & ~flagged
     big = np.zeros(size)
     ok = np.isfinite(load)
     if ok.any():  # the day's biggest session: sorted ascending, the last (largest) write wins
@@ -248,10 +256,10 @@ def day_signals(
         ctl_before[:, 1:] = ctl[:, :-1] / (1.0 - (1.0 - k) ** t[1:])
     by_load = (big >= RACE_MIN_LOAD_AU) & (big >= RACE_CTL_MULTIPLE * ctl_before)
     by_load[:, :RACE_MIN_HISTORY_DAYS] = False
-    rule[by_load] = 3
+    rule[by_load & ~denied] = 3
     rule[flagged] = 2
     if planned_race is not None:
-        rule[np.asarray(planned_race, dtype=bool) & has_session] = 1
+        rule[np.asarray(planned_race, dtype=bool) & has_session & ~denied] = 1
     out["race"] = (rule > 0).astype(np.float64)
     out["race_rule"] = rule
     return out

@@ -79,7 +79,8 @@ THRESHOLD_NAMES: dict[str, tuple[str, str]] = {
 ACTIVITY_DONE: dict[str, str] = {
     "race": "Marked as a race: the days from this session on were recalculated, and Today reads the days "
             "after it as race recovery.",
-    "not_race": "No longer marked as a race: the days from this session on were recalculated.",
+    "not_race": "Marked as not a race: Lydiard will not read this session as a race, and the days from it on "
+                "were recalculated.",
 }
 SETTINGS_DONE: dict[str, str] = {
     "profile": "Profile saved.",
