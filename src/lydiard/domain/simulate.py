@@ -429,21 +429,29 @@ def simulate_cohort(
     if athletes < 1:
         raise InvalidInputError(f"athletes must be ≥ 1, got {athletes}", field="athletes")
     rng = np.random.default_rng(seed)
+    mix = ["normal"] * 12 + ["single_hard_days", "single_hard_days", "overreaching",
+                            "overreaching", "taper", "taper", "illness", "noisy_hrv"]
+    scen = cohort_scenarios(rng, athletes, scenarios, mix=mix, known=SCENARIOS)
+    inputs, hidden = _simulate(rng, scen, days, hrv_missing_frac, with_truth=truth)
+    if truth:
+        inputs.update({f"truth_{k}": v for k, v in hidden.items()})
+    return inputs
+
+
+def cohort_scenarios(rng: np.random.Generator, athletes: int, scenarios: Sequence[str] | None, *,
+                     mix: Sequence[str], known: Sequence[str]) -> list[str]:
+    """One scenario per athlete: ``scenarios`` as given (checked against ``known``), or drawn
+    from ``mix`` with ``rng`` (shared by both simulators)."""
     if scenarios is None:
-        mix = ["normal"] * 12 + ["single_hard_days", "single_hard_days", "overreaching",
-                                "overreaching", "taper", "taper", "illness", "noisy_hrv"]
-        scen: list[str] = [str(s) for s in rng.choice(mix, size=athletes)]
+        scen = [str(s) for s in rng.choice(list(mix), size=athletes)]
     else:
         scen = list(scenarios)
         if len(scen) != athletes:
             raise InvalidInputError("one scenario per athlete is needed", field="scenarios")
     for s in scen:
-        if s not in SCENARIOS:
+        if s not in known:
             raise InvalidInputError(f"unknown scenario {s!r}", field="scenario")
-    inputs, hidden = _simulate(rng, scen, days, hrv_missing_frac, with_truth=truth)
-    if truth:
-        inputs.update({f"truth_{k}": v for k, v in hidden.items()})
-    return inputs
+    return scen
 
 
 def simulate_athlete(

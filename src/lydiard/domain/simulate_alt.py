@@ -38,7 +38,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from lydiard.domain.daily import CHECKIN_ITEMS, PLAUSIBLE_RANGES
-from lydiard.domain.simulate import SimulatedAthlete, athlete_frames
+from lydiard.domain.simulate import SimulatedAthlete, athlete_frames, cohort_scenarios
 from lydiard.errors import InvalidInputError
 
 __all__ = ["ALT_SCENARIOS", "O_DEEP", "simulate_alt_athlete", "simulate_alt_cohort"]
@@ -332,16 +332,8 @@ def simulate_alt_cohort(
     """
     _check(days, athletes, hrv_missing_frac)
     rng = np.random.default_rng(seed)
-    if scenarios is None:
-        mix = ["normal"] * 9 + [s for s in ALT_SCENARIOS if s != "normal"]
-        scen = [str(x) for x in rng.choice(mix, size=athletes)]
-    else:
-        scen = list(scenarios)
-        if len(scen) != athletes:
-            raise InvalidInputError("one scenario per athlete is needed", field="scenarios")
-    for s in scen:
-        if s not in ALT_SCENARIOS:
-            raise InvalidInputError(f"unknown scenario {s!r}", field="scenario")
+    mix = ["normal"] * 9 + [s for s in ALT_SCENARIOS if s != "normal"]
+    scen = cohort_scenarios(rng, athletes, scenarios, mix=mix, known=ALT_SCENARIOS)
     inputs, hidden = _simulate_alt(rng, scen, days, hrv_missing_frac)
     if truth:
         inputs.update({f"truth_{k}": v for k, v in hidden.items()})
