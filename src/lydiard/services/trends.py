@@ -226,21 +226,21 @@ def recent_series(ctx: Context, actor: Actor, athlete_id: str, *, days: int) -> 
     """
     if days < 1:
         raise InvalidInputError("days must be at least 1", field="days", value=days)
-    with translate_db_errors(), ctx.engine.connect() as conn:
-        check_athlete(conn, actor, athlete_id)
-        last = conn.execute(select(func.max(daily_metrics.c.day))
-                            .where(daily_metrics.c.athlete_id == athlete_id)).scalar()
-    if last is None:
-        return trends_series(TrendsData(athlete_id=athlete_id, version="", days=[], series={}, stages=[]))
-    return trends_series(_trends_data(ctx, actor, athlete_id, version="", start=last - timedelta(days=days - 1),
-                                      digits=CHART_DIGITS, planned=False))
+    return trends_series(_trends_data(ctx, actor, athlete_id, version="", last_days=days, digits=CHART_DIGITS,
+                                      planned=False))
 
 
 def _trends_data(ctx: Context, actor: Actor, athlete_id: str, *, version: str, start: date | None = None,
-                 end: date | None = None, digits: int | None = None, planned: bool = True) -> TrendsData:
+                 end: date | None = None, digits: int | None = None, planned: bool = True,
+                 last_days: int | None = None) -> TrendsData:
+    """The stored series from ``start`` to ``end``, or the last ``last_days`` stored days."""
     cols = [daily_metrics.c.day, daily_metrics.c.stage, *(daily_metrics.c[c] for c in METRIC_SERIES)]
     with translate_db_errors(), ctx.engine.connect() as conn:
         check_athlete(conn, actor, athlete_id)
+        if last_days is not None:
+            last = conn.execute(select(func.max(daily_metrics.c.day))
+                                .where(daily_metrics.c.athlete_id == athlete_id)).scalar()
+            start = last - timedelta(days=last_days - 1) if last is not None else None
         q = select(*cols).where(daily_metrics.c.athlete_id == athlete_id)
         oq = select(daily_observations.c.day, daily_observations.c.source,
                     *(daily_observations.c[c] for c in OBSERVATION_SERIES)).where(
