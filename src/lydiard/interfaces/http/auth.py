@@ -193,8 +193,8 @@ class CsrfPads:
     Trends page under 4 clients: about a third of the page's samples).
     """
 
-    def __init__(self, key: bytes | None = None) -> None:
-        self._key = key if key is not None else secrets.token_bytes(32)
+    def __init__(self) -> None:
+        self._key = secrets.token_bytes(32)
         self._counter = itertools.count()
 
     def pad(self, size: int) -> bytes:
@@ -213,10 +213,10 @@ def _pads(request: Request) -> CsrfPads:
     return pads
 
 
-def mask_csrf(token: str, pads: CsrfPads | None = None) -> str:
+def mask_csrf(token: str, pads: CsrfPads) -> str:
     """``token`` under a one-time pad: base64url of ``pad || (token XOR pad)``, different every call."""
     raw = token.encode()
-    pad = pads.pad(len(raw)) if pads is not None else secrets.token_bytes(len(raw))
+    pad = pads.pad(len(raw))
     return base64.urlsafe_b64encode(pad + bytes(a ^ b for a, b in zip(raw, pad, strict=True))).decode().rstrip("=")
 
 
