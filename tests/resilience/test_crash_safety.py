@@ -52,6 +52,15 @@ N_SAMPLES = 600
 #: Longest a child import may take before the test gives up on it, in seconds.
 CHILD_TIMEOUT_S = 120.0
 
+#: Pause inside each group's transaction, after its samples are written and before it
+#: commits, in seconds. It paces a killable child: on a fast machine the whole archive
+#: otherwise imports within the kill's random delay (CI saw all 40 files land), and a
+#: kill landing in the pause is the case that matters most, a transaction half done.
+PACE_S = 0.25
+#: Longest random delay between seeing a commit and the kill, in seconds: under two paces,
+#: so a killed run commits at most one more group.
+KILL_DELAY_MAX_S = 0.4
+
 CHILD = textwrap.dedent("""
     import os, sys, time
     from pathlib import Path
@@ -59,8 +68,17 @@ CHILD = textwrap.dedent("""
     from lydiard.services.access import Actor
     from lydiard.services.context import open_context
     from lydiard.services.importing import import_paths
+    from lydiard.services.importing import workouts
 
-    home, url, athlete_id, archive, go_file, recompute = sys.argv[1:7]
+    home, url, athlete_id, archive, go_file, recompute, pace_s = sys.argv[1:8]
+    if float(pace_s) > 0:
+        _insert = workouts.insert_sample_blocks
+
+        def paced(conn, rows):
+            _insert(conn, rows)
+            time.sleep(float(pace_s))  # inside the open transaction
+
+        workouts.insert_sample_blocks = paced
     settings = Settings(home=Path(home), database_url=url or None)
     ctx = open_context(settings, migrate=False)
     Path(go_file + ".ready." + str(os.getpid())).touch()
@@ -97,13 +115,13 @@ def clean_fingerprint(archive: Path) -> list[tuple[Any, ...]]:
 
 
 def _start_child(settings: Settings, athlete_id: str, archive: Path, go_file: Path, *,
-                 recompute: bool = False) -> subprocess.Popen[str]:
+                 recompute: bool = False, pace_s: float = 0.0) -> subprocess.Popen[str]:
     script = go_file.parent / "child_import.py"
     if not script.exists():
         script.write_text(CHILD)
     return subprocess.Popen(
         [sys.executable, str(script), str(settings.home), settings.database_url or "", athlete_id, str(archive),
-         str(go_file), "1" if recompute else "0"],
+         str(go_file), "1" if recompute else "0", str(pace_s)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
 
@@ -140,13 +158,13 @@ def test_sigkill_mid_archive_leaves_no_partial_activity_and_a_rerun_completes(
         before = count(ctx.engine, activities)
         go = tmp_path / f"go-{attempt}"
         go.touch()
-        proc = _start_child(settings, athlete.id, archive, go)
+        proc = _start_child(settings, athlete.id, archive, go, pace_s=PACE_S)
         deadline = time.monotonic() + CHILD_TIMEOUT_S
         while proc.poll() is None and count(ctx.engine, activities) < before + step:
             assert time.monotonic() < deadline, "the import made no progress"
             time.sleep(0.01)
         # Land the kill at varying points of the next file (parsing, writing samples, committing).
-        time.sleep(rng.uniform(0.0, 0.15))
+        time.sleep(rng.uniform(0.0, KILL_DELAY_MAX_S))
         if proc.poll() is None:
             os.kill(proc.pid, signal.SIGKILL)
             kills += 1
