@@ -40,6 +40,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from fastapi import Request, Response
+from starlette.concurrency import run_in_threadpool
 
 from lydiard.errors import AuthenticationError, InvalidInputError, PermissionDeniedError
 from lydiard.services import tokens as token_svc
@@ -284,7 +285,12 @@ async def _check_strings(request: Request) -> None:
 
 async def enforce_request_policy(request: Request) -> None:
     """The rules every route obeys, checked in one place before any route runs (see the module doc)."""
-    _resolve(request)
+    if not hasattr(request.state, _STATE_ACTOR):
+        # Resolving reads the session or token row and may write its last-seen time: database
+        # work that must not hold the event loop (a write waiting on SQLite's lock, or a
+        # PostgreSQL that is slow to answer, would stall every other request). Later
+        # ``_resolve`` calls read the request state.
+        await run_in_threadpool(_resolve, request)
     path = request.url.path
     kind = getattr(request.state, _STATE_KIND)
     if path.startswith("/api/") and kind == "anonymous" and path not in PUBLIC_API_PATHS:
