@@ -268,6 +268,19 @@ def _scenario_figures(
                 ls & (run >= 10) & ok, stage == Stage.NORMAL
             ),
         }
+    # life stress named where training is the cause: calls inside an overreaching block and
+    # the four weeks after it, outside any life-stress spell (the stress item falls a little
+    # with training fatigue in both simulators)
+    bs = cohort["truth_block_start"][:, 0]
+    be = cohort["truth_block_end"][:, 0]
+    spell = cohort["truth_life_stress"] > 0 if "truth_life_stress" in cohort else np.zeros_like(rows)
+    block = (bs[:, None] >= 0) & (idx >= bs[:, None]) & (idx <= be[:, None] + 28) & ~spell & ok
+    if block.any():
+        out["training blocks (no life stress)"] = {
+            "calls ≥ surface naming life stress (misnamed)": _share(
+                block & (stage >= Stage.SURFACE_FATIGUE), why == Reason.LIFE_STRESS
+            ),
+        }
     trav = inputs["travel"] > 0
     if (sc == "travel").any():
         w = (trav | _after(trav, 1, 2)) & ok & (sc == "travel")[:, None]

@@ -98,6 +98,27 @@ def test_life_stress_is_named_and_not_forgotten() -> None:
     assert any("Training is not the only load" in t for t in texts)
 
 
+def test_life_stress_is_not_named_when_training_fatigue_lowers_every_item() -> None:
+    """A stress rating that falls with energy and soreness is a symptom of training fatigue,
+    not its cause: the call stands, and life stress is not named. The same stress rating
+    falling on its own is named."""
+    days = _normal_days(seed=5, days=200)
+    spell = (days.index >= 150) & (days.index < 170)
+    days.loc[spell, "rmssd_ms"] = days.loc[spell, "rmssd_ms"] * np.exp(-0.3)
+    days.loc[spell, "energy"] = 1.0
+    days.loc[spell, "soreness"] = 1.0
+    days.loc[spell, "stress"] = 2.0
+    out = assess_days(days)
+    assert (_ranks(out).to_numpy()[158:170] >= Stage.SURFACE_FATIGUE).all()
+    reasons = [rec["reason"] for rec in out["recommendation"].iloc[150:170]]
+    assert "life_stress" not in reasons
+    alone = _normal_days(seed=5, days=200)
+    alone.loc[spell, "rmssd_ms"] = alone.loc[spell, "rmssd_ms"] * np.exp(-0.3)
+    alone.loc[spell, "stress"] = 1.0
+    reasons = [rec["reason"] for rec in assess_days(alone)["recommendation"].iloc[150:170]]
+    assert reasons.count("life_stress") >= 8
+
+
 def test_travel_is_named_not_read_as_training_fatigue() -> None:
     days = _normal_days(seed=6, days=160)
     trip = (days.index >= 130) & (days.index < 133)

@@ -99,7 +99,10 @@ class BaselineConfig:
     #: ranks first (Saw 2016; PMData, docs/evaluation.md)
     risk_readiness_weight: float = 10.0
     #: life stress drives a low check-in when the 7-day load is at most this × usual
-    life_stress_load_frac: float = 1.15
+    life_stress_load_frac: float = 1.5
+    #: ... and the stress item stands out: its 7-day z at least this far below that of the
+    #: training-sensitive items (energy, soreness), which fall first with training fatigue
+    life_stress_item_gap_z: float = 1.0
     travel_window_days: int = 3  #: travel today or in the 2 days before: jet lag (heuristic)
     # --- performance --------------------------------------------------------------
     perf_window_days: int = 14  #: recent window of session markers (sparse: sessions)

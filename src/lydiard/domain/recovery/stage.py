@@ -577,6 +577,17 @@ def _block(
         with np.errstate(invalid="ignore"):
             load_normal = ~(load_7d > cfg.life_stress_load_frac * load_prior)
             stress_driver = (stress_7 <= cfg.wellness_low_z) & load_normal
+            # ... and it stands out from the items that fall first with training fatigue
+            # (energy, soreness): sources of stress apart from its symptoms, as the DALDA
+            # does (Rushall 1990). Without those items, the stress item alone decides.
+            body = [r[f"{i}_z"] for i in ("energy", "soreness") if f"{i}_z" in r]
+            if body:
+                stacked = np.stack(body)
+                known = np.isfinite(stacked)
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    body_z = np.where(known, stacked, 0.0).sum(axis=0) / known.sum(axis=0)
+                body_7 = Series(body_z).window(window_days=w, min_count=3).mean
+                stress_driver &= ~(stress_7 - body_7 > -cfg.life_stress_item_gap_z)
 
     # ---- episodes: anchoring, hysteresis, NFOR/OTS (compiled day-by-day pass) -----
     ep = _episodes(
