@@ -20,6 +20,7 @@ from lydiard.interfaces.http.access_audit import AccessAuditMiddleware
 from lydiard.interfaces.http.auth import enforce_request_policy
 from lydiard.interfaces.http.errors import install_error_handlers
 from lydiard.interfaces.http.security import DeclaredSizeLimitMiddleware, SecurityHeadersMiddleware
+from lydiard.interfaces.http.work import limit_request_threads
 from lydiard.services.context import Context, open_context
 from lydiard.services.metrics import warm_up_kernels
 
@@ -36,6 +37,7 @@ def create_app(settings: Settings, *, context: Context | None = None) -> FastAPI
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         # in the background: serving starts at once; a first check-in waits only for the rest
         threading.Thread(target=warm_up_kernels, name="lydiard-warm-up", daemon=True).start()
+        limit_request_threads(settings)
         yield
         if context is None:  # we opened it, we close it
             ctx.close()

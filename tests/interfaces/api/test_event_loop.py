@@ -1,9 +1,11 @@
-"""Resolving the caller does its database work off the event loop.
+"""Where request work runs: off the event loop, in a small pool, uploads in a pool of their own.
 
-The request policy reads the session row and refreshes its last-seen time before every
-route. If that write waits for a lock (SQLite's one writer, a PostgreSQL row lock) on the
-event loop, every other request waits with it. Here a transaction holds the session row
-for a while; an anonymous page asked for at the same time must not wait for it.
+* The request policy reads the session row and refreshes its last-seen time before every
+  route. If that write waits for a lock (SQLite's one writer, a PostgreSQL row lock) on the
+  event loop, every other request waits with it. Here a transaction holds the session row
+  for a while; an anonymous page asked for at the same time must not wait for it.
+* The requests' thread pool is ``settings.request_threads`` wide; an upload being imported
+  runs in the uploads' pool and never holds a page view up, even with one request thread.
 """
 
 from __future__ import annotations
@@ -11,16 +13,35 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from datetime import timedelta
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import anyio.to_thread
 import httpx
+import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI
+from fastapi.testclient import TestClient
 
+from lydiard.interfaces.app import create_app
+from lydiard.services import athletes as athlete_svc
+from lydiard.services import importing
+from lydiard.services import users as user_svc
+from lydiard.services.access import Actor
+from lydiard.services.context import Context
 from lydiard.storage.tables import login_sessions
 
 HOLD_S = 1.5
+PASSWORD = "correct horse battery staple 42"
+
+
+def _gpx(start: datetime, n: int) -> bytes:
+    """A run of ``n`` one-second track points."""
+    pts = "".join(f'<trkpt lat="{59.9 + k * 1e-5:.6f}" lon="10.7"><time>'
+                  f'{(start + timedelta(seconds=k)).strftime("%Y-%m-%dT%H:%M:%SZ")}</time></trkpt>' for k in range(n))
+    return ('<?xml version="1.0"?><gpx version="1.1" creator="t" xmlns="http://www.topografix.com/GPX/1/1">'
+            f"<trk><type>running</type><trkseg>{pts}</trkseg></trk></gpx>").encode()
 
 
 async def _both(app: FastAPI, cookies: dict[str, str], athlete_id: str) -> tuple[float, float, int, int]:
@@ -63,3 +84,48 @@ def test_a_caller_waiting_on_a_locked_session_row_does_not_stall_other_requests(
     assert t_logged_in >= HOLD_S * 0.5, "the session refresh did not wait for the lock: the test proves nothing"
     assert t_anonymous < HOLD_S * 0.5, (
         f"the anonymous page took {t_anonymous:.2f} s: it waited for another caller's session lookup")
+
+
+def test_the_request_thread_pool_is_as_wide_as_the_setting(settings: Any, ctx: Context) -> None:
+    ctx.settings = settings.model_copy(update={"request_threads": 3})
+
+    async def width() -> float:
+        return anyio.to_thread.current_default_thread_limiter().total_tokens
+
+    with TestClient(create_app(ctx.settings, context=ctx)) as client:
+        assert client.portal is not None
+        assert client.portal.call(width) == 3
+
+
+def test_an_upload_being_imported_does_not_hold_page_views_up(
+        settings: Any, ctx: Context, monkeypatch: pytest.MonkeyPatch) -> None:
+    ctx.settings = settings.model_copy(update={"request_threads": 1, "upload_threads": 1})
+    user = user_svc.create_user(ctx, Actor.system(), email="pool@example.org", password=PASSWORD,
+                                display_name="Pool")
+    athlete = athlete_svc.create_athlete(ctx, Actor.system(), name="Pool Runner", user_id=user.id, tz="UTC")
+    importing_started, release = threading.Event(), threading.Event()
+    real_import = importing.import_upload
+
+    def held_import(*args: Any, **kwargs: Any) -> Any:  # the real import, once the page has been asked for
+        importing_started.set()
+        release.wait(15)
+        return real_import(*args, **kwargs)
+
+    monkeypatch.setattr(importing, "import_upload", held_import)
+    with TestClient(create_app(ctx.settings, context=ctx), base_url="http://testserver") as client:
+        r = client.post("/api/v1/auth/login", json={"email": user.email, "password": PASSWORD})
+        headers = {"X-CSRF-Token": r.json()["csrf_token"]}
+        data = _gpx(datetime(2025, 6, 20, 7, tzinfo=UTC), 600)
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            upload = pool.submit(client.post, f"/api/v1/athletes/{athlete.id}/imports", headers=headers,
+                                 files={"files": ("held.gpx", data, "application/gpx+xml")})
+            assert importing_started.wait(15), "the upload never reached its import"
+            t0 = time.monotonic()
+            page = client.get(f"/athletes/{athlete.id}/today")
+            waited_s = time.monotonic() - t0
+            release.set()
+            uploaded = upload.result(timeout=60)
+    assert page.status_code == 200, page.text
+    assert waited_s < 5, f"the page waited {waited_s:.1f} s for an upload's import"
+    assert uploaded.status_code == 201, uploaded.text
+    assert uploaded.json()["counts"] == {"imported": 1}

@@ -1,14 +1,54 @@
-"""Run one request's heavy work (an upload's import) under a budget that stops when the client goes away."""
+"""Where request work runs: the thread pools of a server process, and an upload's budget.
+
+* Requests (sync routes and the request policy) share AnyIO's default thread pool, limited to
+  ``settings.request_threads`` (:func:`limit_request_threads`, at start-up): Python threads
+  share one interpreter lock, so a few threads served in order answer sooner than forty
+  sharing the CPU.
+* Uploads are imported in a pool of their own, ``settings.upload_threads`` wide
+  (:func:`run_upload_work`), so a long import never holds a page view up.
+* An upload's work runs under a budget that stops when the client goes away (:func:`request_budget`).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+import functools
+from collections.abc import AsyncIterator, Callable
+from typing import TypeVar
 
+import anyio.to_thread
+from anyio import CapacityLimiter
+from anyio.lowlevel import RunVar
 from fastapi import Request
 
+from lydiard.config import Settings
 from lydiard.services.importing import WorkBudget
+
+T = TypeVar("T")
+
+#: The uploads' thread limiter of the running event loop (AnyIO keeps its default one the same way).
+_UPLOAD_LIMITER: RunVar[CapacityLimiter] = RunVar("lydiard_upload_limiter")
+
+
+def limit_request_threads(settings: Settings) -> None:
+    """Limit the running event loop's default thread pool to ``settings.request_threads``."""
+    anyio.to_thread.current_default_thread_limiter().total_tokens = settings.request_threads
+
+
+def _upload_limiter(settings: Settings) -> CapacityLimiter:
+    try:
+        return _UPLOAD_LIMITER.get()
+    except LookupError:
+        limiter = CapacityLimiter(settings.upload_threads)
+        _UPLOAD_LIMITER.set(limiter)
+        return limiter
+
+
+async def run_upload_work(settings: Settings, func: Callable[..., T], /, *args: object, **kwargs: object) -> T:
+    """Run ``func(*args, **kwargs)`` in the uploads' thread pool (``settings.upload_threads`` at once)."""
+    call = functools.partial(func, *args, **kwargs)
+    return await anyio.to_thread.run_sync(call, limiter=_upload_limiter(settings))
 
 #: How often the client's connection is looked at while work runs, in seconds.
 DISCONNECT_POLL_S = 0.5

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import Counter
-from functools import partial
 
 from fastapi import APIRouter, Request, status
 from starlette.concurrency import run_in_threadpool
@@ -13,7 +12,7 @@ from lydiard.config import Settings
 from lydiard.errors import InvalidInputError
 from lydiard.interfaces.api.schemas import ImportItemOut, ImportOut
 from lydiard.interfaces.http.deps import ActorDep, CtxDep
-from lydiard.interfaces.http.work import request_budget
+from lydiard.interfaces.http.work import request_budget, run_upload_work
 from lydiard.services import athletes, importing
 
 MAX_FILES_PER_UPLOAD = 100
@@ -59,8 +58,8 @@ def routes(settings: Settings) -> APIRouter:
             async with request_budget(request, ctx.settings.upload_time_budget_s) as budget:
                 for up in uploads:
                     data = await up.read()
-                    report = await run_in_threadpool(partial(importing.import_upload, ctx, actor, athlete_id,
-                                                             name=_base_name(up.filename), data=data, budget=budget))
+                    report = await run_upload_work(ctx.settings, importing.import_upload, ctx, actor, athlete_id,
+                                                   name=_base_name(up.filename), data=data, budget=budget)
                     items.extend(report.items)
                     run_id = run_id or report.run_id
         counts = Counter(it.outcome for it in items)
