@@ -40,11 +40,11 @@ class Settings(BaseSettings):
         default=4, ge=1, le=256,
         description="Requests one server process works on at once in its thread pool; the others wait their turn. "
                     "Python threads share one interpreter lock, so a few threads served in order answer sooner than "
-                    "many sharing the CPU (benchmarks/web_latency.py). Uploads have a pool of their own")
-    upload_threads: int = Field(
-        default=2, ge=1, le=64,
-        description="Uploads one server process imports at once, in a thread pool apart from the requests' "
-                    "(a long import never holds a page view up)")
+                    "many sharing the CPU (benchmarks/web_latency.py). Uploads and check-ins have a pool of their own")
+    recompute_threads: int = Field(
+        default=4, ge=1, le=64,
+        description="Uploads and check-ins (writes that recompute an athlete's days) one server process works on "
+                    "at once, in a thread pool apart from the requests' (they never hold a page view up)")
     trusted_proxies: str = Field(
         default="", description="Comma-separated addresses or networks of reverse proxies whose X-Forwarded-For "
                                 "names the real client (e.g. `127.0.0.1,10.0.0.0/8`); empty = trust none")

@@ -26,6 +26,7 @@ from fastapi.testclient import TestClient
 
 from lydiard.interfaces.app import create_app
 from lydiard.services import athletes as athlete_svc
+from lydiard.services import checkin as checkin_svc
 from lydiard.services import importing
 from lydiard.services import users as user_svc
 from lydiard.services.access import Actor
@@ -97,35 +98,47 @@ def test_the_request_thread_pool_is_as_wide_as_the_setting(settings: Any, ctx: C
         assert client.portal.call(width) == 3
 
 
-def test_an_upload_being_imported_does_not_hold_page_views_up(
-        settings: Any, ctx: Context, monkeypatch: pytest.MonkeyPatch) -> None:
-    ctx.settings = settings.model_copy(update={"request_threads": 1, "upload_threads": 1})
+@pytest.mark.parametrize("write", ["upload", "checkin"])
+def test_a_recomputing_write_does_not_hold_page_views_up(
+        settings: Any, ctx: Context, monkeypatch: pytest.MonkeyPatch, write: str) -> None:
+    """With one request thread, a page view is still served while an upload's import or a
+    check-in's recompute is under way: those run in the recomputing writes' pool."""
+    ctx.settings = settings.model_copy(update={"request_threads": 1, "recompute_threads": 1})
     user = user_svc.create_user(ctx, Actor.system(), email="pool@example.org", password=PASSWORD,
                                 display_name="Pool")
     athlete = athlete_svc.create_athlete(ctx, Actor.system(), name="Pool Runner", user_id=user.id, tz="UTC")
-    importing_started, release = threading.Event(), threading.Event()
-    real_import = importing.import_upload
+    work_started, release = threading.Event(), threading.Event()
+    module, name = (importing, "import_upload") if write == "upload" else (checkin_svc, "submit_checkin")
+    real = getattr(module, name)
 
-    def held_import(*args: Any, **kwargs: Any) -> Any:  # the real import, once the page has been asked for
-        importing_started.set()
+    def held(*args: Any, **kwargs: Any) -> Any:  # the real service, once the page has been asked for
+        work_started.set()
         release.wait(15)
-        return real_import(*args, **kwargs)
+        return real(*args, **kwargs)
 
-    monkeypatch.setattr(importing, "import_upload", held_import)
+    monkeypatch.setattr(module, name, held)
     with TestClient(create_app(ctx.settings, context=ctx), base_url="http://testserver") as client:
         r = client.post("/api/v1/auth/login", json={"email": user.email, "password": PASSWORD})
         headers = {"X-CSRF-Token": r.json()["csrf_token"]}
-        data = _gpx(datetime(2025, 6, 20, 7, tzinfo=UTC), 600)
         with ThreadPoolExecutor(max_workers=1) as pool:
-            upload = pool.submit(client.post, f"/api/v1/athletes/{athlete.id}/imports", headers=headers,
-                                 files={"files": ("held.gpx", data, "application/gpx+xml")})
-            assert importing_started.wait(15), "the upload never reached its import"
+            if write == "upload":
+                data = _gpx(datetime(2025, 6, 20, 7, tzinfo=UTC), 600)
+                sent = pool.submit(client.post, f"/api/v1/athletes/{athlete.id}/imports", headers=headers,
+                                   files={"files": ("held.gpx", data, "application/gpx+xml")})
+            else:
+                sent = pool.submit(client.put, f"/api/v1/athletes/{athlete.id}/checkins/2025-06-30", headers=headers,
+                                   json={"energy": 4, "mood": 4, "soreness": 3, "readiness": 7})
+            assert work_started.wait(15), "the write never reached its service"
             t0 = time.monotonic()
             page = client.get(f"/athletes/{athlete.id}/today")
             waited_s = time.monotonic() - t0
             release.set()
-            uploaded = upload.result(timeout=60)
+            done = sent.result(timeout=60)
     assert page.status_code == 200, page.text
-    assert waited_s < 5, f"the page waited {waited_s:.1f} s for an upload's import"
-    assert uploaded.status_code == 201, uploaded.text
-    assert uploaded.json()["counts"] == {"imported": 1}
+    assert waited_s < 5, f"the page waited {waited_s:.1f} s for a {write}"
+    if write == "upload":
+        assert done.status_code == 201, done.text
+        assert done.json()["counts"] == {"imported": 1}
+    else:
+        assert done.status_code == 200, done.text
+        assert done.json()["energy"] == 4

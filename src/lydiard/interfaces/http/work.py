@@ -4,8 +4,9 @@
   ``settings.request_threads`` (:func:`limit_request_threads`, at start-up): Python threads
   share one interpreter lock, so a few threads served in order answer sooner than forty
   sharing the CPU.
-* Uploads are imported in a pool of their own, ``settings.upload_threads`` wide
-  (:func:`run_upload_work`), so a long import never holds a page view up.
+* Uploads and check-ins, the writes that recompute an athlete's days (0.1 s of CPU or
+  more each), run in a pool of their own, ``settings.recompute_threads`` wide
+  (:func:`run_recompute_work`), so they never hold a page view up.
 * An upload's work runs under a budget that stops when the client goes away (:func:`request_budget`).
 """
 
@@ -27,8 +28,8 @@ from lydiard.services.importing import WorkBudget
 
 T = TypeVar("T")
 
-#: The uploads' thread limiter of the running event loop (AnyIO keeps its default one the same way).
-_UPLOAD_LIMITER: RunVar[CapacityLimiter] = RunVar("lydiard_upload_limiter")
+#: The recomputing writes' thread limiter of the running event loop (AnyIO keeps its default one the same way).
+_RECOMPUTE_LIMITER: RunVar[CapacityLimiter] = RunVar("lydiard_recompute_limiter")
 
 
 def limit_request_threads(settings: Settings) -> None:
@@ -36,19 +37,19 @@ def limit_request_threads(settings: Settings) -> None:
     anyio.to_thread.current_default_thread_limiter().total_tokens = settings.request_threads
 
 
-def _upload_limiter(settings: Settings) -> CapacityLimiter:
+def _recompute_limiter(settings: Settings) -> CapacityLimiter:
     try:
-        return _UPLOAD_LIMITER.get()
+        return _RECOMPUTE_LIMITER.get()
     except LookupError:
-        limiter = CapacityLimiter(settings.upload_threads)
-        _UPLOAD_LIMITER.set(limiter)
+        limiter = CapacityLimiter(settings.recompute_threads)
+        _RECOMPUTE_LIMITER.set(limiter)
         return limiter
 
 
-async def run_upload_work(settings: Settings, func: Callable[..., T], /, *args: object, **kwargs: object) -> T:
-    """Run ``func(*args, **kwargs)`` in the uploads' thread pool (``settings.upload_threads`` at once)."""
+async def run_recompute_work(settings: Settings, func: Callable[..., T], /, *args: object, **kwargs: object) -> T:
+    """Run ``func(*args, **kwargs)`` in the recomputing writes' thread pool (``settings.recompute_threads`` at once)."""
     call = functools.partial(func, *args, **kwargs)
-    return await anyio.to_thread.run_sync(call, limiter=_upload_limiter(settings))
+    return await anyio.to_thread.run_sync(call, limiter=_recompute_limiter(settings))
 
 #: How often the client's connection is looked at while work runs, in seconds.
 DISCONNECT_POLL_S = 0.5

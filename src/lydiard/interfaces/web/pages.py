@@ -28,7 +28,7 @@ from lydiard.errors import (
 )
 from lydiard.interfaces.http.auth import login_response, logout
 from lydiard.interfaces.http.deps import ActorDep, CtxDep, UserActorDep
-from lydiard.interfaces.http.work import request_budget, run_upload_work
+from lydiard.interfaces.http.work import request_budget, run_recompute_work
 from lydiard.interfaces.web import activity_view, figures, today_view
 from lydiard.interfaces.web.render import Renderer, pace_text, parse_pace
 from lydiard.services import activities as activity_svc
@@ -321,8 +321,8 @@ def build_router(renderer: Renderer, cache: PageCache) -> APIRouter:
                           travel=text("travel") is not None, race=text("race") is not None,
                           rmssd_ms=number("rmssd_ms"), rhr_bpm=number("rhr_bpm"))
 
-            await run_in_threadpool(lambda: checkin_svc.submit_checkin(ctx, actor, athlete_id, day=the_day,
-                                                                       replace=True, **kwargs))
+            await run_recompute_work(ctx.settings, lambda: checkin_svc.submit_checkin(
+                ctx, actor, athlete_id, day=the_day, replace=True, **kwargs))
         except InvalidInputError as exc:
             if _wants_json(request):
                 raise
@@ -459,7 +459,7 @@ def build_router(renderer: Renderer, cache: PageCache) -> APIRouter:
             for up in uploads:
                 data = await up.read()
                 name = up.filename or "upload"
-                report = await run_upload_work(ctx.settings, _import_one, ctx, actor, athlete_id, name, data, budget)
+                report = await run_recompute_work(ctx.settings, _import_one, ctx, actor, athlete_id, name, data, budget)
                 results.extend(report.items)
         trends_cache_note = round(time.perf_counter() - started, 1)
         counts = {k: sum(1 for r in results if r.outcome == k) for k in ("imported", "duplicate", "failed", "skipped")}

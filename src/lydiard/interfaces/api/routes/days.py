@@ -12,6 +12,7 @@ from fastapi import APIRouter, Query, Request
 from lydiard.errors import InvalidInputError
 from lydiard.interfaces.api.schemas import CheckinIn, CheckinOut, DailyOut, DayOut, PatternsOut
 from lydiard.interfaces.http.deps import ActorDep, CtxDep
+from lydiard.interfaces.http.work import run_recompute_work
 from lydiard.services import checkin as checkin_svc
 from lydiard.services import metrics, patterns, readiness
 
@@ -34,9 +35,10 @@ def routes() -> APIRouter:
     r = APIRouter(tags=["days"])
 
     @r.put("/athletes/{athlete_id}/checkins/{day}", response_model=CheckinOut)
-    def put_checkin(athlete_id: str, day: date, body: CheckinIn, ctx: CtxDep, actor: ActorDep) -> CheckinOut:
+    async def put_checkin(athlete_id: str, day: date, body: CheckinIn, ctx: CtxDep, actor: ActorDep) -> CheckinOut:
         """Record how the athlete feels on ``day`` (items 1-5, 5 = best; readiness 0-10); recomputes."""
-        c = checkin_svc.submit_checkin(ctx, actor, athlete_id, day=day, **body.model_dump())
+        c = await run_recompute_work(ctx.settings, lambda: checkin_svc.submit_checkin(
+            ctx, actor, athlete_id, day=day, **body.model_dump()))
         return CheckinOut.model_validate(c)
 
     @r.get("/athletes/{athlete_id}/checkins/{day}", response_model=CheckinOut)

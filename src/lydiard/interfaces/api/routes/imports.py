@@ -12,7 +12,7 @@ from lydiard.config import Settings
 from lydiard.errors import InvalidInputError
 from lydiard.interfaces.api.schemas import ImportItemOut, ImportOut
 from lydiard.interfaces.http.deps import ActorDep, CtxDep
-from lydiard.interfaces.http.work import request_budget, run_upload_work
+from lydiard.interfaces.http.work import request_budget, run_recompute_work
 from lydiard.services import athletes, importing
 
 MAX_FILES_PER_UPLOAD = 100
@@ -58,7 +58,7 @@ def routes(settings: Settings) -> APIRouter:
             async with request_budget(request, ctx.settings.upload_time_budget_s) as budget:
                 for up in uploads:
                     data = await up.read()
-                    report = await run_upload_work(ctx.settings, importing.import_upload, ctx, actor, athlete_id,
+                    report = await run_recompute_work(ctx.settings, importing.import_upload, ctx, actor, athlete_id,
                                                    name=_base_name(up.filename), data=data, budget=budget)
                     items.extend(report.items)
                     run_id = run_id or report.run_id
