@@ -4,7 +4,9 @@ proposals), because all three call the same service, which runs the one pipeline
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -103,40 +105,57 @@ def _login(client: TestClient) -> str:
     return str(r.json()["csrf_token"])
 
 
+Stores = dict[str, tuple[Settings, Context]]
+
+
+@contextlib.contextmanager
+def _identical_stores(seed: Callable[[Path], tuple[Settings, Context]], root: Path,
+                      names: tuple[str, str, str]) -> Iterator[tuple[Stores, bytes]]:
+    """One freshly seeded store per way in (``names``), checked identical; closed on exit."""
+    stores = {name: seed(root / name) for name in names}
+    try:
+        before = _dump(stores[names[0]][1])
+        assert before == _dump(stores[names[1]][1]) == _dump(stores[names[2]][1]), "the seeding is deterministic"
+        yield stores, before
+    finally:
+        for _, c in stores.values():
+            c.close()
+
+
+def _assert_changed_alike(stores: Stores, before: bytes, why: str) -> None:
+    """Every store holds the same results after its way in, and they differ from ``before``."""
+    a, b, c = (_dump(ctx) for _, ctx in stores.values())
+    assert a == b == c
+    assert a != before, why
+
+
 def test_threshold_change_through_api_web_and_cli_stores_identical_results(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(context_module, "utc_now", _fixed)  # the CLI opens its own context
     monkeypatch.delenv("LYDIARD_DATABASE_URL", raising=False)
-    stores = {name: _seed(tmp_path / name) for name in ("api", "web", "cli")}
-    before = _dump(stores["api"][1])
-    assert before == _dump(stores["web"][1]) == _dump(stores["cli"][1]), "the seeding is deterministic"
+    with _identical_stores(_seed, tmp_path, ("api", "web", "cli")) as (stores, before):
+        settings, ctx = stores["api"]
+        with TestClient(create_app(settings, context=ctx)) as client:
+            csrf = _login(client)
+            r = client.put(f"/api/v1/athletes/{ATHLETE_ID}/thresholds/lthr_bpm", headers={"X-CSRF-Token": csrf},
+                           json={"value": 158, "valid_from": CHANGE_FROM.isoformat()})
+            assert r.status_code == 200, r.text
 
-    settings, ctx = stores["api"]
-    with TestClient(create_app(settings, context=ctx)) as client:
-        csrf = _login(client)
-        r = client.put(f"/api/v1/athletes/{ATHLETE_ID}/thresholds/lthr_bpm", headers={"X-CSRF-Token": csrf},
-                       json={"value": 158, "valid_from": CHANGE_FROM.isoformat()})
-        assert r.status_code == 200, r.text
+        settings, ctx = stores["web"]
+        with TestClient(create_app(settings, context=ctx)) as client:
+            csrf = _login(client)
+            r = client.post(f"/athletes/{ATHLETE_ID}/settings/threshold", headers={"X-CSRF-Token": csrf},
+                            data={"kind": "lthr_bpm", "value": "158", "valid_from": CHANGE_FROM.isoformat()})
+            assert r.status_code == 200 and "metrics were recalculated" in r.text, r.text
 
-    settings, ctx = stores["web"]
-    with TestClient(create_app(settings, context=ctx)) as client:
-        csrf = _login(client)
-        r = client.post(f"/athletes/{ATHLETE_ID}/settings/threshold", headers={"X-CSRF-Token": csrf},
-                        data={"kind": "lthr_bpm", "value": "158", "valid_from": CHANGE_FROM.isoformat()})
-        assert r.status_code == 200 and "metrics were recalculated" in r.text, r.text
+        settings, ctx = stores["cli"]
+        monkeypatch.setenv("LYDIARD_HOME", str(settings.home))
+        result = CliRunner().invoke(build_app(), ["athlete", "threshold", "lthr_bpm", "158", "--from",
+                                                  CHANGE_FROM.isoformat(), "--athlete", ATHLETE_ID])
+        assert result.exit_code == 0, result.output
 
-    settings, ctx = stores["cli"]
-    monkeypatch.setenv("LYDIARD_HOME", str(settings.home))
-    result = CliRunner().invoke(build_app(), ["athlete", "threshold", "lthr_bpm", "158", "--from",
-                                              CHANGE_FROM.isoformat(), "--athlete", ATHLETE_ID])
-    assert result.exit_code == 0, result.output
-
-    after = {name: _dump(c) for name, (_, c) in stores.items()}
-    assert after["api"] == after["web"] == after["cli"]
-    assert after["api"] != before, "the change re-scored the sessions and recomputed the days"
-    for _, c in stores.values():
-        c.close()
+        _assert_changed_alike(stores, before, "the change re-scored the sessions and recomputed the days")
 
 
 def _hr_tss(ctx: Context, day: date) -> float:
@@ -197,36 +216,29 @@ def _with_hrv_history(home: Path) -> tuple[Settings, Context]:
 def test_baseline_settings_through_api_web_and_service_store_identical_results(tmp_path: Path) -> None:
     """Issue 14: the baseline settings changed through the API, the web Settings page (which sends
     every window) and the service recompute the same days identically. The CLI has no such setting."""
-    stores = {name: _with_hrv_history(tmp_path / name) for name in ("api", "web", "service")}
-    before = _dump(stores["api"][1])
-    assert before == _dump(stores["web"][1]) == _dump(stores["service"][1]), "the seeding is deterministic"
+    with _identical_stores(_with_hrv_history, tmp_path, ("api", "web", "service")) as (stores, before):
+        settings, ctx = stores["api"]
+        with TestClient(create_app(settings, context=ctx)) as client:
+            csrf = _login(client)
+            r = client.patch(f"/api/v1/athletes/{ATHLETE_ID}", headers={"X-CSRF-Token": csrf},
+                             json={"baseline_config": BASELINES})
+            assert r.status_code == 200 and r.json()["baseline_config"] == BASELINES, r.text
+            r = client.patch(f"/api/v1/athletes/{ATHLETE_ID}", headers={"X-CSRF-Token": csrf},
+                             json={"baseline_config": {"hrv_baseline_days": 500}})
+            assert r.status_code == 422, "validated by the service"
 
-    settings, ctx = stores["api"]
-    with TestClient(create_app(settings, context=ctx)) as client:
-        csrf = _login(client)
-        r = client.patch(f"/api/v1/athletes/{ATHLETE_ID}", headers={"X-CSRF-Token": csrf},
-                         json={"baseline_config": BASELINES})
-        assert r.status_code == 200 and r.json()["baseline_config"] == BASELINES, r.text
-        r = client.patch(f"/api/v1/athletes/{ATHLETE_ID}", headers={"X-CSRF-Token": csrf},
-                         json={"baseline_config": {"hrv_baseline_days": 500}})
-        assert r.status_code == 422, "validated by the service"
+        settings, ctx = stores["web"]
+        with TestClient(create_app(settings, context=ctx)) as client:
+            csrf = _login(client)
+            r = client.post(f"/athletes/{ATHLETE_ID}/settings/baselines", headers={"X-CSRF-Token": csrf},
+                            data={"window_days": "5", "hrv_baseline_days": "21", "rhr_baseline_days": "60",
+                                  "sleep_baseline_days": "28", "wellness_baseline_days": "28", "hrv_kind": "morning"})
+            assert r.status_code == 200, r.text
 
-    settings, ctx = stores["web"]
-    with TestClient(create_app(settings, context=ctx)) as client:
-        csrf = _login(client)
-        r = client.post(f"/athletes/{ATHLETE_ID}/settings/baselines", headers={"X-CSRF-Token": csrf},
-                        data={"window_days": "5", "hrv_baseline_days": "21", "rhr_baseline_days": "60",
-                              "sleep_baseline_days": "28", "wellness_baseline_days": "28", "hrv_kind": "morning"})
-        assert r.status_code == 200, r.text
+        _, ctx = stores["service"]
+        athlete_svc.update_profile(ctx, SYSTEM, ATHLETE_ID, baseline_config=BASELINES)
 
-    _, ctx = stores["service"]
-    athlete_svc.update_profile(ctx, SYSTEM, ATHLETE_ID, baseline_config=BASELINES)
-
-    after = {name: _dump(c) for name, (_, c) in stores.items()}
-    assert after["api"] == after["web"] == after["service"]
-    assert after["api"] != before, "the athlete's windows changed the stored baselines"
-    for _, c in stores.values():
-        c.close()
+        _assert_changed_alike(stores, before, "the athlete's windows changed the stored baselines")
 
 
 def test_race_mark_through_api_web_and_service_stores_identical_results(tmp_path: Path) -> None:
@@ -236,32 +248,25 @@ def test_race_mark_through_api_web_and_service_stores_identical_results(tmp_path
 
     race_day = TODAY - timedelta(days=2)
     activity_id = f"act{30 - 2:02d}"  # the seeded run of that day
-    stores = {name: _seed(tmp_path / name) for name in ("api", "web", "service")}
-    before = _dump(stores["api"][1])
-    assert before == _dump(stores["web"][1]) == _dump(stores["service"][1]), "the seeding is deterministic"
+    with _identical_stores(_seed, tmp_path, ("api", "web", "service")) as (stores, before):
+        settings, ctx = stores["api"]
+        with TestClient(create_app(settings, context=ctx)) as client:
+            csrf = _login(client)
+            r = client.patch(f"/api/v1/athletes/{ATHLETE_ID}/activities/{activity_id}", headers={"X-CSRF-Token": csrf},
+                             json={"race": True})
+            assert r.status_code == 200 and r.json()["day"] == race_day.isoformat(), r.text
 
-    settings, ctx = stores["api"]
-    with TestClient(create_app(settings, context=ctx)) as client:
-        csrf = _login(client)
-        r = client.patch(f"/api/v1/athletes/{ATHLETE_ID}/activities/{activity_id}", headers={"X-CSRF-Token": csrf},
-                         json={"race": True})
-        assert r.status_code == 200 and r.json()["day"] == race_day.isoformat(), r.text
+        settings, ctx = stores["web"]
+        with TestClient(create_app(settings, context=ctx)) as client:
+            csrf = _login(client)
+            r = client.post(f"/athletes/{ATHLETE_ID}/activities/{activity_id}/race", data={"csrf_token": csrf, "race": "1"},
+                            follow_redirects=False)
+            assert r.status_code == 303, r.text
 
-    settings, ctx = stores["web"]
-    with TestClient(create_app(settings, context=ctx)) as client:
-        csrf = _login(client)
-        r = client.post(f"/athletes/{ATHLETE_ID}/activities/{activity_id}/race", data={"csrf_token": csrf, "race": "1"},
-                        follow_redirects=False)
-        assert r.status_code == 303, r.text
+        _, ctx = stores["service"]
+        activity_svc.set_activity_race(ctx, SYSTEM, ATHLETE_ID, activity_id, race=True)
 
-    _, ctx = stores["service"]
-    activity_svc.set_activity_race(ctx, SYSTEM, ATHLETE_ID, activity_id, race=True)
-
-    after = {name: _dump(c) for name, (_, c) in stores.items()}
-    assert after["api"] == after["web"] == after["service"]
-    assert after["api"] != before, "the race mark recomputed the days"
-    with stores["web"][1].engine.connect() as conn:
-        detail = conn.execute(sa.select(t.daily_metrics.c.detail).where(t.daily_metrics.c.day == TODAY)).scalar_one()
-    assert detail["evidence"]["race"] == {**detail["evidence"]["race"], "rule": "flagged", "day": race_day.isoformat()}
-    for _, c in stores.values():
-        c.close()
+        _assert_changed_alike(stores, before, "the race mark recomputed the days")
+        with stores["web"][1].engine.connect() as conn:
+            detail = conn.execute(sa.select(t.daily_metrics.c.detail).where(t.daily_metrics.c.day == TODAY)).scalar_one()
+        assert detail["evidence"]["race"] == {**detail["evidence"]["race"], "rule": "flagged", "day": race_day.isoformat()}
