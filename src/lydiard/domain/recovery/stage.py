@@ -118,6 +118,10 @@ _RANGES: dict[str, tuple[float, float]] = {
 }
 #: The inputs that have an accepted range (what :func:`mask_implausible` looks at).
 RANGED_INPUTS: tuple[str, ...] = tuple(_RANGES)
+#: The check-in items that fall first with training fatigue (docs/science.md §4): the
+#: staging rules read their z-scores, and the stress item must stand out from them to be
+#: named as the cause.
+TRAINING_ITEMS: tuple[str, ...] = ("energy", "soreness")
 
 
 def mask_implausible(inputs: dict[str, FloatArray]) -> dict[str, int]:
@@ -444,8 +448,8 @@ def _block(
         ok = np.isfinite(v)
         total += np.where(ok, v, 0.0)
         count += ok
-        # the staging rules use the energy and soreness z-scores; the others are evidence
-        if item in CHECKIN_ITEMS and (detail or item in ("energy", "soreness")):
+        # the staging rules use the training items' z-scores; the others are evidence
+        if item in CHECKIN_ITEMS and (detail or item in TRAINING_ITEMS):
             st = Series(v, squares=True).window(
                 window_days=cfg.wellness_baseline_days,
                 lag_days=lag,
@@ -479,7 +483,7 @@ def _block(
     well_3d = comp_s.window(window_days=3, min_count=2).mean
     with np.errstate(invalid="ignore"):
         items_low_today = false.copy()
-        for item in ("energy", "soreness"):
+        for item in TRAINING_ITEMS:
             if f"{item}_z" in r:
                 items_low_today |= r[f"{item}_z"] <= cfg.wellness_low_z
     r.update(
@@ -580,7 +584,7 @@ def _block(
             # ... and it stands out from the items that fall first with training fatigue
             # (energy, soreness): sources of stress apart from its symptoms, as the DALDA
             # does (Rushall 1990). Without those items, the stress item alone decides.
-            body = [r[f"{i}_z"] for i in ("energy", "soreness") if f"{i}_z" in r]
+            body = [r[f"{i}_z"] for i in TRAINING_ITEMS if f"{i}_z" in r]
             if body:
                 stacked = np.stack(body)
                 known = np.isfinite(stacked)
