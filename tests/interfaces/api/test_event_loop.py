@@ -11,10 +11,12 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import anyio.to_thread
@@ -23,6 +25,9 @@ import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "ingest"))
+from workout_builders import gpx, line
 
 from lydiard.interfaces.app import create_app
 from lydiard.services import athletes as athlete_svc
@@ -35,14 +40,6 @@ from lydiard.storage.tables import login_sessions
 
 HOLD_S = 1.5
 PASSWORD = "correct horse battery staple 42"
-
-
-def _gpx(start: datetime, n: int) -> bytes:
-    """A run of ``n`` one-second track points."""
-    pts = "".join(f'<trkpt lat="{59.9 + k * 1e-5:.6f}" lon="10.7"><time>'
-                  f'{(start + timedelta(seconds=k)).strftime("%Y-%m-%dT%H:%M:%SZ")}</time></trkpt>' for k in range(n))
-    return ('<?xml version="1.0"?><gpx version="1.1" creator="t" xmlns="http://www.topografix.com/GPX/1/1">'
-            f"<trk><type>running</type><trkseg>{pts}</trkseg></trk></gpx>").encode()
 
 
 async def _both(app: FastAPI, cookies: dict[str, str], athlete_id: str) -> tuple[float, float, int, int]:
@@ -122,7 +119,7 @@ def test_a_recomputing_write_does_not_hold_page_views_up(
         headers = {"X-CSRF-Token": r.json()["csrf_token"]}
         with ThreadPoolExecutor(max_workers=1) as pool:
             if write == "upload":
-                data = _gpx(datetime(2025, 6, 20, 7, tzinfo=UTC), 600)
+                data = gpx([line(600)], track_type="running")
                 sent = pool.submit(client.post, f"/api/v1/athletes/{athlete.id}/imports", headers=headers,
                                    files={"files": ("held.gpx", data, "application/gpx+xml")})
             else:
